@@ -1,0 +1,189 @@
+// Package sim is the in-process target: the reference firmware model on a
+// virtual clock. Bytes pass through the wire codec exactly as from a board,
+// and the whole run is stepped by the goroutine that reads, so a run is
+// bit-for-bit reproducible from its seed and as fast as the CPU allows.
+//
+// URLs:
+//
+//	sim://pathfinder?mutex=none|inherit|ceiling&baud=921600
+//	sim:///path/to/taskset.yaml?mutex=inherit
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/targets"
+)
+
+// DefaultBaud is the simulated UART speed when the URL names none: fast
+// enough for the full trace level of the Pathfinder profile.
+const DefaultBaud = 921600
+
+// Epoch is what virtual time zero looks like as a time.Time.
+var Epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func init() { targets.Register("sim", open) }
+
+// ErrIdle is returned by Read when the board has nothing more to say, will
+// not say anything until it is sent a command, and no read deadline is set:
+// on real hardware that read would block forever.
+var ErrIdle = errors.New("sim: board idle and no read deadline set")
+
+// Target is a simulated board.
+type Target struct {
+	name     string
+	board    *firmware.Board
+	profile  *firmware.Profile
+	cfg      firmware.Config
+	deadline int64 // virtual ns; -1 for none
+	closed   bool
+}
+
+// Spec is a parsed sim URL.
+type Spec struct {
+	Profile *firmware.Profile
+	Config  firmware.Config
+}
+
+// ParseURL resolves a sim URL into a profile and board configuration.
+func ParseURL(u *url.URL) (Spec, error) {
+	var s Spec
+	bad := func(format string, a ...any) (Spec, error) {
+		return s, &targets.URLError{URL: u.String(), Reason: fmt.Sprintf(format, a...)}
+	}
+	var err error
+	switch {
+	case u.Host != "":
+		s.Profile, err = firmware.Lookup(u.Host)
+		if err != nil {
+			return bad("profile %q: %v (built in: %v)", u.Host, err, firmware.Profiles())
+		}
+	case u.Path != "":
+		s.Profile, err = firmware.LoadProfile(u.Path)
+		if err != nil {
+			return bad("%v", err)
+		}
+	default:
+		return bad("names no profile: use sim://pathfinder or sim:///path/to/taskset.yaml")
+	}
+	q := u.Query()
+	for k := range q {
+		switch k {
+		case "mutex", "baud", "buffer":
+		default:
+			return bad("unknown parameter %q (known: mutex, baud, buffer)", k)
+		}
+	}
+	if m := q.Get("mutex"); m != "" {
+		if s.Config.Mutex, err = firmware.ParseProtocol(m); err != nil {
+			return bad("mutex: %v", err)
+		}
+	}
+	s.Config.Baud = DefaultBaud
+	if b := q.Get("baud"); b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < 0 {
+			return bad("baud %q: want a non-negative integer (0 = unlimited)", b)
+		}
+		s.Config.Baud = n
+	}
+	if b := q.Get("buffer"); b != "" {
+		n, err := strconv.Atoi(b)
+		if err != nil || n < wireMinBuffer {
+			return bad("buffer %q: want a byte count of at least %d", b, wireMinBuffer)
+		}
+		s.Config.TxBuffer = n
+	}
+	return s, nil
+}
+
+const wireMinBuffer = 256
+
+func open(u *url.URL, opt targets.Options) (targets.Target, error) {
+	s, err := ParseURL(u)
+	if err != nil {
+		return nil, err
+	}
+	s.Config.Seed = opt.Seed
+	s.Config.Trace = opt.Trace
+	return New(u.String(), s.Profile, s.Config)
+}
+
+// New powers on a simulated board.
+func New(name string, p *firmware.Profile, cfg firmware.Config) (*Target, error) {
+	b, err := firmware.NewBoard(p, cfg)
+	if err != nil {
+		return nil, &targets.URLError{URL: name, Reason: err.Error()}
+	}
+	return &Target{name: name, board: b, profile: p, cfg: cfg, deadline: -1}, nil
+}
+
+// Name implements targets.Target.
+func (t *Target) Name() string { return t.name }
+
+// Profile is the task set the board runs.
+func (t *Target) Profile() *firmware.Profile { return t.profile }
+
+// Now implements targets.Clock: the board's virtual time.
+func (t *Target) Now() time.Time { return Epoch.Add(time.Duration(t.board.Now())) }
+
+// SetReadDeadline implements targets.Target, in virtual time.
+func (t *Target) SetReadDeadline(d time.Time) error {
+	if d.IsZero() {
+		t.deadline = -1
+	} else {
+		t.deadline = int64(d.Sub(Epoch))
+	}
+	return nil
+}
+
+// Read runs the board until it has sent bytes, then keeps running it while
+// that is cheap, to hand over large chunks. It returns an error wrapping
+// os.ErrDeadlineExceeded when the deadline passes in virtual time first.
+func (t *Target) Read(p []byte) (int, error) {
+	if t.closed {
+		return 0, os.ErrClosed
+	}
+	n := 0
+	for {
+		n += t.board.Read(p[n:])
+		if n >= len(p)/2 {
+			return n, nil
+		}
+		next, ok := t.board.NextEvent()
+		if !ok || (t.deadline >= 0 && next > t.deadline) {
+			if n > 0 {
+				return n, nil
+			}
+			if t.deadline < 0 {
+				return 0, ErrIdle
+			}
+			if t.deadline > t.board.Now() {
+				t.board.AdvanceTo(t.deadline)
+			}
+			return 0, os.ErrDeadlineExceeded
+		}
+		t.board.AdvanceTo(next)
+	}
+}
+
+// Write hands host bytes to the board at the current virtual time.
+func (t *Target) Write(p []byte) (int, error) {
+	if t.closed {
+		return 0, os.ErrClosed
+	}
+	t.board.Receive(p)
+	return len(p), nil
+}
+
+// Close implements targets.Target.
+func (t *Target) Close() error {
+	t.closed = true
+	return nil
+}

@@ -1,0 +1,138 @@
+// Package targets is how bytes reach a board. Every transport satisfies the
+// small Target interface; optional abilities (a clock of its own, a reset
+// line, a USB identity) are separate interfaces found by type assertion.
+package targets
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Target is a byte pipe to one board.
+type Target interface {
+	io.ReadWriteCloser
+	// SetReadDeadline makes a blocked or future Read return an error wrapping
+	// os.ErrDeadlineExceeded once the target's clock passes t. A zero t means
+	// no deadline.
+	SetReadDeadline(t time.Time) error
+	// Name is the URL the target was opened with, for messages and records.
+	Name() string
+}
+
+// Clock is a source of time. A target that owns time (the simulator, whose
+// virtual clock only advances while it is read) implements it; every other
+// target runs on the wall clock.
+type Clock interface {
+	Now() time.Time
+}
+
+// Resetter is a target that can reset the board by itself (a DTR/RTS pulse,
+// a process restart), without the board's cooperation.
+type Resetter interface {
+	ResetBoard() error
+}
+
+// Identity describes the physical connection, where there is one.
+type Identity struct {
+	VID, PID, Serial, Product string
+}
+
+// Identifier is a target that knows what it is connected to.
+type Identifier interface {
+	Identity() Identity
+}
+
+// Options are the per-run settings a target may honour.
+type Options struct {
+	// Seed seeds the simulated board's execution times. Real boards ignore it.
+	Seed uint64
+	// Trace is the trace level the run wants (0 summaries, 1 default, 2 full).
+	Trace int
+}
+
+// Opener opens a target from its parsed URL.
+type Opener func(u *url.URL, opt Options) (Target, error)
+
+var (
+	mu      sync.RWMutex
+	openers = map[string]Opener{}
+)
+
+// Register makes a URL scheme available to Open. It panics on a duplicate
+// scheme: two transports claiming one scheme is a programming error.
+func Register(scheme string, o Opener) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := openers[scheme]; dup {
+		panic("targets: scheme registered twice: " + scheme)
+	}
+	openers[scheme] = o
+}
+
+// Schemes lists the registered URL schemes.
+func Schemes() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	var s []string
+	for k := range openers {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// ErrUnreachable marks a target that could not be opened or went away: an
+// infrastructure failure, never a firmware failure.
+var ErrUnreachable = errors.New("target unreachable")
+
+// URLError is a target URL that cannot be used.
+type URLError struct {
+	URL    string
+	Reason string
+}
+
+func (e *URLError) Error() string { return fmt.Sprintf("target %q: %s", e.URL, e.Reason) }
+
+// Parse checks a target URL without opening it.
+func Parse(raw string) (*url.URL, Opener, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, nil, &URLError{URL: raw, Reason: err.Error()}
+	}
+	mu.RLock()
+	o, ok := openers[u.Scheme]
+	mu.RUnlock()
+	if !ok {
+		return nil, nil, &URLError{URL: raw, Reason: fmt.Sprintf("unknown scheme %q (known: %v)", u.Scheme, Schemes())}
+	}
+	return u, o, nil
+}
+
+// Open opens the target named by raw.
+func Open(raw string, opt Options) (Target, error) {
+	u, o, err := Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	return o(u, opt)
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// Wall is the host's wall clock.
+var Wall Clock = wallClock{}
+
+// ClockOf returns t's own clock if it has one, else the wall clock.
+func ClockOf(t Target) Clock {
+	if c, ok := t.(Clock); ok {
+		return c
+	}
+	return Wall
+}
