@@ -1,0 +1,196 @@
+package wire
+
+import (
+	"bytes"
+	"io"
+)
+
+// Stats counts what a Reader saw on the line.
+type Stats struct {
+	Frames       uint64 // valid frames returned
+	BadCRC       uint64 // frames whose CRC did not match (or was missing)
+	TooLong      uint64 // lines longer than MaxFrame
+	Malformed    uint64 // frames with a good CRC but an unknown type or bad syntax
+	GarbageBytes uint64 // bytes skipped outside any frame
+	// Truncated counts frames cut short: a '$' arrived before the line end
+	// (the new '$' starts a new frame), or the stream ended mid-frame.
+	Truncated uint64
+	Bytes     uint64 // bytes read from the underlying reader
+}
+
+// bufSize is the Reader's buffer. Big reads keep the per-Read overhead of
+// a pipe, PTY or socket small; a partial frame (at most MaxFrame bytes) is
+// all that is ever carried over between reads.
+const bufSize = 64 << 10
+
+// maxEmptyReads is how many (0, nil) reads in a row Next tolerates before
+// returning io.ErrNoProgress, as bufio does.
+const maxEmptyReads = 100
+
+type readState uint8
+
+const (
+	stOutside readState = iota // between frames: everything but '$' is garbage
+	stFrame                    // buf[r] is the '$' of a frame being assembled
+	stSkip                     // inside an over-long line, up to '\n' or '$'
+)
+
+// Reader splits a byte stream into frames without allocating per frame.
+type Reader struct {
+	rd    io.Reader
+	buf   []byte
+	r, w  int // unprocessed bytes are buf[r:w]
+	state readState
+	err   error // error returned with data, reported once the data is used up
+	stats Stats
+	f     Frame
+}
+
+// NewReader returns a Reader that reads from r.
+func NewReader(r io.Reader) *Reader {
+	return &Reader{rd: r, buf: make([]byte, bufSize)}
+}
+
+// Reset discards all buffered data, state and counters and makes r read
+// from rd, reusing its buffer (for a reconnect, or a benchmark).
+func (r *Reader) Reset(rd io.Reader) {
+	*r = Reader{rd: rd, buf: r.buf}
+	if r.buf == nil {
+		r.buf = make([]byte, bufSize)
+	}
+}
+
+// Next returns the next valid frame, skipping (and counting) garbage,
+// over-long lines and frames with a bad CRC. Errors from the underlying
+// reader (timeouts included) are returned as they are; calling Next again
+// continues where it stopped, losing nothing already read. At the end of
+// the stream Next returns io.EOF and counts a partial last frame as
+// Truncated. The Frame is valid until the next call to Next.
+func (r *Reader) Next() (*Frame, error) {
+	for {
+		buf := r.buf[:r.w]
+		switch r.state {
+		case stOutside:
+			i := bytes.IndexByte(buf[r.r:], '$')
+			if i < 0 {
+				r.stats.GarbageBytes += uint64(len(buf) - r.r)
+				r.r = r.w
+				break
+			}
+			r.stats.GarbageBytes += uint64(i)
+			r.r += i
+			r.state = stFrame
+			continue
+
+		case stFrame:
+			end := min(r.w, r.r+MaxFrame)
+			seg := buf[r.r+1 : end]
+			nl := bytes.IndexByte(seg, '\n')
+			head := seg
+			if nl >= 0 {
+				head = seg[:nl]
+			}
+			if d := bytes.IndexByte(head, '$'); d >= 0 {
+				r.stats.Truncated++
+				r.r += 1 + d
+				continue
+			}
+			if nl >= 0 {
+				line := buf[r.r : r.r+1+nl]
+				r.r += nl + 2
+				r.state = stOutside
+				if n := len(line); line[n-1] == '\r' {
+					line = line[:n-1]
+				}
+				switch parseFrame(line, &r.f) {
+				case nil:
+					r.stats.Frames++
+					return &r.f, nil
+				case ErrBadCRC:
+					r.stats.BadCRC++
+				default:
+					r.stats.Malformed++
+				}
+				continue
+			}
+			if end-r.r >= MaxFrame {
+				r.stats.TooLong++
+				r.r = end
+				r.state = stSkip
+				continue
+			}
+
+		case stSkip:
+			rest := buf[r.r:]
+			nl := bytes.IndexByte(rest, '\n')
+			head := rest
+			if nl >= 0 {
+				head = rest[:nl]
+			}
+			if d := bytes.IndexByte(head, '$'); d >= 0 {
+				r.r += d
+				r.state = stFrame
+				continue
+			}
+			if nl >= 0 {
+				r.r += nl + 1
+				r.state = stOutside
+				continue
+			}
+			r.r = r.w
+		}
+		// Everything buffered is used up, short of a partial frame.
+		if err := r.fill(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// fill reads more input after the partial frame (if any) in buf[r:w].
+func (r *Reader) fill() error {
+	if r.err != nil {
+		err := r.err
+		r.err = nil
+		return r.atError(err)
+	}
+	if r.state == stFrame {
+		if r.r > 0 {
+			r.w = copy(r.buf, r.buf[r.r:r.w])
+			r.r = 0
+		}
+	} else {
+		r.r, r.w = 0, 0
+	}
+	for range maxEmptyReads {
+		n, err := r.rd.Read(r.buf[r.w:])
+		if n < 0 || n > len(r.buf)-r.w {
+			return io.ErrShortBuffer // a broken io.Reader; keep what we have
+		}
+		r.w += n
+		r.stats.Bytes += uint64(n)
+		if err != nil {
+			if n > 0 {
+				r.err = err // use the data first
+				return nil
+			}
+			return r.atError(err)
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+	return io.ErrNoProgress
+}
+
+// atError is called when err is about to be returned with no data left.
+func (r *Reader) atError(err error) error {
+	if err == io.EOF && r.state == stFrame {
+		r.stats.Truncated++
+		r.state = stOutside
+		r.r = r.w
+	}
+	return err
+}
+
+// Stats returns the counters so far.
+func (r *Reader) Stats() Stats { return r.stats }
