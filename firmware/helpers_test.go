@@ -81,3 +81,5 @@ const (
 	evDM = wire.EvDeadlineMiss
 	evWX = wire.EvWatchdogExpiry
 )
+
+const evEN = wire.EvEnd

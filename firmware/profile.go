@@ -235,6 +235,7 @@ func (p *Profile) validate(pr *problems) {
 			pr.add(path+".body", "empty body")
 		}
 		var held []string
+		unknown := false // an unknown lock: lock balance is meaningless
 		for k, s := range t.Body {
 			sp := fmt.Sprintf("%s.body[%d]", path, k)
 			switch s.Kind {
@@ -248,6 +249,7 @@ func (p *Profile) validate(pr *problems) {
 			case SegLock:
 				if !locks[s.Lock] {
 					pr.add(sp, "unknown lock %q", s.Lock)
+					unknown = true
 					continue
 				}
 				used[s.Lock] = true
@@ -259,11 +261,14 @@ func (p *Profile) validate(pr *problems) {
 			case SegUnlock:
 				if !locks[s.Lock] {
 					pr.add(sp, "unknown lock %q", s.Lock)
+					unknown = true
 					continue
 				}
 				i := slices.Index(held, s.Lock)
 				if i < 0 {
-					pr.add(sp, "unlock of %q, which is not held", s.Lock)
+					if !unknown {
+						pr.add(sp, "unlock of %q, which is not held", s.Lock)
+					}
 					continue
 				}
 				held = slices.Delete(held, i, i+1)
@@ -272,7 +277,9 @@ func (p *Profile) validate(pr *problems) {
 			}
 		}
 		for _, l := range held {
-			pr.add(path+".body", "lock %q is never unlocked", l)
+			if !unknown {
+				pr.add(path+".body", "lock %q is never unlocked", l)
+			}
 		}
 	}
 	if m := p.Monitor; m != nil {
