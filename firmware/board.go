@@ -251,12 +251,11 @@ func (b *Board) line(l []byte) {
 	}
 	c, err := b.frameRx.Command()
 	if err != nil {
-		reason := "bad-frame"
-		if (c.Type == wire.TypeSchedule || c.Type == wire.TypeFire) &&
-			c.Fault.Kind != wire.FaultLoadBurst && c.Fault.Kind != wire.FaultLockHold {
-			reason = "bad-fault-kind"
+		// A malformed command is not answered (the host retries), except
+		// a fault the board does not know or with the wrong parameters.
+		if (c.Type == wire.TypeSchedule || c.Type == wire.TypeFire) && c.Fault.Kind != "" {
+			b.nak(c.ID, "bad_fault")
 		}
-		b.nak(c.ID, reason)
 		return
 	}
 	b.command(c)
@@ -283,8 +282,8 @@ func (b *Board) nak(id uint32, reason string) {
 }
 
 // command carries out one host command at Now() and answers it. Effects
-// come before the AK (so BX frames precede the AK of DP, and the GO event
-// the AK of GO); RS answers first and then resets.
+// come before the AK (BX frames precede the AK of DP; DN the AK of SP);
+// GO and RS answer first, then start the run or reset.
 func (b *Board) command(c wire.Command) {
 	if b.booting {
 		return
@@ -292,27 +291,27 @@ func (b *Board) command(c wire.Command) {
 	switch c.Type {
 	case wire.TypePing:
 	case wire.TypeConfig:
+		if b.active {
+			b.nak(c.ID, "busy")
+			return
+		}
 		switch c.Key {
 		case "trace":
 			n, err := strconv.Atoi(c.Value)
 			if err != nil || n < 0 || n > 2 {
-				b.nak(c.ID, "bad-value")
+				b.nak(c.ID, "bad_value")
 				return
 			}
 			b.trace = n
 		case "mutex":
 			p, err := ParseProtocol(c.Value)
 			if err != nil {
-				b.nak(c.ID, "bad-value")
-				return
-			}
-			if b.active {
-				b.nak(c.ID, "running")
+				b.nak(c.ID, "bad_value")
 				return
 			}
 			b.proto = p
 		default:
-			b.nak(c.ID, "unknown-key")
+			b.nak(c.ID, "bad_key")
 			return
 		}
 	case wire.TypeSchedule, wire.TypeFire:
@@ -322,7 +321,7 @@ func (b *Board) command(c wire.Command) {
 		}
 		if c.Type == wire.TypeFire {
 			if !b.active {
-				b.nak(c.ID, "not-running")
+				b.nak(c.ID, "idle")
 				return
 			}
 			b.fireFault(c.Fault)
@@ -332,7 +331,7 @@ func (b *Board) command(c wire.Command) {
 			break
 		}
 		if len(b.stored) >= maxStored {
-			b.nak(c.ID, "schedule-full")
+			b.nak(c.ID, "full")
 			return
 		}
 		b.stored = append(b.stored, storedFault{at: c.At, f: c.Fault})
@@ -341,10 +340,12 @@ func (b *Board) command(c wire.Command) {
 		}
 	case wire.TypeStart:
 		if b.active {
-			b.nak(c.ID, "running")
+			b.nak(c.ID, "busy")
 			return
 		}
+		b.ack(c.ID)
 		b.start(c.Duration)
+		return
 	case wire.TypeStop:
 		if b.active {
 			b.endRun()
@@ -369,23 +370,20 @@ func (b *Board) checkFault(f *wire.FaultCmd) string {
 	switch f.Kind {
 	case wire.FaultLoadBurst:
 		if f.Length == 0 || f.Length > 1<<40 {
-			return "bad-length"
+			return "bad_fault"
 		}
 	case wire.FaultLockHold:
 		if f.Task < 0 || f.Task >= len(b.tasks) {
-			return "bad-task"
+			return "bad_task"
 		}
-		if f.Lock < 0 || f.Lock >= len(b.locks) {
-			return "bad-lock"
-		}
-		if b.tasks[f.Task].usesLocks&(1<<uint(f.Lock)) == 0 {
-			return "lock-unused"
+		if f.Lock < 0 || f.Lock >= len(b.locks) || b.tasks[f.Task].usesLocks&(1<<uint(f.Lock)) == 0 {
+			return "bad_lock" // out of range, or a lock the task never takes
 		}
 		if f.Extra == 0 || f.Extra > 1<<40 {
-			return "bad-extra"
+			return "bad_fault"
 		}
 	default:
-		return "bad-fault-kind"
+		return "bad_fault"
 	}
 	return ""
 }

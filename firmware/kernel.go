@@ -112,7 +112,7 @@ type lockHold struct {
 
 type job struct {
 	task      int32
-	num       int64 // job number, from 1 in each run
+	num       int64 // job number, from 0 at GO
 	release   int64
 	pc        int32
 	rem       int64 // ns of the current compute left (while not on the CPU)
@@ -169,18 +169,27 @@ func (b *Board) ev(kind wire.EventKind, task int32, arg int64) {
 		return
 	}
 	e := wire.Event{Seq: b.seq, Time: t, Kind: kind, Task: task, Arg: arg}
-	b.seq++
 	b.events++
 	if b.hook != nil {
 		b.hook(e)
 	}
 	if b.quiet {
+		b.seq++
 		return
 	}
 	b.flushDropped()
+	e.Seq = b.seq // DR may have taken a number
 	start := len(b.tx.buf)
 	b.tx.buf = wire.AppendEvent(b.tx.buf, e)
-	if !b.tx.commit(b.now, start) {
+	b.numbered(start)
+}
+
+// numbered commits an EV or SM frame: it takes a sequence number if it is
+// queued, and is counted for the next DR if it is dropped.
+func (b *Board) numbered(start int) {
+	if b.tx.commit(b.now, start) {
+		b.seq++
+	} else {
 		b.dropped++
 	}
 }
@@ -266,10 +275,10 @@ func (b *Board) fire(t timer) {
 		b.release(int(t.idx))
 	case tmDeadline:
 		tk := &b.tasks[t.idx]
-		if tk.done >= t.arg {
-			return
+		if t.arg < tk.done {
+			return // finished in time
 		}
-		b.miss(t.idx, tk.queue[t.arg-tk.done-1])
+		b.miss(t.idx, tk.queue[t.arg-tk.done])
 	case tmFault:
 		b.fireFault(b.stored[t.idx].f)
 	case tmSummary:
@@ -307,10 +316,10 @@ func (b *Board) newJob() *job {
 
 func (b *Board) release(ti int) {
 	tk := &b.tasks[ti]
-	tk.released++
 	j := b.newJob()
 	j.task = int32(ti)
 	j.num = tk.released
+	tk.released++
 	j.release = b.now
 	j.base, j.eff = tk.prio, tk.prio
 	j.body = tk.body
@@ -454,7 +463,7 @@ func (b *Board) schedule() {
 	if best != nil && !best.started {
 		best.started = true
 		if int(next) < len(b.tasks) {
-			b.ev(wire.EvStart, next, best.num)
+			b.ev(wire.EvStart, next, 0)
 		}
 	}
 }
@@ -619,11 +628,14 @@ func (b *Board) summaries() {
 		if b.smHook != nil {
 			b.smHook(s)
 		}
-		if !b.quiet {
+		if b.quiet {
+			b.seq++
+		} else {
 			buf := b.out()
+			s.Seq = b.seq
 			start := len(buf)
 			b.tx.buf = wire.AppendSummary(buf, s)
-			b.frame(start)
+			b.numbered(start)
 		}
 	}
 	b.lastSM = b.now
