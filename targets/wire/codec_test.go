@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -506,4 +507,25 @@ func eventStream(n int) []byte {
 		b = AppendEvent(b, ev)
 	}
 	return b
+}
+
+func TestPutUintMatchesStrconv(t *testing.T) {
+	vals := []uint64{0, 1, 9, math.MaxUint64, math.MaxUint64 - 1, 1 << 53}
+	for _, p := range pow10 {
+		vals = append(vals, p-1, p, p+1)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 1000 {
+		vals = append(vals, rng.Uint64()>>rng.IntN(64))
+	}
+	b := make([]byte, 24)
+	for _, v := range vals {
+		if got, want := string(b[:putUint(b, 0, v)]), strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("putUint(%d) = %q", v, got)
+		}
+		iv := int64(v)
+		if got, want := string(b[:putInt(b, 0, iv)]), strconv.FormatInt(iv, 10); got != want {
+			t.Fatalf("putInt(%d) = %q", iv, got)
+		}
+	}
 }

@@ -57,22 +57,40 @@ func appendName(dst []byte, s string) []byte {
 	return dst
 }
 
+// maxEventLen is the longest EV/BX frame: $EV + ,seq(10) + ,time(20) +
+// ,kind(2) + ,task(11) + ,arg(20) + *CRC + \n.
+const maxEventLen = 3 + 11 + 21 + 3 + 12 + 21 + 5 + 1
+
 func appendEvent(dst []byte, t Type, ev Event) []byte {
-	dst, start := begin(dst, t)
-	dst = appendU(dst, uint64(ev.Seq))
-	dst = appendU(dst, ev.Time)
-	code := [2]byte{'?', '?'}
-	if ev.Kind != EvInvalid && ev.Kind < numEventKinds {
-		code = eventNames[ev.Kind]
+	n := len(dst)
+	if cap(dst)-n < maxEventLen {
+		dst = append(dst, make([]byte, maxEventLen)...)[:n]
 	}
-	dst = append(dst, ',', code[0], code[1])
+	b := dst[n : n+maxEventLen]
+	code := typeNames[t]
+	b[0], b[1], b[2], b[3] = '$', code[0], code[1], ','
+	i := putUint(b, 4, uint64(ev.Seq))
+	b[i] = ','
+	i = putUint(b, i+1, ev.Time)
+	kind := [2]byte{'?', '?'}
+	if ev.Kind != EvInvalid && ev.Kind < numEventKinds {
+		kind = eventNames[ev.Kind]
+	}
+	b[i], b[i+1], b[i+2] = ',', kind[0], kind[1]
+	i += 3
 	if ev.Arg != 0 || ev.Task != NoTask {
-		dst = appendI(dst, int64(ev.Task))
+		b[i] = ','
+		i = putInt(b, i+1, int64(ev.Task))
 		if ev.Arg != 0 {
-			dst = appendI(dst, ev.Arg)
+			b[i] = ','
+			i = putInt(b, i+1, ev.Arg)
 		}
 	}
-	return finish(dst, start)
+	crc := CRC16(b[1:i])
+	b[i] = '*'
+	b[i+1], b[i+2], b[i+3], b[i+4] = hexDigits[crc>>12], hexDigits[crc>>8&0xF], hexDigits[crc>>4&0xF], hexDigits[crc&0xF]
+	b[i+5] = '\n'
+	return dst[:n+i+6]
 }
 
 // AppendEvent appends an EV frame. Task is omitted when it is NoTask and
