@@ -180,8 +180,12 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	}
 	c.Description = raw.Description
 	c.Target = firstNonEmpty(o.Target, raw.Target, DefaultTarget)
-	if _, _, err := targets.Parse(c.Target); err != nil {
+	if u, _, err := targets.Parse(c.Target); err != nil {
 		errs = append(errs, fieldErr("target", "%v", err))
+	} else if u.Scheme == "sim" {
+		if _, err := simProfile(c.Target); err != nil {
+			errs = append(errs, fieldErr("target", "%v", err))
+		}
 	}
 	c.Reference = firstNonEmpty(raw.Reference, defaultReference(c.Target))
 	refProfile, err := simProfile(c.Reference)

@@ -92,6 +92,7 @@ type session struct {
 	clk   targets.Clock
 	r     *wire.Reader
 	to    Timeouts
+	trace int
 	an    *analyze.Analyzer
 	obs   *Observation
 	start time.Time
@@ -118,12 +119,12 @@ type session struct {
 	resetNew bool // a reset happened since the last arm
 }
 
-func newSession(t targets.Target, to Timeouts, raw io.Writer) *session {
+func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *session {
 	var src io.Reader = t
 	if raw != nil {
 		src = io.TeeReader(t, raw)
 	}
-	s := &session{t: t, clk: targets.ClockOf(t), r: wire.NewReader(src), to: to,
+	s := &session{t: t, clk: targets.ClockOf(t), r: wire.NewReader(src), to: to, trace: trace,
 		an: analyze.New(), acks: map[uint32]string{}}
 	s.obs = &Observation{Analyzer: s.an}
 	s.start = s.clk.Now()
@@ -255,7 +256,8 @@ func (s *session) dispatch(f *wire.Frame) {
 		s.tableDone = true
 		s.an.SetTable(&s.obs.Table)
 	case wire.TypeSummary:
-		if sm, err := f.Summary(); err == nil {
+		// Summaries stand in for EN events only at trace level 0.
+		if sm, err := f.Summary(); err == nil && s.trace == 0 {
 			s.an.Summary(&sm)
 		}
 	case wire.TypeAck:
@@ -350,7 +352,7 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 
 // drive runs plan on an open target and returns what it observed.
 func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
-	s := newSession(t, c.Timeouts, raw)
+	s := newSession(t, c.Timeouts, c.Trace, raw)
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}

@@ -7,9 +7,19 @@ import (
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/hilchaos/hilchaos/harness"
 )
+
+// newTable is a plain-ASCII table that reads the same in a terminal and a CI log.
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
+	)
+}
 
 func ms(us int64) string { return fmt.Sprintf("%.1f", float64(us)/1000) }
 
@@ -49,7 +59,7 @@ func resetText(r *harness.RunRecord) string {
 func writeTable(w io.Writer, c *harness.Campaign, sum *harness.Summary, path string) {
 	key := keyTask(c, sum)
 	fmt.Fprintf(w, "campaign %s  target %s  reference %s  seed %d\n\n", sum.Campaign, sum.Target, sum.Reference, sum.Seed)
-	t := tablewriter.NewWriter(w)
+	t := newTable(w)
 	t.Header("run", "seed", "resets", "inversions", key+" max ms", key+" p99 ms", key+" misses", "score", "verdict")
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
@@ -84,7 +94,7 @@ func writeTable(w io.Writer, c *harness.Campaign, sum *harness.Summary, path str
 	}
 	sort.Strings(names)
 	fmt.Fprintln(w)
-	tt := tablewriter.NewWriter(w)
+	tt := newTable(w)
 	tt.Header("task", "jobs", "worst ms", "worst p99 ms", "deadline misses")
 	for _, n := range names {
 		a := tasks[n]
