@@ -117,6 +117,13 @@ type session struct {
 	haveSeq  bool
 	lastSeq  uint32
 	resetNew bool // a reset happened since the last arm
+
+	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
+	queue         []wire.Command
+	qNext, qFired int
+	segStart      int64
+	async         map[uint32]bool // ids of SF sent during the run
+	refused       error
 }
 
 func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *session {
@@ -125,7 +132,7 @@ func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *sessio
 		src = io.TeeReader(t, raw)
 	}
 	s := &session{t: t, clk: targets.ClockOf(t), r: wire.NewReader(src), to: to, trace: trace,
-		an: analyze.New(), acks: map[uint32]string{}}
+		an: analyze.New(), acks: map[uint32]string{}, async: map[uint32]bool{}}
 	s.obs = &Observation{Analyzer: s.an}
 	s.start = s.clk.Now()
 	return s
@@ -262,12 +269,21 @@ func (s *session) dispatch(f *wire.Frame) {
 		}
 	case wire.TypeAck:
 		if id, err := f.Ack(); err == nil {
+			if s.async[id] {
+				delete(s.async, id)
+				return
+			}
 			s.acks[id] = ""
 		}
 	case wire.TypeNak:
 		if id, reason, err := f.Nak(); err == nil {
 			if reason == "" {
 				reason = "no reason given"
+			}
+			if s.async[id] {
+				delete(s.async, id)
+				s.refused = &RefusedError{Target: s.t.Name(), Command: "SF schedule", Reason: reason}
+				return
 			}
 			s.acks[id] = reason
 		}
@@ -442,24 +458,29 @@ func (s *session) configure(ctx context.Context, trace int) (uint32, error) {
 	return id, s.awaitAcks(ctx, "CF trace", id)
 }
 
-// arm uploads the faults still ahead (run time >= now), shifted so that the
-// board's run start is now, and starts the board for remaining µs.
+// Fault upload: the board fires each fault from its own clock, so only
+// the faults of the next uploadLead of run time (and at least uploadMin)
+// need to be on the board. Topping the queue up while the run goes keeps
+// the board's memory and the harness's flat however long the run.
+const (
+	uploadLead = 2_000_000 // µs of run time
+	uploadMin  = 8
+)
+
+// arm uploads the first faults still ahead (run time >= now), shifted so
+// that the board's run start is now, and starts the board for remaining µs.
 func (s *session) arm(ctx context.Context, cmds []wire.Command, now, remaining int64) error {
-	var ids []uint32
-	for _, c := range cmds {
-		at := int64(c.At) - now
-		if at < 0 {
-			if s.resetNew {
-				s.obs.FaultsSkipped++
-			}
-			continue
+	s.queue, s.qNext, s.qFired, s.segStart = cmds, 0, 0, now
+	for s.qNext < len(s.queue) && int64(s.queue[s.qNext].At) < now {
+		if s.resetNew {
+			s.obs.FaultsSkipped++
 		}
-		c.At = uint64(at)
-		id, err := s.command(c)
-		if err != nil {
-			return err
-		}
-		ids = append(ids, id)
+		s.qNext++
+	}
+	s.qFired = s.qNext
+	ids, err := s.upload(now)
+	if err != nil {
+		return err
 	}
 	if err := s.awaitAcks(ctx, "SF schedule", ids...); err != nil {
 		return err
@@ -470,6 +491,39 @@ func (s *session) arm(ctx context.Context, cmds []wire.Command, now, remaining i
 	}
 	s.done = false
 	return s.awaitAcks(ctx, "GO", id)
+}
+
+// upload sends the queued faults due before runTime+uploadLead, keeping at
+// least uploadMin on the board.
+func (s *session) upload(runTime int64) ([]uint32, error) {
+	var ids []uint32
+	for s.qNext < len(s.queue) && (int64(s.queue[s.qNext].At) < runTime+uploadLead || s.qNext-s.qFired < uploadMin) {
+		c := s.queue[s.qNext]
+		c.At -= uint64(s.segStart)
+		id, err := s.command(c)
+		if err != nil {
+			return ids, err
+		}
+		ids = append(ids, id)
+		s.qNext++
+	}
+	return ids, nil
+}
+
+// refill tops the board's fault queue up during a run; the answers are
+// checked as they arrive.
+func (s *session) refill() error {
+	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun {
+		s.qFired++
+	}
+	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || int64(s.queue[s.qNext].At) >= s.lastRun+uploadLead) {
+		return nil
+	}
+	ids, err := s.upload(s.lastRun)
+	for _, id := range ids {
+		s.async[id] = true
+	}
+	return err
 }
 
 // observe reads the run until the board says it is done, resets, or falls
@@ -488,6 +542,14 @@ func (s *session) observe(ctx context.Context) error {
 				return err
 			}
 			s.dispatch(f)
+			if s.refused != nil {
+				return s.refused
+			}
+			if s.qNext < len(s.queue) && s.running {
+				if err := s.refill(); err != nil {
+					return err
+				}
+			}
 			if check++; check&1023 == 0 && ctx.Err() != nil {
 				return ctx.Err()
 			}
