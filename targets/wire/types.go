@@ -99,8 +99,10 @@ func (k EventKind) String() string {
 const NoTask = -1
 
 // Event is one decoded EV (or BX) frame. Time is the board clock in µs since
-// the board's last boot; Seq counts EV frames since boot, starting at 0, so a
-// restart of Seq means the board rebooted and a gap means frames were lost.
+// the board's last boot; Seq is the board's frame sequence number, shared by
+// EV and SM frames and starting at 0 at boot, so a restart of Seq means the
+// board rebooted and a gap means frames were lost (docs/PROTOCOL.md). In a
+// BX frame Seq is the replay index instead.
 type Event struct {
 	Seq  uint32
 	Time uint64
