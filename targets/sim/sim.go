@@ -143,8 +143,13 @@ func (t *Target) SetReadDeadline(d time.Time) error {
 	return nil
 }
 
-// Read runs the board until it has sent bytes, then keeps running it while
-// that is cheap, to hand over large chunks. It returns an error wrapping
+// readAhead is how many bytes Read collects before it returns: enough to
+// amortise the call, little enough that the host's answers (fault uploads
+// during the run) reach the board in good time.
+const readAhead = 4096
+
+// Read runs the board until it has sent bytes, then keeps running it until
+// readAhead bytes are ready, to hand over larger chunks. It returns an error wrapping
 // os.ErrDeadlineExceeded when the deadline passes in virtual time first.
 func (t *Target) Read(p []byte) (int, error) {
 	if t.closed {
@@ -153,7 +158,7 @@ func (t *Target) Read(p []byte) (int, error) {
 	n := 0
 	for {
 		n += t.board.Read(p[n:])
-		if n >= len(p)/2 {
+		if n >= min(len(p)/2, readAhead) {
 			return n, nil
 		}
 		next, ok := t.board.NextEvent()

@@ -1,0 +1,28 @@
+# hilchaos: the README's two commands are `make pathfinder` and `make test`.
+GO ?= go
+
+.PHONY: pathfinder test setup bench fuzz build
+
+build:
+	$(GO) build -o bin/hilchaos ./cmd/hilchaos
+
+# The main job: the Pathfinder campaign on the built-in simulated board.
+pathfinder:
+	$(GO) run ./cmd/hilchaos run campaigns/pathfinder.yaml
+
+setup:
+	.ci/setup
+
+# Everything CI runs: install the test components, vet, then every test.
+test: setup
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+# Benchmarks quoted in the issue notes (medians over 5 runs on a noisy box).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./targets/wire/ ./harness/ ./firmware/
+
+# A short pass of every fuzz target.
+fuzz:
+	for t in $$($(GO) test -list 'Fuzz.*' ./targets/wire/ | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s ./targets/wire/ || exit 1; done

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// app is what commands see of the outside world, so the CLI runs in tests
+// in-process.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	isTerminal     bool
+}
+
+// Main runs the CLI with args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err != nil && isUsageError(err) {
+		err = withCode(ExitInvalid, err)
+	}
+	printError(stderr, err)
+	return exitCode(err)
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hilchaos",
+		Short: "Chaos test harness for hardware-in-the-loop rigs",
+		Long: `hilchaos drives a target board over serial, injects load bursts and
+lock-hold delays from campaign files, watches for watchdog resets and timing
+violations, and scores every run against a bundled reference firmware.` + "\n" + exitStatusHelp,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(a.runCommand())
+	return root
+}
+
+// isUsageError recognises cobra's own argument and flag errors.
+func isUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,104 @@
+package harness
+
+import (
+	"context"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hilchaos/hilchaos/targets"
+)
+
+// benchCampaign is the Pathfinder campaign at full trace with its faults,
+// lengthened to d of board time.
+func benchCampaign(b *testing.B, d time.Duration) *Campaign {
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: d, Target: "sim://pathfinder?mutex=inherit"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Trace = 2
+	return c
+}
+
+// driveSim runs plan on a fresh simulated board with analysis on.
+func driveSim(b *testing.B, c *Campaign, p RunPlan) *Observation {
+	t, err := targets.Open(c.Target, targets.Options{Seed: p.Seed, Trace: c.Trace})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer t.Close()
+	obs, err := drive(context.Background(), t, c, p, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return obs
+}
+
+// BenchmarkSimPathfinder measures the whole chain on the simulated board:
+// model, UART, wire encoding, decoding, fault upload and analysis, for one
+// hour of board time per iteration. The figure that matters is
+// virtual-s/s: board seconds per wall second (target: 10,000 or more).
+func BenchmarkSimPathfinder(b *testing.B) {
+	const d = time.Hour
+	c := benchCampaign(b, d)
+	p := PlanRun(c, 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var frames uint64
+	for b.Loop() {
+		obs := driveSim(b, c, p)
+		frames = obs.Telemetry.Frames
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(d.Seconds()/sec, "virtual-s/s")
+	b.ReportMetric(float64(frames)/sec, "frames/s")
+}
+
+// peakHeap runs f while sampling the live heap, and returns the peak.
+func peakHeap(f func()) uint64 {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	var peak uint64
+	var mu sync.Mutex
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			mu.Lock()
+			peak = max(peak, sample[0].Value.Uint64())
+			mu.Unlock()
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	f()
+	close(stop)
+	<-done
+	return peak
+}
+
+// BenchmarkSimMemory compares the peak live heap of a 10-minute and an
+// 8-hour run (board time). Streaming analysis keeps them alike; only the
+// planned fault list grows with the run (one entry per firing).
+func BenchmarkSimMemory(b *testing.B) {
+	for _, d := range []time.Duration{10 * time.Minute, 8 * time.Hour} {
+		b.Run(d.String(), func(b *testing.B) {
+			c := benchCampaign(b, d)
+			var peak uint64
+			for b.Loop() {
+				p := PlanRun(c, 0)
+				peak = max(peak, peakHeap(func() { driveSim(b, c, p) }))
+			}
+			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+		})
+	}
+}

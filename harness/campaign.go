@@ -1,0 +1,409 @@
+// Package harness is the controller: it loads a campaign, plans its runs,
+// drives a target through each run, analyses the trace, scores it against
+// the reference firmware and stores the record before the next run starts.
+package harness
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+
+	"github.com/hilchaos/hilchaos/faults"
+	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/targets"
+	"github.com/hilchaos/hilchaos/targets/sim"
+)
+
+// Campaign is a validated campaign file.
+type Campaign struct {
+	Path        string
+	Hash        string // sha256 of the file's bytes
+	Name        string
+	Description string
+	Target      string
+	Reference   string
+	Duration    time.Duration
+	Repeat      int
+	Seed        uint64
+	Trace       int
+	MinScore    float64
+	Timeouts    Timeouts
+	Faults      []FaultSpec
+	Checks      []Check
+
+	cycle faults.Cycle // the reference task set's cycles, for phase schedules
+}
+
+// Timeouts bound how long the harness waits for a board.
+type Timeouts struct {
+	Boot      time.Duration `mapstructure:"boot"`      // from connect or reset to the BOOT banner
+	Liveness  time.Duration `mapstructure:"liveness"`  // silence during a run that counts as a hang
+	Reconnect time.Duration `mapstructure:"reconnect"` // how long to retry a port that went away
+}
+
+// FaultSpec is one entry of the campaign's faults list.
+type FaultSpec struct {
+	Name     string
+	Kind     string
+	Schedule faults.Schedule
+	Fault    faults.Fault
+}
+
+// Defaults for fields a campaign may leave out.
+const (
+	DefaultTarget   = "sim://pathfinder?mutex=none"
+	DefaultDuration = 30 * time.Second
+)
+
+// DefaultTimeouts apply where a campaign gives none.
+var DefaultTimeouts = Timeouts{Boot: 5 * time.Second, Liveness: 3 * time.Second, Reconnect: 30 * time.Second}
+
+var traceLevels = map[string]int{"summary": 0, "default": 1, "full": 2}
+
+// rawCampaign is the file as written, before validation.
+type rawCampaign struct {
+	Name        string           `mapstructure:"name"`
+	Description string           `mapstructure:"description"`
+	Target      string           `mapstructure:"target"`
+	Reference   string           `mapstructure:"reference"`
+	Duration    *time.Duration   `mapstructure:"duration"`
+	Repeat      *int             `mapstructure:"repeat"`
+	Seed        *int64           `mapstructure:"seed"`
+	Trace       string           `mapstructure:"trace"`
+	MinScore    *float64         `mapstructure:"min_score"`
+	Timeouts    map[string]any   `mapstructure:"timeouts"`
+	Faults      []map[string]any `mapstructure:"faults"`
+	Checks      []any            `mapstructure:"checks"`
+}
+
+type rawFault struct {
+	Name     string         `mapstructure:"name"`
+	Kind     string         `mapstructure:"kind"`
+	Schedule map[string]any `mapstructure:"schedule"`
+	Rest     map[string]any `mapstructure:",remain"`
+}
+
+type rawCheck struct {
+	Check       string `mapstructure:"check"`
+	Requirement string `mapstructure:"requirement"`
+}
+
+// InvalidError is a campaign that cannot be used; Problems holds every
+// problem found, each naming the field.
+type InvalidError struct {
+	Path     string
+	Problems []error
+}
+
+func (e *InvalidError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: invalid campaign (%d problem", e.Path, len(e.Problems))
+	if len(e.Problems) != 1 {
+		b.WriteString("s")
+	}
+	b.WriteString(")")
+	for _, p := range e.Problems {
+		fmt.Fprintf(&b, "\n  %s: %v", e.Path, p)
+	}
+	return b.String()
+}
+
+// Unwrap returns the problems.
+func (e *InvalidError) Unwrap() []error { return e.Problems }
+
+// Overrides are command-line settings that take precedence over the file.
+type Overrides struct {
+	Target   string
+	Seed     *uint64
+	Repeat   int
+	Duration time.Duration
+}
+
+// LoadCampaign reads, decodes and validates a campaign file (YAML, TOML or
+// JSON by extension). Every problem is collected before it fails.
+func LoadCampaign(path string, o Overrides) (*Campaign, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &InvalidError{Path: path, Problems: []error{err}}
+	}
+	sum := sha256.Sum256(data)
+	c := &Campaign{Path: path, Hash: "sha256:" + hex.EncodeToString(sum[:])}
+	ext := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	switch ext {
+	case "yaml", "yml", "toml", "json":
+	default:
+		return nil, &InvalidError{Path: path, Problems: []error{fmt.Errorf("unknown file type %q: use .yaml, .toml or .json", filepath.Ext(path))}}
+	}
+	v := viper.New()
+	v.SetConfigType(ext)
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
+		return nil, &InvalidError{Path: path, Problems: []error{fmt.Errorf("syntax: %v", unwrapParse(err))}}
+	}
+	settings := v.AllSettings()
+	var raw rawCampaign
+	problems := faults.DecodeStrict(settings, &raw)
+	problems = append(problems, c.fill(&raw, o)...)
+	if len(problems) > 0 {
+		return nil, &InvalidError{Path: path, Problems: problems}
+	}
+	return c, nil
+}
+
+func unwrapParse(err error) error {
+	var pe viper.ConfigParseError
+	if errors.As(err, &pe) && pe.Unwrap() != nil {
+		return pe.Unwrap()
+	}
+	return err
+}
+
+func fieldErr(field, format string, a ...any) error {
+	return &faults.FieldError{Field: field, Err: fmt.Errorf(format, a...)}
+}
+
+// fill validates raw and copies it into c, applying overrides and defaults.
+func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
+	var errs []error
+	c.Name = raw.Name
+	if c.Name == "" {
+		errs = append(errs, fieldErr("name", "required"))
+	}
+	c.Description = raw.Description
+	c.Target = firstNonEmpty(o.Target, raw.Target, DefaultTarget)
+	if u, _, err := targets.Parse(c.Target); err != nil {
+		errs = append(errs, fieldErr("target", "%v", err))
+	} else if u.Scheme == "sim" {
+		if _, err := simProfile(c.Target); err != nil {
+			errs = append(errs, fieldErr("target", "%v", err))
+		}
+	}
+	c.Reference = firstNonEmpty(raw.Reference, defaultReference(c.Target))
+	refProfile, err := simProfile(c.Reference)
+	if err != nil {
+		errs = append(errs, fieldErr("reference", "%v", err))
+	}
+	c.Duration = DefaultDuration
+	if raw.Duration != nil {
+		c.Duration = *raw.Duration
+		if c.Duration <= 0 {
+			errs = append(errs, fieldErr("duration", "must be positive, got %v", c.Duration))
+		}
+	}
+	if o.Duration != 0 {
+		c.Duration = o.Duration
+	}
+	c.Repeat = 1
+	if raw.Repeat != nil {
+		c.Repeat = *raw.Repeat
+		if c.Repeat < 1 {
+			errs = append(errs, fieldErr("repeat", "must be at least 1, got %d", c.Repeat))
+		}
+	}
+	if o.Repeat > 0 {
+		c.Repeat = o.Repeat
+	}
+	if raw.Seed != nil {
+		if *raw.Seed < 0 {
+			errs = append(errs, fieldErr("seed", "must not be negative, got %d", *raw.Seed))
+		}
+		c.Seed = uint64(*raw.Seed)
+	}
+	if o.Seed != nil {
+		c.Seed = *o.Seed
+	}
+	c.Trace = 1
+	if raw.Trace != "" {
+		lvl, ok := traceLevels[raw.Trace]
+		if !ok {
+			errs = append(errs, fieldErr("trace", "unknown level %q (known: summary, default, full)", raw.Trace))
+		}
+		c.Trace = lvl
+	}
+	if raw.MinScore != nil {
+		c.MinScore = *raw.MinScore
+		if c.MinScore < 0 || c.MinScore > 100 {
+			errs = append(errs, fieldErr("min_score", "must be within 0..100, got %v", c.MinScore))
+		}
+	}
+	c.Timeouts = DefaultTimeouts
+	if raw.Timeouts != nil {
+		errs = append(errs, faults.Prefix("timeouts", faults.DecodeStrict(raw.Timeouts, &c.Timeouts))...)
+		for name, d := range map[string]time.Duration{"boot": c.Timeouts.Boot, "liveness": c.Timeouts.Liveness, "reconnect": c.Timeouts.Reconnect} {
+			if d <= 0 {
+				errs = append(errs, fieldErr("timeouts."+name, "must be positive, got %v", d))
+			}
+		}
+	}
+
+	// Names the faults and checks may use: what the reference board (and
+	// the target, when it is simulated too) declares.
+	names := profileNames{}
+	taskSet := map[string]bool{}
+	for _, p := range []*firmware.Profile{refProfile, mustSimProfile(c.Target)} {
+		if p != nil {
+			names.add(p)
+		}
+	}
+	for n := range names.tasks {
+		taskSet[n] = true
+	}
+	cycle := names.cycle
+	c.cycle = cycle
+	if refProfile == nil {
+		cycle, taskSet = nil, nil
+	}
+
+	for i, f := range raw.Faults {
+		field := fmt.Sprintf("faults[%d]", i)
+		var rf rawFault
+		if fe := faults.DecodeStrict(f, &rf); len(fe) > 0 {
+			errs = append(errs, faults.Prefix(field, fe)...)
+			continue
+		}
+		spec := FaultSpec{Name: rf.Name, Kind: rf.Kind}
+		if spec.Name == "" {
+			spec.Name = fmt.Sprintf("%s-%d", rf.Kind, i)
+		}
+		if rf.Kind == "" {
+			errs = append(errs, fieldErr(field+".kind", "required (known: %s)", strings.Join(faults.Kinds(), ", ")))
+			continue
+		}
+		flt, fe := faults.Decode(rf.Kind, rf.Rest)
+		errs = append(errs, faults.Prefix(field, fe)...)
+		if flt != nil && refProfile != nil {
+			if _, err := flt.Command(names); err != nil {
+				errs = append(errs, faults.Prefix(field, []error{err})...)
+			}
+		}
+		spec.Fault = flt
+		if rf.Schedule == nil {
+			errs = append(errs, fieldErr(field+".schedule", "required: when the fault fires (at, every, phase or poisson)"))
+		} else {
+			se := faults.DecodeStrict(rf.Schedule, &spec.Schedule)
+			if len(se) == 0 {
+				se = spec.Schedule.Validate(cycle)
+			}
+			errs = append(errs, faults.Prefix(field+".schedule", se)...)
+		}
+		c.Faults = append(c.Faults, spec)
+	}
+
+	for i, ch := range raw.Checks {
+		field := fmt.Sprintf("checks[%d]", i)
+		var rc rawCheck
+		switch x := ch.(type) {
+		case string:
+			rc.Check = x
+		case map[string]any:
+			if fe := faults.DecodeStrict(x, &rc); len(fe) > 0 {
+				errs = append(errs, faults.Prefix(field, fe)...)
+				continue
+			}
+		default:
+			errs = append(errs, fieldErr(field, "want a string such as \"resets.watchdog == 0\" or {check: ..., requirement: ...}"))
+			continue
+		}
+		chk, err := ParseCheck(rc.Check, taskSet)
+		if err != nil {
+			errs = append(errs, fieldErr(field, "%v", err))
+			continue
+		}
+		chk.Requirement = rc.Requirement
+		c.Checks = append(c.Checks, chk)
+	}
+	if len(raw.Checks) == 0 {
+		for _, s := range []string{"resets.watchdog == 0", "resets.hang == 0"} {
+			chk, _ := ParseCheck(s, nil)
+			c.Checks = append(c.Checks, chk)
+		}
+	}
+	return errs
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// defaultReference is the target's own profile with priority inheritance
+// (the 1997 fix) when the target is simulated, else the Pathfinder model.
+func defaultReference(target string) string {
+	u, err := url.Parse(target)
+	if err == nil && u.Scheme == "sim" {
+		q := u.Query()
+		q.Set("mutex", "inherit")
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return "sim://pathfinder?mutex=inherit"
+}
+
+// simProfile returns the profile a sim URL runs.
+func simProfile(raw string) (*firmware.Profile, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme != "sim" {
+		return nil, fmt.Errorf("%q: the reference must be a simulated board (sim://...)", raw)
+	}
+	s, err := sim.ParseURL(u)
+	if err != nil {
+		return nil, err
+	}
+	return s.Profile, nil
+}
+
+func mustSimProfile(raw string) *firmware.Profile {
+	p, _ := simProfile(raw)
+	return p
+}
+
+// profileNames resolves names against one or more profiles.
+type profileNames struct {
+	tasks map[string]firmware.TaskSpec
+	locks map[string]int
+}
+
+func (n *profileNames) add(p *firmware.Profile) {
+	if n.tasks == nil {
+		n.tasks, n.locks = map[string]firmware.TaskSpec{}, map[string]int{}
+	}
+	for _, t := range p.Tasks {
+		n.tasks[t.Name] = t
+	}
+	for i, l := range p.Locks {
+		n.locks[l] = i
+	}
+}
+
+func (n profileNames) TaskIndex(name string) (int, bool) { _, ok := n.tasks[name]; return 0, ok }
+func (n profileNames) LockIndex(name string) (int, bool) { i, ok := n.locks[name]; return i, ok }
+
+func (n profileNames) cycle(task string) (time.Duration, time.Duration, bool) {
+	t, ok := n.tasks[task]
+	return t.Period, t.Offset, ok
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,182 @@
+package harness
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/hilchaos/hilchaos/harness/analyze"
+)
+
+// Deduction is one reason a run lost points against the reference firmware.
+type Deduction struct {
+	Metric    string  `json:"metric"`
+	Reference float64 `json:"reference"`
+	Observed  float64 `json:"observed"`
+	Rule      string  `json:"rule"`
+	Points    float64 `json:"points"`
+}
+
+// Scoring rules; docs/SCORING.md explains them.
+const (
+	pointsWatchdog    = 25 // each watchdog reset or hang the reference did not have
+	pointsOtherReset  = 10 // each software, power-on or unexplained reset the reference did not have
+	pointsMiss        = 2  // each deadline miss beyond the reference's, per task
+	capMissPerTask    = 20
+	pointsP99         = 5 // a task's p99 response more than 25% and 1 ms above the reference's
+	pointsBlocking    = 5 // a task's worst blocking more than twice and 1 ms above the reference's
+	pointsInversion   = 1 // each priority-inversion episode beyond the reference's
+	capInversions     = 10
+	pointsTelemetry   = 5 // more than 1% of events lost on the line
+	slackUS           = 1000
+	p99Factor         = 1.25
+	blockingFactor    = 2.0
+	lossFractionLimit = 0.01
+	maxScore          = 100
+	resetRuleWatchdog = "-25 per watchdog reset or hang the reference run did not have"
+	resetRuleOther    = "-10 per software, power-on or unexplained reset the reference run did not have"
+	missRule          = "-2 per deadline miss beyond the reference run's (at most -20 per task)"
+	p99Rule           = "-5 when p99 response is more than 25% and 1 ms above the reference run's"
+	blockingRule      = "-5 when worst blocking is more than twice and 1 ms above the reference run's"
+	inversionRule     = "-1 per priority-inversion episode beyond the reference run's (at most -10)"
+	telemetryLossRule = "-5 when more than 1% of events were lost on the line"
+)
+
+// Score compares a run with the reference run of the same plan. Each lost
+// point is explained by a Deduction.
+func Score(obs, ref *RunRecord) (float64, []Deduction) {
+	var ds []Deduction
+	add := func(metric string, refV, obsV float64, rule string, pts float64) {
+		if pts > 0 {
+			ds = append(ds, Deduction{Metric: metric, Reference: refV, Observed: obsV, Rule: rule, Points: pts})
+		}
+	}
+	for _, k := range []struct {
+		name       string
+		obs, ref   int
+		rule       string
+		pointsEach float64
+	}{
+		{"resets.watchdog", obs.Resets.Watchdog, ref.Resets.Watchdog, resetRuleWatchdog, pointsWatchdog},
+		{"resets.hang", obs.Resets.Hang, ref.Resets.Hang, resetRuleWatchdog, pointsWatchdog},
+		{"resets.software", obs.Resets.Software, ref.Resets.Software, resetRuleOther, pointsOtherReset},
+		{"resets.power_on", obs.Resets.PowerOn, ref.Resets.PowerOn, resetRuleOther, pointsOtherReset},
+		{"resets.unknown", obs.Resets.Unknown, ref.Resets.Unknown, resetRuleOther, pointsOtherReset},
+	} {
+		if extra := k.obs - k.ref; extra > 0 {
+			add(k.name, float64(k.ref), float64(k.obs), k.rule, float64(extra)*k.pointsEach)
+		}
+	}
+	for _, name := range sortedKeys(obs.Tasks) {
+		o := obs.Tasks[name]
+		r, ok := ref.Tasks[name]
+		if !ok {
+			continue
+		}
+		if extra := int64(o.DeadlineMisses) - int64(r.DeadlineMisses); extra > 0 {
+			add(name+".deadline_misses", float64(r.DeadlineMisses), float64(o.DeadlineMisses), missRule,
+				math.Min(float64(extra)*pointsMiss, capMissPerTask))
+		}
+		if float64(o.P99ResponseUS) > float64(r.P99ResponseUS)*p99Factor && o.P99ResponseUS-r.P99ResponseUS > slackUS {
+			add(name+".p99_response_us", float64(r.P99ResponseUS), float64(o.P99ResponseUS), p99Rule, pointsP99)
+		}
+		if float64(o.MaxBlockingUS) > float64(r.MaxBlockingUS)*blockingFactor && o.MaxBlockingUS-r.MaxBlockingUS > slackUS {
+			add(name+".max_blocking_us", float64(r.MaxBlockingUS), float64(o.MaxBlockingUS), blockingRule, pointsBlocking)
+		}
+	}
+	if extra := obs.Inversions - ref.Inversions; extra > 0 {
+		add("inversions", float64(ref.Inversions), float64(obs.Inversions), inversionRule,
+			math.Min(float64(extra)*pointsInversion, capInversions))
+	}
+	if t := obs.Telemetry; t.Frames > 0 && float64(t.Lost+t.Dropped) > lossFractionLimit*float64(t.Frames+t.Lost+t.Dropped) {
+		add("telemetry.lost", 0, float64(t.Lost+t.Dropped), telemetryLossRule, pointsTelemetry)
+	}
+	score := float64(maxScore)
+	for _, d := range ds {
+		score -= d.Points
+	}
+	return math.Max(score, 0), ds
+}
+
+// CheckResult is one check's verdict on one run.
+type CheckResult struct {
+	Check
+	Value float64 `json:"value"`
+	Pass  bool    `json:"pass"`
+}
+
+// Metric returns the value of a check metric in a run record, and whether
+// the record has it.
+func (r *RunRecord) Metric(name string) (float64, bool) {
+	switch name {
+	case "resets.watchdog":
+		return float64(r.Resets.Watchdog), true
+	case "resets.software":
+		return float64(r.Resets.Software), true
+	case "resets.power_on":
+		return float64(r.Resets.PowerOn), true
+	case "resets.hang":
+		return float64(r.Resets.Hang), true
+	case "resets.unknown":
+		return float64(r.Resets.Unknown), true
+	case "resets.total":
+		return float64(r.Resets.Total()), true
+	case "inversions":
+		return float64(r.Inversions), true
+	case "score":
+		return r.Score, true
+	case "telemetry.lost":
+		return float64(r.Telemetry.Lost + r.Telemetry.Dropped), true
+	}
+	for i := len(name) - 1; i > 0; i-- {
+		if name[i] != '.' {
+			continue
+		}
+		t, ok := r.Tasks[name[:i]]
+		if !ok {
+			return 0, false
+		}
+		return taskMetric(t, name[i+1:])
+	}
+	return 0, false
+}
+
+func taskMetric(t analyze.TaskResult, m string) (float64, bool) {
+	switch m {
+	case "max_response":
+		return float64(t.MaxResponseUS), true
+	case "p99_response":
+		return float64(t.P99ResponseUS), true
+	case "p50_response":
+		return float64(t.P50ResponseUS), true
+	case "max_blocking":
+		return float64(t.MaxBlockingUS), true
+	case "deadline_misses":
+		return float64(t.DeadlineMisses), true
+	case "jobs":
+		return float64(t.Jobs), true
+	}
+	return 0, false
+}
+
+// Evaluate runs every check on r.
+func Evaluate(checks []Check, r *RunRecord) []CheckResult {
+	out := make([]CheckResult, 0, len(checks))
+	for _, c := range checks {
+		v, ok := r.Metric(c.Metric)
+		out = append(out, CheckResult{Check: c, Value: v, Pass: ok && c.Holds(v)})
+	}
+	return out
+}
+
+// FailedChecks formats the failed checks for a person.
+func FailedChecks(cs []CheckResult) []string {
+	var out []string
+	for _, c := range cs {
+		if !c.Pass {
+			out = append(out, fmt.Sprintf("%s (observed %g)", c.Expr, c.Value))
+		}
+	}
+	sort.Strings(out)
+	return out
+}

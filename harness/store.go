@@ -1,0 +1,52 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// RunsFile is the run log's name inside a results directory.
+const RunsFile = "runs.jsonl"
+
+// Store appends run records to DIR/runs.jsonl, each written and synced to
+// disk before Append returns, so a crash loses at most the run in progress.
+type Store struct {
+	dir string
+	f   *os.File
+}
+
+// OpenStore opens (creating if needed) a results directory.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, RunsFile), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
+	return &Store{dir: dir, f: f}, nil
+}
+
+// Dir is the results directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Append writes one record as one line and syncs it.
+func (s *Store) Append(r *RunRecord) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if _, err := s.f.Write(b); err != nil {
+		return fmt.Errorf("%s: %w", s.f.Name(), err)
+	}
+	if err := s.f.Sync(); err != nil {
+		return fmt.Errorf("%s: sync: %w", s.f.Name(), err)
+	}
+	return nil
+}
+
+// Close closes the log.
+func (s *Store) Close() error { return s.f.Close() }
