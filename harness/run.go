@@ -55,15 +55,16 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 			}
 		}
 		if err != nil {
-			summarise(sum)
+			Summarize(sum)
 			return sum, err
 		}
 	}
-	summarise(sum)
+	Summarize(sum)
 	return sum, nil
 }
 
-func summarise(sum *Summary) {
+// Summarize recomputes the campaign verdict, score and counts from sum.Runs.
+func Summarize(sum *Summary) {
 	sum.Verdict = Pass
 	total := 0.0
 	sum.Passed, sum.Failed, sum.Errors = 0, 0, 0

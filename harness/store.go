@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -50,3 +51,31 @@ func (s *Store) Append(r *RunRecord) error {
 
 // Close closes the log.
 func (s *Store) Close() error { return s.f.Close() }
+
+// ReadRuns reads every complete record of DIR/runs.jsonl. A last line cut
+// short by a crash (kill -9 during the write) is not an error: it is left
+// out and reported in the returned warnings. A damaged line elsewhere is an
+// error naming the file and line.
+func ReadRuns(dir string) (recs []RunRecord, warnings []error, err error) {
+	path := filepath.Join(dir, RunsFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	lines := bytes.Split(data, []byte{'\n'})
+	for i, line := range lines {
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r RunRecord
+		if err := json.Unmarshal(line, &r); err != nil {
+			if i == len(lines)-1 {
+				warnings = append(warnings, fmt.Errorf("%s:%d: incomplete last record ignored (interrupted write)", path, i+1))
+				continue
+			}
+			return recs, warnings, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		recs = append(recs, r)
+	}
+	return recs, warnings, nil
+}
