@@ -191,3 +191,27 @@ func decodeErrors(err error) []error {
 	}
 	return out
 }
+
+// Params lists the parameter names of a fault kind (its mapstructure keys)
+// with their Go types, so a sweep can tell a duration from a number.
+func Params(kind string) (map[string]reflect.Type, bool) {
+	mu.RLock()
+	mk, ok := kinds[kind]
+	mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	t := reflect.TypeOf(mk())
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		if name != "" && name != "-" {
+			out[name] = f.Type
+		}
+	}
+	return out, true
+}

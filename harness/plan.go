@@ -22,6 +22,7 @@ type RunPlan struct {
 	Seed     uint64
 	Duration time.Duration
 	Faults   []PlannedFault
+	Sweep    *SweepPoint // the sweep value this run uses, if the campaign sweeps
 }
 
 // RunSeed derives run index i's seed from the campaign seed.
@@ -36,6 +37,15 @@ func RunSeed(seed uint64, i int) uint64 {
 // Plan expands a campaign into its runs. It is a pure function of the
 // campaign: the same file and seed always give the same plan.
 func Plan(c *Campaign) []RunPlan {
+	if c.Sweep != nil {
+		var runs []RunPlan
+		for _, v := range c.Sweep.Values {
+			for r := 0; r < c.Sweep.PerValue; r++ {
+				runs = append(runs, planSweep(c, v, r))
+			}
+		}
+		return runs
+	}
 	runs := make([]RunPlan, c.Repeat)
 	for i := range runs {
 		runs[i] = PlanRun(c, i)

@@ -68,6 +68,39 @@ type RunRecord struct {
 	// Host holds wall-clock facts. It is stored in runs.jsonl but left out
 	// of the printed document, which must be identical for the same seed.
 	Host *HostInfo `json:"host,omitempty"`
+	// Sweep is the sweep value the run used, when the campaign sweeps.
+	Sweep *SweepPoint `json:"sweep,omitempty"`
+	// CampaignVersion is the campaign file's own version field, if any.
+	CampaignVersion string `json:"campaign_version,omitempty"`
+}
+
+// RunKey identifies a run across invocations: a run with the same key
+// gives the same record, so --resume can skip it.
+type RunKey struct {
+	CampaignHash string
+	Index        int
+	Seed         uint64
+	Target       string
+	DurationUS   int64
+	SweepValue   string
+}
+
+// Key is the record's RunKey.
+func (r *RunRecord) Key() RunKey {
+	k := RunKey{CampaignHash: r.CampaignHash, Index: r.Index, Seed: r.Seed, Target: r.Target, DurationUS: r.DurationUS}
+	if r.Sweep != nil {
+		k.SweepValue = r.Sweep.Value
+	}
+	return k
+}
+
+// KeyOf is the RunKey run p of campaign c will have.
+func KeyOf(c *Campaign, p RunPlan) RunKey {
+	k := RunKey{CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, Target: c.Target, DurationUS: p.Duration.Microseconds()}
+	if p.Sweep != nil {
+		k.SweepValue = p.Sweep.Value
+	}
+	return k
 }
 
 // HostInfo is what the host knows about a run that the board does not.
@@ -91,4 +124,13 @@ type Summary struct {
 	Failed       int         `json:"failed"`
 	Errors       int         `json:"errors"`
 	Runs         []RunRecord `json:"runs"`
+	// Resumed counts the runs taken from an earlier, interrupted invocation.
+	Resumed int `json:"-"`
+	// Interrupted is set when a stop was requested before every run was done.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Sweep is what a sweeping campaign learned, per value.
+	Sweep *SweepResult `json:"sweep,omitempty"`
+	// Requirements lists each requirement the checks cite, with its verdict
+	// and evidence.
+	Requirements []RequirementResult `json:"requirements,omitempty"`
 }

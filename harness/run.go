@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"time"
@@ -22,44 +23,123 @@ type Options struct {
 	Progress func(done, total int, r *RunRecord)
 	// Now is the wall clock for host facts; nil means time.Now.
 	Now func() time.Time
+	// Done holds records of runs finished by an earlier invocation
+	// (--resume): a planned run with the same key is not run again, and
+	// its stored record stands in for it.
+	Done map[RunKey]RunRecord
+	// Stop, when closed, asks for a graceful stop: the run in progress
+	// finishes and is stored, no further run starts, and Execute returns
+	// the summary so far with ErrInterrupted.
+	Stop <-chan struct{}
+}
+
+// ErrInterrupted is returned when Options.Stop ended a campaign early.
+var ErrInterrupted = errors.New("interrupted: stopped before every run was done")
+
+func (opt *Options) stopped() bool {
+	select {
+	case <-opt.Stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// one runs plan p, or takes its record from opt.Done, and stores a new
+// record before returning.
+func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord, error) {
+	if r, ok := opt.Done[KeyOf(c, p)]; ok {
+		return &r, nil
+	}
+	rec, err := ExecuteRun(ctx, c, p, *opt)
+	if rec != nil && opt.Store != nil {
+		if serr := opt.Store.Append(rec); serr != nil {
+			return rec, serr
+		}
+	}
+	return rec, err
 }
 
 // Execute runs every planned run of c on its target and on the reference,
 // scores and stores each, and summarises. It stops early only on ctx.
 func Execute(ctx context.Context, c *Campaign, opt Options) (*Summary, error) {
-	idx := make([]int, c.Repeat)
+	if c.Sweep != nil && c.Sweep.Search == SearchBreakingPoint {
+		sum := newSummary(c)
+		err := searchBreakingPoint(ctx, c, opt, sum)
+		finish(c, sum, opt, err)
+		return sum, err
+	}
+	idx := make([]int, c.Runs())
 	for i := range idx {
 		idx[i] = i
 	}
 	return ExecuteRuns(ctx, c, idx, opt)
 }
 
+func newSummary(c *Campaign) *Summary {
+	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed}
+}
+
+// finish summarises and adds what the campaign learned beyond verdicts.
+func finish(c *Campaign, sum *Summary, opt Options, err error) {
+	Summarize(sum)
+	for i := range sum.Runs {
+		if _, ok := opt.Done[sum.Runs[i].Key()]; ok {
+			sum.Resumed++
+		}
+	}
+	sum.Interrupted = errors.Is(err, ErrInterrupted)
+	sum.Requirements = Requirements(c, sum.Runs)
+	if s := c.Sweep; s != nil {
+		if s.Search == SearchBreakingPoint {
+			// Finding the breaking point is the point of the campaign,
+			// not a failure; falling short of min_margin is.
+			if sum.Verdict == Fail {
+				sum.Verdict = Pass
+			}
+			if s.MinMargin != nil && sum.Sweep != nil && sum.Sweep.Breaking != "" && sum.Sweep.MarginNum < s.MinMargin.Num && sum.Verdict == Pass {
+				sum.Verdict = Fail
+				sum.Sweep.Note = fmt.Sprintf("margin %s is below the required %s", sum.Sweep.Margin, s.MinMargin.Text)
+			}
+		} else {
+			sum.Sweep = sweepPoints(c, sum.Runs)
+		}
+	}
+}
+
 // ExecuteRuns is Execute for the listed run indices only.
 func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (*Summary, error) {
+	var all []RunPlan
+	if c.Sweep != nil {
+		all = Plan(c)
+	}
 	plans := make([]RunPlan, len(indices))
 	for i, k := range indices {
-		plans[i] = PlanRun(c, k)
+		if all != nil {
+			plans[i] = all[k]
+		} else {
+			plans[i] = PlanRun(c, k)
+		}
 	}
-	sum := &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed}
+	sum := newSummary(c)
 	for i, p := range plans {
-		rec, err := ExecuteRun(ctx, c, p, opt)
+		if opt.stopped() {
+			finish(c, sum, opt, ErrInterrupted)
+			return sum, ErrInterrupted
+		}
+		rec, err := opt.one(ctx, c, p)
 		if rec != nil {
 			sum.Runs = append(sum.Runs, *rec)
-			if opt.Store != nil {
-				if serr := opt.Store.Append(rec); serr != nil {
-					return sum, serr
-				}
-			}
 			if opt.Progress != nil {
 				opt.Progress(i+1, len(plans), rec)
 			}
 		}
 		if err != nil {
-			Summarize(sum)
+			finish(c, sum, opt, err)
 			return sum, err
 		}
 	}
-	Summarize(sum)
+	finish(c, sum, opt, nil)
 	return sum, nil
 }
 
@@ -100,11 +180,15 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	rec := &RunRecord{
 		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
-		Faults: p.Faults, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
+		Faults: p.Faults, Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
 	obs, err := observe(ctx, c.Target, c, p)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs)
+	if err == nil && !c.Firmware.Matches(rec.Firmware) {
+		err = &InfraError{Target: c.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
+			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
+	}
 	if err != nil {
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {

@@ -112,14 +112,20 @@ func writeTable(w io.Writer, c *harness.Campaign, sum *harness.Summary, path str
 		if r.Error != "" {
 			why = append(why, "error: "+r.Error)
 		}
-		fmt.Fprintf(w, "run %d %s: %s\n  reproduce: %s\n", r.Index, r.Verdict, strings.Join(why, "; "), Reproduce(c, path, r.Index))
+		fmt.Fprintf(w, "run %d %s: %s\n  reproduce: %s\n", r.Index, r.Verdict, strings.Join(why, "; "), Reproduce(c, path, r))
 	}
 	fmt.Fprintf(w, "%s: %d passed, %d failed, %d errors; score %.1f/100\n",
 		strings.ToUpper(sum.Verdict), sum.Passed, sum.Failed, sum.Errors, sum.Score)
 }
 
-// Reproduce is the one command line that replays exactly run index i.
-func Reproduce(c *harness.Campaign, path string, i int) string {
-	return fmt.Sprintf("hilchaos run %s --target '%s' --seed %d --repeat %d --duration %s --run %d",
-		path, c.Target, c.Seed, c.Repeat, c.Duration, i)
+// Reproduce is the one command line that replays exactly run r: a sweep
+// run is named by its sweep value and its position among that value's runs.
+func Reproduce(c *harness.Campaign, path string, r *harness.RunRecord) string {
+	s := fmt.Sprintf("hilchaos run %s --target '%s' --seed %d --repeat %d --duration %s", path, c.Target, c.Seed, c.Repeat, c.Duration)
+	run := r.Index
+	if r.Sweep != nil {
+		s += " --sweep-value " + r.Sweep.Value
+		run = r.Sweep.Run
+	}
+	return s + fmt.Sprintf(" --run %d", run)
 }
