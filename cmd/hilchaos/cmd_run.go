@@ -208,7 +208,7 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		}
 	}
 	if errors.Is(err, harness.ErrInterrupted) {
-		again := fmt.Sprintf("hilchaos run %s --out %s --resume", path, o.out)
+		again := resumeCommand(cmd, path)
 		if o.out == "" {
 			again = "(no --out: give --out DIR to keep runs across interruptions)"
 		}
@@ -221,6 +221,22 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		return errFailed
 	}
 	return nil
+}
+
+// resumeCommand is the command line that continues this invocation.
+func resumeCommand(cmd *cobra.Command, path string) string {
+	parts := []string{"hilchaos run", path}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name == "resume" {
+			return
+		}
+		v := f.Value.String()
+		if strings.ContainsAny(v, " ?&*'\"") {
+			v = "'" + v + "'"
+		}
+		parts = append(parts, "--"+f.Name+" "+v)
+	})
+	return strings.Join(append(parts, "--resume"), " ")
 }
 
 // finished reads the runs of this campaign already in the results
