@@ -119,7 +119,7 @@ OVERNIGHT
   HILCHAOS_DURATION=10s hilchaos run campaigns/preflight.yaml`,
 		Args: cobra.ExactArgs(1),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
-			if err := applyEnv(cmd.Flags(), os.LookupEnv); err != nil {
+			if err := applyEnv(cmd.Flags(), lookupEnv); err != nil {
 				return withCode(ExitInvalid, err)
 			}
 			switch o.format {
@@ -353,3 +353,6 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// lookupEnv reads the environment (a variable so tests could replace it).
+var lookupEnv = os.LookupEnv
