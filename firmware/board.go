@@ -315,6 +315,10 @@ func (b *Board) command(c wire.Command) {
 			return
 		}
 	case wire.TypeSchedule, wire.TypeFire:
+		if c.At > maxMicros {
+			b.nak(c.ID, "bad_value")
+			return
+		}
 		if r := b.checkFault(&c.Fault); r != "" {
 			b.nak(c.ID, r)
 			return
@@ -343,6 +347,10 @@ func (b *Board) command(c wire.Command) {
 			b.nak(c.ID, "busy")
 			return
 		}
+		if c.Duration > maxMicros {
+			b.nak(c.ID, "bad_value")
+			return
+		}
 		b.ack(c.ID)
 		b.start(c.Duration)
 		return
@@ -362,6 +370,10 @@ func (b *Board) command(c wire.Command) {
 	}
 	b.ack(c.ID)
 }
+
+// maxMicros bounds GO durations and SF times (2^50 µs, about 35 years),
+// so board times stay far from int64 overflow.
+const maxMicros = 1 << 50
 
 // maxStored is how many faults SF can schedule for one run.
 const maxStored = 1024
