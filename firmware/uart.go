@@ -53,6 +53,9 @@ func (u *uart) commit(now int64, start int) bool {
 		u.buf = u.buf[:start]
 		return false
 	}
+	if len(u.buf) > maxUnread {
+		u.discard()
+	}
 	end := u.base + int64(len(u.buf))
 	if u.baud == 0 {
 		u.ready = end
@@ -63,6 +66,20 @@ func (u *uart) commit(now int64, start int) bool {
 	u.free = t
 	u.pend = append(u.pend, pendFrame{end: end, at: t})
 	return true
+}
+
+// maxUnread bounds the bytes kept for a host that does not read: beyond
+// it, bytes already sent are thrown away (lost on the line, as on a real
+// port nobody listens to), so memory does not grow with run length.
+const maxUnread = 8 << 20
+
+func (u *uart) discard() {
+	if lim := int(u.ready - u.base); lim > u.rd {
+		u.rd = lim
+	}
+	m := copy(u.buf, u.buf[u.rd:])
+	u.base += int64(u.rd)
+	u.buf, u.rd = u.buf[:m], 0
 }
 
 // advance makes the frames sent by now readable.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/hilchaos/hilchaos/targets"
@@ -182,6 +183,17 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
 		Faults: p.Faults, Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
+	// The reference is a simulated board of its own: run it on the other
+	// core while the target runs. Both are deterministic, so this changes
+	// nothing but the wall time.
+	var (
+		refObs *Observation
+		refErr error
+		refWG  sync.WaitGroup
+	)
+	refCtx, cancelRef := context.WithCancel(ctx)
+	defer cancelRef()
+	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p) })
 	obs, err := observe(ctx, c.Target, c, p)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs)
@@ -190,14 +202,16 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
 	}
 	if err != nil {
+		cancelRef()
+		refWG.Wait()
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return rec, err
 	}
-	refObs, err := observe(ctx, c.Reference, c, p)
-	if err != nil {
+	refWG.Wait()
+	if err := refErr; err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

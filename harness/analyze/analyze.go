@@ -31,6 +31,11 @@ type Task struct {
 
 	blockedAt  int64 // run time the current block started, -1 if not blocked
 	jobBlocked int64 // blocking accumulated by the job in progress
+
+	// Release times of jobs released and not yet ended, oldest first, in a
+	// small ring: a job a reset killed still tells how long it waited.
+	pending     [8]int64
+	pHead, pLen int
 }
 
 // Analyzer consumes events in run time (µs since the run started, across
@@ -62,9 +67,17 @@ func (a *Analyzer) SetTable(t *wire.Table) {
 
 // Reset tells the analyzer the board rebooted at run time t: jobs in flight
 // are gone.
+//
+// A job that was released and never ended had waited at least from its
+// release until the reset; that lower bound counts towards MaxResponse, so a
+// task whose jobs die in resets does not look fast.
 func (a *Analyzer) Reset(t int64) {
 	for _, tk := range a.order {
+		if tk.pLen > 0 {
+			tk.MaxResponse = max(tk.MaxResponse, t-tk.pending[tk.pHead])
+		}
 		tk.blockedAt, tk.jobBlocked = -1, 0
+		tk.pHead, tk.pLen = 0, 0
 	}
 }
 
@@ -78,10 +91,22 @@ func (a *Analyzer) task(i int32) *Task {
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	switch ev.Kind {
+	case wire.EvRelease:
+		if tk := a.task(ev.Task); tk != nil {
+			if tk.pLen == len(tk.pending) { // overrun beyond the ring: keep the oldest
+				return
+			}
+			tk.pending[(tk.pHead+tk.pLen)%len(tk.pending)] = t
+			tk.pLen++
+		}
 	case wire.EvEnd:
 		tk := a.task(ev.Task)
 		if tk == nil {
 			return
+		}
+		if tk.pLen > 0 {
+			tk.pHead = (tk.pHead + 1) % len(tk.pending)
+			tk.pLen--
 		}
 		tk.Jobs++
 		r := ev.Arg
