@@ -153,12 +153,12 @@ func writeGateTable(w io.Writer, rep *gate.Report) {
 		t.Render()
 		fmt.Fprintln(w, "baseline and candidate columns: medians over the runs; resets: share of runs with any reset")
 	}
-	if len(rep.Absolute) > 0 {
+	if len(rep.FailedChecks) > 0 {
 		fmt.Fprintln(w)
 		t := newTable(w)
-		t.Header("candidate run", "failed check", "requirement", "observed")
-		for _, f := range rep.Absolute {
-			t.Append(fmt.Sprint(f.Run), f.Check, f.Requirement, fmt.Sprintf("%g", f.Value))
+		t.Header("failed check", "requirement", "candidate runs failing", "worst observed")
+		for _, f := range rep.FailedChecks {
+			t.Append(f.Check, f.Requirement, fmt.Sprintf("%d of %d: %s", len(f.Runs), f.Of, joinInts(f.Runs)), f.WorstText)
 		}
 		t.Render()
 	}
@@ -184,11 +184,11 @@ func writeGateMarkdown(w io.Writer, rep *gate.Report) {
 		}
 		fmt.Fprintf(w, "\nMedians over runs; one-sided tests, family-wise alpha %g (Holm).\n", rep.Alpha)
 	}
-	if len(rep.Absolute) > 0 {
-		fmt.Fprintln(w, "\n| candidate run | failed check | requirement | observed |")
-		fmt.Fprintln(w, "|---:|---|---|---:|")
-		for _, f := range rep.Absolute {
-			fmt.Fprintf(w, "| %d | `%s` | %s | %g |\n", f.Run, f.Check, f.Requirement, f.Value)
+	if len(rep.FailedChecks) > 0 {
+		fmt.Fprintln(w, "\n| failed check | requirement | candidate runs failing | worst observed |")
+		fmt.Fprintln(w, "|---|---|---|---:|")
+		for _, f := range rep.FailedChecks {
+			fmt.Fprintf(w, "| `%s` | %s | %d of %d: %s | %s |\n", f.Check, f.Requirement, len(f.Runs), f.Of, joinInts(f.Runs), f.WorstText)
 		}
 	}
 	for _, n := range rep.Notes {

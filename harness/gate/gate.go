@@ -3,6 +3,7 @@ package gate
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -45,6 +46,16 @@ type Failure struct {
 	Value       float64 `json:"value"`
 }
 
+// CheckFailures is one check the candidate failed, over its runs.
+type CheckFailures struct {
+	Check       string  `json:"check"`
+	Requirement string  `json:"requirement,omitempty"`
+	Runs        []int   `json:"runs"`
+	Of          int     `json:"of"`
+	Worst       float64 `json:"worst"`
+	WorstText   string  `json:"worst_text"`
+}
+
 // Test is one relative comparison.
 type Test struct {
 	Metric     string  `json:"metric"`
@@ -69,8 +80,10 @@ type Report struct {
 	Baseline  Side      `json:"baseline"`
 	Candidate Side      `json:"candidate"`
 	Absolute  []Failure `json:"absolute"`
-	Tests     []Test    `json:"tests"`
-	Notes     []string  `json:"notes,omitempty"`
+	// FailedChecks groups Absolute by check, worst observed value first.
+	FailedChecks []CheckFailures `json:"failed_checks"`
+	Tests        []Test          `json:"tests"`
+	Notes        []string        `json:"notes,omitempty"`
 	// Regressions names every metric or check that regressed.
 	Regressions []string `json:"regressions"`
 }
@@ -153,7 +166,7 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 	if alpha == 0 {
 		alpha = DefaultAlpha
 	}
-	rep := &Report{Alpha: alpha, Absolute: []Failure{}, Tests: []Test{}, Regressions: []string{}}
+	rep := &Report{Alpha: alpha, Absolute: []Failure{}, FailedChecks: []CheckFailures{}, Tests: []Test{}, Regressions: []string{}}
 	var problems []string
 	var p1, p2 []string
 	rep.Baseline, p1 = describe(baseDir, base)
@@ -246,17 +259,34 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 	}
 
 	// Absolute checks, from the candidate's own records.
-	failedChecks := map[string]int{}
+	byCheck := map[string]*CheckFailures{}
+	var order []string
 	for _, r := range cand {
 		for _, c := range r.Checks {
-			if !c.Pass {
-				rep.Absolute = append(rep.Absolute, Failure{Run: r.Index, Check: c.Expr, Requirement: c.Requirement, Value: c.Value})
-				failedChecks[c.Expr]++
+			if c.Pass {
+				continue
+			}
+			rep.Absolute = append(rep.Absolute, Failure{Run: r.Index, Check: c.Expr, Requirement: c.Requirement, Value: c.Value})
+			cf := byCheck[c.Expr]
+			if cf == nil {
+				cf = &CheckFailures{Check: c.Expr, Requirement: c.Requirement, Of: len(cand), Worst: c.Value}
+				byCheck[c.Expr] = cf
+				order = append(order, c.Expr)
+			}
+			cf.Runs = append(cf.Runs, r.Index)
+			if parsed, err := harness.ParseCheck(c.Expr, nil); err == nil && !parsed.Holds(cf.Worst) && math.Abs(c.Value-parsed.Limit) > math.Abs(cf.Worst-parsed.Limit) {
+				cf.Worst = c.Value
 			}
 		}
 	}
-	for _, ch := range keys(boolKeys(failedChecks)) {
-		rep.Regressions = append(rep.Regressions, fmt.Sprintf("check %s (failed in %d of %d candidate runs)", ch, failedChecks[ch], len(cand)))
+	for _, expr := range order {
+		cf := byCheck[expr]
+		cf.WorstText = fmt.Sprintf("%g", cf.Worst)
+		if parsed, err := harness.ParseCheck(expr, nil); err == nil && harness.IsTimeMetric(parsed.Metric) {
+			cf.WorstText = fmt.Sprintf("%.3f ms", cf.Worst/1000)
+		}
+		rep.FailedChecks = append(rep.FailedChecks, *cf)
+		rep.Regressions = append(rep.Regressions, fmt.Sprintf("check %s (failed in %d of %d candidate runs)", expr, len(cf.Runs), len(cand)))
 	}
 	baseFails := 0
 	for _, r := range base {
@@ -275,14 +305,6 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 		rep.Reason = fmt.Sprintf("no check failed and no metric is significantly worse (%d tests, family-wise alpha %g, Holm)", len(ps), alpha)
 	}
 	return rep
-}
-
-func boolKeys(m map[string]int) map[string]bool {
-	out := make(map[string]bool, len(m))
-	for k := range m {
-		out[k] = true
-	}
-	return out
 }
 
 // figure collects one latency figure of one task over the runs that have
