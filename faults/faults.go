@@ -37,6 +37,12 @@ type Validator interface {
 	Validate() []error
 }
 
+// Idler is a fault that, as configured, changes nothing (a lock hold of 0
+// extra, the bottom of a sweep). Its firings are left out of the plan.
+type Idler interface {
+	Idle() bool
+}
+
 // FieldError is a problem with one field of a campaign.
 type FieldError struct {
 	Field string // path such as faults[1].extra

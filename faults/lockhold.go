@@ -35,6 +35,9 @@ func (l *LockHold) Validate() []error {
 	return errs
 }
 
+// Idle implements Idler: a hold of no extra time changes nothing.
+func (l *LockHold) Idle() bool { return l.Extra == 0 }
+
 // Command implements Fault.
 func (l *LockHold) Command(n Names) (wire.FaultCmd, error) {
 	t, ok := n.TaskIndex(l.Task)

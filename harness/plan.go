@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/hilchaos/hilchaos/faults"
 )
 
 // PlannedFault is one firing of one campaign fault in one run.
@@ -58,6 +60,9 @@ func PlanRun(c *Campaign, i int) RunPlan {
 	rp := RunPlan{Index: i, Seed: RunSeed(c.Seed, i), Duration: c.Duration}
 	for fi := range c.Faults {
 		f := &c.Faults[fi]
+		if idle, ok := f.Fault.(faults.Idler); ok && idle.Idle() {
+			continue
+		}
 		rng := rand.New(rand.NewPCG(rp.Seed, uint64(fi)+1))
 		for _, t := range f.Schedule.Times(c.Duration, rng, c.cycle) {
 			rp.Faults = append(rp.Faults, PlannedFault{Name: f.Name, Kind: f.Kind, At: int64(t / time.Microsecond), spec: f})

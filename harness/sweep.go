@@ -404,7 +404,7 @@ func searchBreakingPoint(ctx context.Context, c *Campaign, opt Options, sum *Sum
 	s := c.Sweep
 	res := &SweepResult{Fault: s.Fault, Param: s.Param, Search: s.Search, Nominal: s.Nominal.Text}
 	sum.Sweep = res
-	defer sortPoints(res.Points, s)
+	defer func() { sortPoints(res.Points, s) }()
 	total := c.Runs()
 	tried := map[int]bool{}
 	probe := func(i int) (bool, error) {

@@ -12,7 +12,7 @@ import (
 // breaking-point search, the breaking value and the margin.
 func writeSweep(w io.Writer, sum *harness.Summary) {
 	s := sum.Sweep
-	if s == nil {
+	if s == nil || len(s.Points) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\nsweep %s.%s (nominal %s)\n", s.Fault, s.Param, s.Nominal)
