@@ -51,6 +51,10 @@ func writeRequirements(w io.Writer, c *harness.Campaign, sum *harness.Summary) {
 		fmt.Fprintf(w, " version %s", c.Version)
 	}
 	fmt.Fprintf(w, ", %s)\n", sum.CampaignHash)
+	if len(sum.Runs) > 0 {
+		fw := sum.Runs[0].Firmware
+		fmt.Fprintf(w, "firmware %s %s (build %s) on %s, harness %s\n", fw.Name, fw.Version, fw.Build, sum.Target, harness.Version)
+	}
 	t := newTable(w)
 	t.Header("requirement", "verdict", "check", "runs passed", "worst observed", "failed runs")
 	for _, r := range sum.Requirements {
