@@ -3,12 +3,18 @@ package harness
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
+	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // Version is the harness version written into every record.
@@ -102,9 +108,15 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
 		Faults: p.Faults, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
-	obs, err := observe(ctx, c.Target, c, p)
+	trace := ""
+	if opt.Store != nil {
+		trace = tracelog.Path(p.Index)
+		rec.Trace = trace
+		trace = filepath.Join(opt.Store.Dir(), trace)
+	}
+	obs, err := observe(ctx, c.Target, c, p, trace)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
-	fill(rec, obs)
+	fill(rec, obs, c)
 	if err != nil {
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {
@@ -112,7 +124,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		}
 		return rec, err
 	}
-	refObs, err := observe(ctx, c.Reference, c, p)
+	refObs, err := observe(ctx, c.Reference, c, p, "")
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -121,7 +133,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		return rec, err
 	}
 	var ref RunRecord
-	fill(&ref, refObs)
+	fill(&ref, refObs, c)
 	rec.Score, rec.Deductions = Score(rec, &ref)
 	rec.Checks = Evaluate(c.Checks, rec)
 	rec.Verdict = Pass
@@ -136,8 +148,9 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	return rec, nil
 }
 
-// observe opens url afresh and drives plan on it.
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan) (*Observation, error) {
+// observe opens url afresh and drives plan on it; with a trace path, the
+// wire stream as received is stored there (tracelog).
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace})
 	if err != nil {
 		var ue *targets.URLError
@@ -147,10 +160,23 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan) (*Observat
 		return nil, &InfraError{Target: url, Err: err}
 	}
 	defer t.Close()
-	return drive(ctx, t, c, p, nil)
+	var raw io.Writer
+	if trace != "" {
+		tw, err := tracelog.Create(trace, url, targets.ClockOf(t).Now)
+		if err != nil {
+			return nil, &InfraError{Target: url, Err: fmt.Errorf("trace log: %w", err)}
+		}
+		defer func() {
+			if cerr := tw.Close(); cerr != nil && err == nil {
+				err = &InfraError{Target: url, Err: cerr}
+			}
+		}()
+		raw = tw
+	}
+	return drive(ctx, t, c, p, raw)
 }
 
-func fill(rec *RunRecord, obs *Observation) {
+func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	if obs == nil {
 		return
 	}
@@ -159,11 +185,53 @@ func fill(rec *RunRecord, obs *Observation) {
 	if rec.ResetLog == nil {
 		rec.ResetLog = []ResetEvent{}
 	}
-	rec.Resets = countResets(obs.Resets)
+	rec.InversionLog = obs.Analyzer.Episodes
+	if rec.InversionLog == nil {
+		rec.InversionLog = []analyze.Episode{}
+	}
+	rec.Inversions = obs.Analyzer.Inversions
+	rec.Bounds, rec.Findings = obs.Analyzer.Oracle()
+	if rec.Findings == nil {
+		rec.Findings = []analyze.Finding{}
+	}
+	recov := obs.Analyzer.Recoveries()
+	for i := range rec.ResetLog {
+		e := &rec.ResetLog[i]
+		e.RecoveryUS = -1
+		if i < len(recov) {
+			e.RecoveryUS = recov[i]
+		}
+		if i < len(obs.BlackBoxes) && obs.BlackBoxes[i] != nil {
+			e.BlackBox = boxEvents(&obs.Table, obs.BlackBoxes[i])
+		}
+		if c != nil && c.expectsReset(e.Kind) {
+			e.Kind = ResetExpected
+		}
+	}
+	rec.Resets = countResets(rec.ResetLog)
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped
 	if rec.Faults == nil {
 		rec.Faults = []PlannedFault{}
 	}
+}
+
+// boxEvents resolves a black box's task and lock names.
+func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
+	out := make([]BoxEvent, len(evs))
+	for i, ev := range evs {
+		b := BoxEvent{AtUS: int64(ev.Time), Kind: ev.Kind.String(), Arg: ev.Arg}
+		if ev.Task != wire.NoTask {
+			b.Task = tbl.TaskName(ev.Task)
+		}
+		switch ev.Kind {
+		case wire.EvBlock, wire.EvLock, wire.EvUnlock:
+			if ev.Arg >= 0 && int(ev.Arg) < len(tbl.Locks) {
+				b.Lock = tbl.Locks[ev.Arg].Name
+			}
+		}
+		out[i] = b
+	}
+	return out
 }
