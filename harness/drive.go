@@ -140,9 +140,12 @@ type session struct {
 	resetNew             bool // a reset happened since the last arm
 
 	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
-	queue         []wire.Command
+	queue         []PlannedFault
+	resolved      map[*FaultSpec]wire.FaultCmd
 	qNext, qFired int
-	segStart      int64
+	segStart      int64           // plan time of the segment start
+	shift         int64           // plan time minus run time in this segment
+	consumed      int             // faults uploaded before the last reset
 	async         map[uint32]bool // ids of SF sent during the run
 	refused       error
 }
@@ -286,8 +289,11 @@ func (s *session) dispatch(f *wire.Frame) {
 		s.an.SetTable(&s.obs.Table)
 	case wire.TypeSummary:
 		// Summaries stand in for EN events only at trace level 0.
-		if sm, err := f.Summary(); err == nil && s.trace == 0 {
-			s.an.Summary(&sm)
+		if sm, err := f.Summary(); err == nil {
+			s.sequence(sm.Seq)
+			if s.trace == 0 {
+				s.an.Summary(&sm)
+			}
 		}
 	case wire.TypeAck:
 		if id, err := f.Ack(); err == nil {
@@ -320,16 +326,21 @@ func (s *session) dispatch(f *wire.Frame) {
 	}
 }
 
-func (s *session) event(ev *wire.Event) {
-	if s.haveSeq && ev.Seq != s.lastSeq+1 {
-		if ev.Seq <= s.lastSeq {
-			// The board restarted without a banner we could read.
+// sequence checks the shared EV/SM sequence number: a gap is lost
+// telemetry, a step back is a reboot whose banner never arrived.
+func (s *session) sequence(seq uint32) {
+	if s.haveSeq && seq != s.lastSeq+1 {
+		if seq <= s.lastSeq {
 			s.resetSeen(ResetUnknown, "", 0)
 		} else {
-			s.obs.Telemetry.Lost += uint64(ev.Seq - s.lastSeq - 1)
+			s.obs.Telemetry.Lost += uint64(seq - s.lastSeq - 1)
 		}
 	}
-	s.haveSeq, s.lastSeq = true, ev.Seq
+	s.haveSeq, s.lastSeq = true, seq
+}
+
+func (s *session) event(ev *wire.Event) {
+	s.sequence(ev.Seq)
 	if ev.Kind == wire.EvRun {
 		s.running = true
 		if s.base == 0 && len(s.obs.Resets) == 0 {
@@ -382,6 +393,12 @@ func (s *session) bootSeen(b wire.Boot) {
 }
 
 func (s *session) resetSeen(kind, reason string, bootCount uint32) {
+	// Faults whose time had come are spent; those still waiting on the
+	// board died with the reset and are uploaded again.
+	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun+s.shift {
+		s.qFired++
+	}
+	s.consumed = s.qFired
 	s.obs.Resets = append(s.obs.Resets, ResetEvent{AtUS: s.lastRun, Kind: kind, Reason: reason,
 		BootCount: bootCount, HostNS: int64(s.clk.Now().Sub(s.start))})
 	s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
@@ -408,7 +425,8 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 	if _, err := s.configure(ctx, c.Trace); err != nil {
 		return s.obs, err
 	}
-	cmds, err := resolveFaults(&s.obs.Table, plan)
+	var err error
+	s.resolved, err = resolveFaults(&s.obs.Table, plan)
 	if err != nil {
 		return s.obs, err
 	}
@@ -424,7 +442,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		if remaining <= 0 {
 			break
 		}
-		if err := s.arm(ctx, cmds, now, remaining); err != nil {
+		if err := s.arm(ctx, plan.Faults, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
 			return s.obs, err
 		}
 		s.resetNew = false
@@ -532,14 +550,24 @@ const (
 	uploadMin  = 8
 )
 
-// arm uploads the first faults still ahead (run time >= now), shifted so
-// that the board's run start is now, and starts the board for remaining µs.
-func (s *session) arm(ctx context.Context, cmds []wire.Command, now, remaining int64) error {
-	s.queue, s.qNext, s.qFired, s.segStart = cmds, 0, 0, now
-	for s.qNext < len(s.queue) && int64(s.queue[s.qNext].At) < now {
-		if s.resetNew {
-			s.obs.FaultsSkipped++
-		}
+// arm uploads the first faults still ahead and starts the board for
+// remaining µs; now is the run time the board starts at.
+//
+// After a reset the board's tasks start their cycles afresh. So that a
+// fault planned at a phase of the task set (say 5 ms after asi_met takes the
+// bus) keeps that phase, the new start is matched with the plan time
+// nearest to now that is a whole number of hyperperiods; faults keep their
+// offset from there. Every planned fault fires at most once: those that
+// fired before the reset, and those planned before the new start, are
+// skipped.
+func (s *session) arm(ctx context.Context, faults []PlannedFault, now, remaining, hyper int64) error {
+	planNow := now
+	if now > 0 && hyper > 0 {
+		planNow = (now + hyper/2) / hyper * hyper
+	}
+	s.queue, s.qNext, s.segStart, s.shift = faults, s.consumed, planNow, planNow-now
+	for s.qNext < len(s.queue) && int64(s.queue[s.qNext].At) < planNow {
+		s.obs.FaultsSkipped++
 		s.qNext++
 	}
 	s.qFired = s.qNext
@@ -562,10 +590,11 @@ func (s *session) arm(ctx context.Context, cmds []wire.Command, now, remaining i
 // least uploadMin on the board.
 func (s *session) upload(runTime int64) ([]uint32, error) {
 	var ids []uint32
-	for s.qNext < len(s.queue) && (int64(s.queue[s.qNext].At) < runTime+uploadLead || s.qNext-s.qFired < uploadMin) {
-		c := s.queue[s.qNext]
-		c.At -= uint64(s.segStart)
-		id, err := s.command(c)
+	for s.qNext < len(s.queue) && (int64(s.queue[s.qNext].At) < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
+		pf := &s.queue[s.qNext]
+		fc := s.resolved[pf.spec]
+		fc.ID = pf.ID
+		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(pf.At - s.segStart), Fault: fc})
 		if err != nil {
 			return ids, err
 		}
@@ -578,10 +607,10 @@ func (s *session) upload(runTime int64) ([]uint32, error) {
 // refill tops the board's fault queue up during a run; the answers are
 // checked as they arrive.
 func (s *session) refill() error {
-	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun {
+	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun+s.shift {
 		s.qFired++
 	}
-	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || int64(s.queue[s.qNext].At) >= s.lastRun+uploadLead) {
+	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || int64(s.queue[s.qNext].At) >= s.lastRun+s.shift+uploadLead) {
 		return nil
 	}
 	ids, err := s.upload(s.lastRun)
@@ -623,16 +652,47 @@ func (s *session) observe(ctx context.Context) error {
 	return nil
 }
 
-// resolveFaults turns the plan's faults into SF commands for this board.
-func resolveFaults(tbl *wire.Table, plan RunPlan) ([]wire.Command, error) {
-	cmds := make([]wire.Command, 0, len(plan.Faults))
+// maxHyperperiod bounds the re-alignment after a reset: a task set whose
+// hyperperiod is longer is simply resumed where it stood.
+const maxHyperperiod = 10_000_000 // µs
+
+// hyperperiod is the least common multiple of the declared periods (µs),
+// or 0 when there is none or it exceeds maxHyperperiod.
+func hyperperiod(t *wire.Table) int64 {
+	h := int64(0)
+	for _, tk := range t.Tasks {
+		if tk.Period <= 0 {
+			continue
+		}
+		if h == 0 {
+			h = tk.Period
+			continue
+		}
+		a, b := h, tk.Period
+		for b != 0 {
+			a, b = b, a%b
+		}
+		h = h / a * tk.Period
+		if h > maxHyperperiod {
+			return 0
+		}
+	}
+	return h
+}
+
+// resolveFaults turns each campaign fault into the command form this board
+// understands, once per fault (not per firing).
+func resolveFaults(tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd, error) {
+	out := map[*FaultSpec]wire.FaultCmd{}
 	for _, pf := range plan.Faults {
+		if _, done := out[pf.spec]; done {
+			continue
+		}
 		fc, err := pf.spec.Fault.Command(tbl)
 		if err != nil {
 			return nil, &RefusedError{Command: "fault " + pf.Name, Reason: err.Error()}
 		}
-		fc.ID = pf.ID
-		cmds = append(cmds, wire.Command{Type: wire.TypeSchedule, At: uint64(pf.At), Fault: fc})
+		out[pf.spec] = fc
 	}
-	return cmds, nil
+	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
@@ -114,18 +115,31 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		rec.Trace = trace
 		trace = filepath.Join(opt.Store.Dir(), trace)
 	}
+	// The reference is a simulated board of its own: run it on the other
+	// core while the target runs. Both are deterministic, so this changes
+	// nothing but the wall time.
+	var (
+		refObs *Observation
+		refErr error
+		refWG  sync.WaitGroup
+	)
+	refCtx, cancelRef := context.WithCancel(ctx)
+	defer cancelRef()
+	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "") })
 	obs, err := observe(ctx, c.Target, c, p, trace)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	if err != nil {
+		cancelRef()
+		refWG.Wait()
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return rec, err
 	}
-	refObs, err := observe(ctx, c.Reference, c, p, "")
-	if err != nil {
+	refWG.Wait()
+	if err := refErr; err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

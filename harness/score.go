@@ -190,7 +190,7 @@ func FailedChecks(cs []CheckResult) []string {
 	var out []string
 	for _, c := range cs {
 		if !c.Pass {
-			out = append(out, fmt.Sprintf("%s (observed %g)", c.Expr, c.Value))
+			out = append(out, fmt.Sprintf("%s (observed %s)", c.Expr, c.Format(c.Value)))
 		}
 	}
 	sort.Strings(out)

@@ -62,8 +62,11 @@ type Task struct {
 	usesLock  []bool
 
 	// schedule state
-	active      bool  // a job is in progress
-	queued      int   // jobs released and not finished (more than 1: overrun)
+	active bool // a job is in progress
+	// Release times of jobs released and not yet ended, oldest first, in a
+	// small ring: a job a reset killed still tells how long it waited.
+	pending     [8]int64
+	pHead, pLen int
 	blockedOn   int   // lock (order index) waited for, -1 none
 	blockedAt   int64 // run time the current wait started
 	jobBlocked  int64 // blocking accumulated by the job in progress
@@ -191,11 +194,19 @@ const LoadTask = "load"
 
 // Reset tells the analyzer the board rebooted at run time t: jobs in flight
 // are gone, and the time to recover is measured from t.
+//
+// A job that was released and never ended had waited at least from its
+// release until the reset; that lower bound counts towards MaxResponse, so a
+// task whose jobs die in resets does not look fast.
 func (a *Analyzer) Reset(t int64) {
 	a.setRunning(t, nil)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
-		tk.active, tk.queued, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, 0, -1, 0, -1
+		if tk.pLen > 0 && t-tk.pending[tk.pHead] > tk.MaxResponse {
+			tk.MaxResponse, tk.MaxResponseAt = t-tk.pending[tk.pHead], t
+		}
+		tk.pHead, tk.pLen = 0, 0
+		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
 		tk.eff = tk.Priority
 	}
 	for _, l := range a.locks {
@@ -309,7 +320,11 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			tk.MaxJitter = max(tk.MaxJitter, j)
 		}
 		tk.lastRelease = t
-		if tk.queued++; !tk.active {
+		if tk.pLen < len(tk.pending) { // overrun beyond the ring: keep the oldest
+			tk.pending[(tk.pHead+tk.pLen)%len(tk.pending)] = t
+			tk.pLen++
+		}
+		if !tk.active {
 			tk.active = true
 			tk.jobExec = tk.execAt(t, a.running == tk)
 			tk.jobBlocked = 0
@@ -419,8 +434,11 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 		}
 	}
 	// A job queued behind this one (after an overrun) is next.
-	tk.queued = max(tk.queued-1, 0)
-	tk.active = tk.queued > 0
+	if tk.pLen > 0 {
+		tk.pHead = (tk.pHead + 1) % len(tk.pending)
+		tk.pLen--
+	}
+	tk.active = tk.pLen > 0
 	tk.jobExec = tk.execAt(t, a.running == tk)
 	if a.recovering && a.pending[tk] {
 		delete(a.pending, tk)
