@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -115,4 +116,16 @@ func TestPathfinderNoInversionWithInheritance(t *testing.T) {
 	for _, f := range r.Findings {
 		assert.NotEqual(t, "bc_dist", f.Task, "%+v", f)
 	}
+}
+
+// The shipped campaign, shortened: without a protocol it shows the episode.
+func TestPathfinderCampaignShowsInversion(t *testing.T) {
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Repeat: 1, Duration: 3 * time.Second})
+	require.NoError(t, err)
+	sum, err := Execute(context.Background(), c, Options{})
+	require.NoError(t, err)
+	r := sum.Runs[0]
+	require.Positive(t, r.Inversions, "campaigns/pathfinder.yaml no longer provokes the inversion")
+	e := r.InversionLog[0]
+	assert.Equal(t, []string{"bc_dist", "asi_met", "bus"}, []string{e.High, e.Low, e.Lock})
 }
