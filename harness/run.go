@@ -215,7 +215,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 		if i < len(recov) {
 			e.RecoveryUS = recov[i]
 		}
-		if i < len(obs.BlackBoxes) && obs.BlackBoxes[i] != nil {
+		if i < len(obs.BlackBoxes) && obs.BlackBoxes[i] != nil && i < maxBlackBoxes {
 			e.BlackBox = boxEvents(&obs.Table, obs.BlackBoxes[i])
 		}
 		if c != nil && c.expectsReset(e.Kind) {
@@ -230,6 +230,10 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 		rec.Faults = []PlannedFault{}
 	}
 }
+
+// maxBlackBoxes is how many resets (the first ones) keep their black box in
+// the record, so a soak that resets all night keeps a record of sane size.
+const maxBlackBoxes = 10
 
 // boxEvents resolves a black box's task and lock names.
 func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {

@@ -43,6 +43,7 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 		SilenceErrors: true,
 	}
 	root.AddCommand(a.runCommand())
+	root.AddCommand(a.reportCommand())
 	return root
 }
 

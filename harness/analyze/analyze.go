@@ -645,3 +645,30 @@ func (a *Analyzer) Locks() []*Lock { return a.locks }
 
 // Running is the task on the CPU at the latest event (nil: idle).
 func (a *Analyzer) Running() *Task { return a.running }
+
+// State is what a task is doing, as the analyzer rebuilt it.
+type State uint8
+
+// Task states.
+const (
+	Idle    State = iota // no job in progress
+	Ready                // a job waits for the CPU
+	Running              // a job has the CPU
+	Blocked              // a job waits for a lock
+)
+
+// State returns what tk does now, and the lock it waits for when Blocked.
+func (a *Analyzer) State(tk *Task) (State, *Lock) {
+	switch {
+	case tk == a.running:
+		return Running, nil
+	case tk.blockedOn >= 0:
+		return Blocked, a.locks[tk.blockedOn]
+	case tk.active:
+		return Ready, nil
+	}
+	return Idle, nil
+}
+
+// Holder is the task holding l now, or nil.
+func (l *Lock) Holder() *Task { return l.holder }

@@ -52,7 +52,7 @@ type Finding struct {
 	BoundUS    int64  `json:"bound_us"`
 	ObservedUS int64  `json:"observed_us"` // the worst observation
 	AtUS       int64  `json:"at_us"`       // run time of the worst observation
-	Count      int64  `json:"count"`       // jobs above the bound
+	Count      int64  `json:"count"`       // jobs above the bound (at least 1; a job a reset killed counts in ObservedUS only)
 	Message    string `json:"message"`
 }
 
@@ -128,13 +128,13 @@ func (a *Analyzer) Oracle() ([]Bound, []Finding) {
 
 		if b.ResponseBoundUS >= 0 && tk.MaxResponse > b.ResponseBoundUS {
 			finds = append(finds, Finding{Task: tk.Name, Metric: "response_us", BoundUS: b.ResponseBoundUS,
-				ObservedUS: tk.MaxResponse, AtUS: tk.MaxResponseAt, Count: above(tk.Hist, b.ResponseBoundUS),
+				ObservedUS: tk.MaxResponse, AtUS: tk.MaxResponseAt, Count: max(above(tk.Hist, b.ResponseBoundUS), 1),
 				Message: fmt.Sprintf("%s responded in %s at %s, above the analytic bound %s (WCET %s + blocking %s + interference)",
 					tk.Name, us(tk.MaxResponse), runAt(tk.MaxResponseAt), us(b.ResponseBoundUS), us(tk.WCET), us(b.BlockingTermUS))})
 		}
 		if b.BlockingBoundUS >= 0 && tk.MaxBlocking > b.BlockingBoundUS {
 			finds = append(finds, Finding{Task: tk.Name, Metric: "blocking_us", BoundUS: b.BlockingBoundUS,
-				ObservedUS: tk.MaxBlocking, AtUS: tk.MaxBlockingAt, Count: above(tk.BlockHist, b.BlockingBoundUS),
+				ObservedUS: tk.MaxBlocking, AtUS: tk.MaxBlockingAt, Count: max(above(tk.BlockHist, b.BlockingBoundUS), 1),
 				Message: fmt.Sprintf("%s waited %s for locks at %s, above the %s bound %s",
 					tk.Name, us(tk.MaxBlocking), runAt(tk.MaxBlockingAt), b.Protocol, us(b.BlockingBoundUS))})
 		}
