@@ -515,10 +515,16 @@ func (s *session) blackBox(ctx context.Context) error {
 		}
 		return err
 	}
-	box := make([]wire.Event, len(s.box))
-	for i, ev := range s.box {
+	// The ring can still hold events of earlier boots (each on its own
+	// clock): keep the last boot's, where time never goes back.
+	from := len(s.box)
+	for from > 0 && (from == len(s.box) || s.box[from-1].Time <= s.box[from].Time) {
+		from--
+	}
+	box := make([]wire.Event, 0, len(s.box)-from)
+	for _, ev := range s.box[from:] {
 		ev.Time = uint64(s.prevBase + int64(ev.Time) - s.prevOrigin) // now run time
-		box[i] = ev
+		box = append(box, ev)
 	}
 	s.obs.BlackBoxes[len(s.obs.BlackBoxes)-1] = box
 	return nil

@@ -56,6 +56,16 @@ func TestPathfinderInversionWithoutProtocol(t *testing.T) {
 	}
 	assert.True(t, named, "task names resolved: %+v", rs.BlackBox)
 	assert.Positive(t, rs.RecoveryUS)
+	for i := range r.ResetLog {
+		prev := int64(0)
+		if i > 0 {
+			prev = r.ResetLog[i-1].AtUS
+		}
+		for _, b := range r.ResetLog[i].BlackBox {
+			require.True(t, b.AtUS >= prev && b.AtUS <= r.ResetLog[i].AtUS, "reset %d: black box event %+v outside its boot", i, b)
+		}
+	}
+	assert.Greater(t, r.Tasks["bc_dist"].MaxBlockingUS, int64(100_000), "the wait the reset cut short counts")
 
 	// Under no protocol the oracle gives bc_dist no bound.
 	for _, b := range r.Bounds {

@@ -54,6 +54,7 @@ type RunRecord struct {
 	CampaignHash  string                        `json:"campaign_hash"`
 	Index         int                           `json:"index"`
 	Seed          uint64                        `json:"seed"`
+	CampaignSeed  uint64                        `json:"campaign_seed"` // the campaign seed the run's was derived from
 	Target        string                        `json:"target"`
 	Reference     string                        `json:"reference"`
 	Firmware      Firmware                      `json:"firmware"`

@@ -105,7 +105,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	}
 	host, _ := os.Hostname()
 	rec := &RunRecord{
-		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed,
+		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
 		Faults: p.Faults, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}

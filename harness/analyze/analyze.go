@@ -202,6 +202,7 @@ func (a *Analyzer) Reset(t int64) {
 	a.setRunning(t, nil)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
+		a.cutWait(t, tk)
 		if tk.pLen > 0 && t-tk.pending[tk.pHead] > tk.MaxResponse {
 			tk.MaxResponse, tk.MaxResponseAt = t-tk.pending[tk.pHead], t
 		}
@@ -533,6 +534,25 @@ func (a *Analyzer) closeEpisodes(t int64) {
 // Finish closes what is still open at the end of the run (run time t).
 func (a *Analyzer) Finish(t int64) {
 	a.closeEpisodes(t)
+	for _, tk := range a.order {
+		a.cutWait(t, tk)
+	}
+}
+
+// cutWait ends, at t, a wait for a lock that will never be granted (a reset
+// killed the job, or the run ended): it waited at least this long, which
+// counts towards the task's worst blocking.
+func (a *Analyzer) cutWait(t int64, tk *Task) {
+	if tk.blockedOn < 0 {
+		return
+	}
+	w := t - tk.blockedAt
+	tk.lockBlock[tk.blockedOn] = max(tk.lockBlock[tk.blockedOn], w)
+	tk.jobBlocked += w
+	if tk.jobBlocked > tk.MaxBlocking {
+		tk.MaxBlocking, tk.MaxBlockingAt = tk.jobBlocked, t
+	}
+	tk.blockedOn, tk.jobBlocked = -1, 0
 }
 
 // Summary takes an SM frame (trace level 0, where there are no EN events).

@@ -309,3 +309,18 @@ func boundOf(bs []Bound, task string) Bound {
 	}
 	return Bound{Task: "missing"}
 }
+
+// A wait a reset cuts short still counts towards the worst blocking.
+func TestWaitCutByReset(t *testing.T) {
+	a := New()
+	a.SetTable(table("none"))
+	feed(a, []step{
+		{0, wire.EvRelease, tL, 0}, {0, wire.EvSwitch, tL, -1}, {1, wire.EvLock, tL, 0},
+		{2, wire.EvRelease, tH, 0}, {2, wire.EvSwitch, tH, tL}, {3, wire.EvBlock, tH, 0}, {3, wire.EvSwitch, tL, tH},
+	}, true)
+	a.Reset(200)
+	h := a.Tasks()["high"]
+	assert.Equal(t, int64(197), h.MaxBlockingUS)
+	assert.Equal(t, map[string]int64{"bus": 197}, h.BlockingByLockUS)
+	assert.Equal(t, int64(198), h.MaxResponseUS, "the killed job waited from its release")
+}

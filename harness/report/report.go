@@ -35,7 +35,7 @@ func Load(dir string) (*harness.Summary, []error, error) {
 	}
 	first := recs[0]
 	sum := &harness.Summary{Campaign: first.Campaign, CampaignHash: first.CampaignHash, Target: first.Target,
-		Reference: first.Reference, Runs: recs}
+		Reference: first.Reference, Seed: first.CampaignSeed, Runs: recs}
 	harness.Summarize(sum)
 	return sum, warns, nil
 }
