@@ -225,7 +225,10 @@ func (a *Analyzer) Reset(t int64) {
 			cycle = tk.Period
 		}
 	}
-	a.pending = map[*Task]bool{}
+	if a.pending == nil {
+		a.pending = map[*Task]bool{}
+	}
+	clear(a.pending)
 	for _, tk := range a.order {
 		if tk.Period == cycle && cycle > 0 {
 			a.pending[tk] = true
