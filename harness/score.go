@@ -135,6 +135,8 @@ func (r *RunRecord) Metric(name string) (float64, bool) {
 		return float64(r.Resets.Hang), true
 	case "resets.unknown":
 		return float64(r.Resets.Unknown), true
+	case "resets.expected":
+		return float64(r.Resets.Expected), true
 	case "resets.total":
 		return float64(r.Resets.Total()), true
 	case "inversions":
