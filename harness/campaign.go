@@ -38,9 +38,13 @@ type Campaign struct {
 	Seed        uint64
 	Trace       int
 	MinScore    float64
-	Timeouts    Timeouts
-	Faults      []FaultSpec
-	Checks      []Check
+	// ExpectResets lists the reset kinds (watchdog, software, power_on,
+	// hang, unknown) the campaign provokes on purpose: such resets are
+	// recorded as "expected" and cost no points.
+	ExpectResets []string
+	Timeouts     Timeouts
+	Faults       []FaultSpec
+	Checks       []Check
 	// Firmware, if set, is the identity the board under test must report.
 	Firmware FirmwareSpec
 	// Requirements maps requirement ids to their text; checks cite them.
@@ -111,6 +115,8 @@ type rawCampaign struct {
 	// keys to lower case and requirement ids are case-sensitive.
 	Requirements []map[string]any `mapstructure:"requirements"`
 	Sweep        map[string]any   `mapstructure:"sweep"`
+	// ExpectResets: reset kinds the campaign allows.
+	ExpectResets []string `mapstructure:"expect_resets"`
 }
 
 type rawFault struct {
@@ -260,6 +266,14 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		c.MinScore = *raw.MinScore
 		if c.MinScore < 0 || c.MinScore > 100 {
 			errs = append(errs, fieldErr("min_score", "must be within 0..100, got %v", c.MinScore))
+		}
+	}
+	for i, k := range raw.ExpectResets {
+		switch k {
+		case ResetWatchdog, ResetSoftware, ResetPowerOn, ResetHang, ResetUnknown:
+			c.ExpectResets = append(c.ExpectResets, k)
+		default:
+			errs = append(errs, fieldErr(fmt.Sprintf("expect_resets[%d]", i), "unknown reset kind %q (known: watchdog, software, power_on, hang, unknown)", k))
 		}
 	}
 	c.Timeouts = DefaultTimeouts
@@ -502,4 +516,14 @@ func (f FirmwareSpec) String() string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// expectsReset reports whether the campaign allows resets of kind.
+func (c *Campaign) expectsReset(kind string) bool {
+	for _, k := range c.ExpectResets {
+		if k == kind {
+			return true
+		}
+	}
+	return false
 }

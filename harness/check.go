@@ -40,6 +40,7 @@ var runMetrics = map[string]bool{
 	"resets.power_on": false,
 	"resets.hang":     false,
 	"resets.unknown":  false,
+	"resets.expected": false,
 	"resets.total":    false,
 	"inversions":      false,
 	"score":           false,

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -19,7 +20,8 @@ const (
 	ResetSoftware = "software"
 	ResetPowerOn  = "power_on"
 	ResetHang     = "hang"
-	ResetUnknown  = "unknown" // the sequence restarted without a BOOT banner
+	ResetUnknown  = "unknown"  // the sequence restarted without a BOOT banner
+	ResetExpected = "expected" // a kind the campaign's expect_resets allows
 )
 
 // ResetEvent is one reset seen during a run.
@@ -31,6 +33,22 @@ type ResetEvent struct {
 	// HostNS is the target clock (virtual for sim) when the harness noted
 	// the reset, ns since the run's connect.
 	HostNS int64 `json:"-"`
+	// RecoveryUS is the board time from the reset to the end of the first
+	// complete bus cycle after it (every task of the shortest period
+	// finished a job); -1 if the run ended first.
+	RecoveryUS int64 `json:"recovery_us"`
+	// BlackBox is what the board recorded just before a watchdog reset,
+	// read back with DP after the reboot, oldest first.
+	BlackBox []BoxEvent `json:"black_box,omitempty"`
+}
+
+// BoxEvent is one black-box event with names resolved, at run time.
+type BoxEvent struct {
+	AtUS int64  `json:"at_us"`
+	Kind string `json:"kind"` // the wire event kind: RL, EN, DM, WK, WX, ...
+	Task string `json:"task,omitempty"`
+	Lock string `json:"lock,omitempty"` // for BL, LK, UL
+	Arg  int64  `json:"arg"`
 }
 
 // Telemetry counts what came over the line.
@@ -57,7 +75,8 @@ type Observation struct {
 	Table         wire.Table
 	Resets        []ResetEvent
 	Telemetry     Telemetry
-	FaultsSkipped int // planned faults that fell into a reboot
+	FaultsSkipped int            // planned faults that fell into a reboot
+	BlackBoxes    [][]wire.Event // per reset (nil unless watchdog), board time of the boot before
 	EndUS         int64
 	Analyzer      *analyze.Analyzer
 }
@@ -109,14 +128,16 @@ type session struct {
 	resetAsked bool // the harness sent RS and expects the BOOT that follows
 
 	// run state
-	running  bool
-	done     bool
-	base     int64 // run time at the segment's origin
-	origin   int64 // board time (µs since boot) of the segment's origin
-	lastRun  int64 // run time of the latest event
-	haveSeq  bool
-	lastSeq  uint32
-	resetNew bool // a reset happened since the last arm
+	running              bool
+	done                 bool
+	base                 int64        // run time at the segment's origin
+	origin               int64        // board time (µs since boot) of the segment's origin
+	prevBase, prevOrigin int64        // the same for the segment before the last reset
+	box                  []wire.Event // BX frames being collected
+	lastRun              int64        // run time of the latest event
+	haveSeq              bool
+	lastSeq              uint32
+	resetNew             bool // a reset happened since the last arm
 
 	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
 	queue         []PlannedFault
@@ -136,6 +157,7 @@ func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *sessio
 	}
 	s := &session{t: t, clk: targets.ClockOf(t), r: wire.NewReader(src), to: to, trace: trace,
 		an: analyze.New(), acks: map[uint32]string{}, async: map[uint32]bool{}}
+	s.an.SetLevel(trace)
 	s.obs = &Observation{Analyzer: s.an}
 	s.start = s.clk.Now()
 	return s
@@ -293,6 +315,10 @@ func (s *session) dispatch(f *wire.Frame) {
 			}
 			s.acks[id] = reason
 		}
+	case wire.TypeBlackBox:
+		if ev, err := f.Event(); err == nil {
+			s.box = append(s.box, ev)
+		}
 	case wire.TypeDone:
 		if s.running {
 			s.running, s.done = false, true
@@ -375,17 +401,24 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 	s.consumed = s.qFired
 	s.obs.Resets = append(s.obs.Resets, ResetEvent{AtUS: s.lastRun, Kind: kind, Reason: reason,
 		BootCount: bootCount, HostNS: int64(s.clk.Now().Sub(s.start))})
+	s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
 	s.an.Reset(s.lastRun)
 	s.running = false
 	s.resetNew = true
 	// After a reboot the board clock restarts at 0: run time continues from
 	// the moment of the reset.
+	s.prevBase, s.prevOrigin = s.base, s.origin
 	s.base, s.origin = s.lastRun, 0
 }
 
 // drive runs plan on an open target and returns what it observed.
 func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
 	s := newSession(t, c.Timeouts, c.Trace, raw)
+	for _, pf := range plan.Faults {
+		if lb, ok := pf.spec.Fault.(*faults.LoadBurst); ok {
+			s.an.SetFaultPriority(pf.ID, lb.Priority)
+		}
+	}
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}
@@ -417,12 +450,18 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		switch {
 		case err == nil && s.done:
 			s.obs.EndUS = s.lastRun
+			s.an.Finish(s.lastRun)
 			s.stats()
 			return s.obs, nil
 		case err == nil && s.resetNew:
 			// The board reset; wait for its table, then re-arm what is left.
 			if err := s.awaitBoot(ctx, false); err != nil {
 				return s.obs, err
+			}
+			if s.obs.Resets[len(s.obs.Resets)-1].Kind == ResetWatchdog {
+				if err := s.blackBox(ctx); err != nil {
+					return s.obs, err
+				}
 			}
 			if s.obs.Resets[len(s.obs.Resets)-1].Kind != ResetHang {
 				if _, err := s.configure(ctx, c.Trace); err != nil {
@@ -455,8 +494,40 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		}
 	}
 	s.obs.EndUS = s.lastRun
+	s.an.Finish(s.lastRun)
 	s.stats()
 	return s.obs, nil
+}
+
+// blackBox asks the board that just came back from a watchdog reset for
+// the events it recorded before it (DP: BX frames, then AK), and keeps them
+// with the reset, on run time.
+func (s *session) blackBox(ctx context.Context) error {
+	s.box = s.box[:0]
+	id, err := s.command(wire.Command{Type: wire.TypeDump})
+	if err != nil {
+		return err
+	}
+	if err := s.awaitAcks(ctx, "DP", id); err != nil {
+		var re *RefusedError
+		if errors.As(err, &re) {
+			return nil // a board without a black box
+		}
+		return err
+	}
+	// The ring can still hold events of earlier boots (each on its own
+	// clock): keep the last boot's, where time never goes back.
+	from := len(s.box)
+	for from > 0 && (from == len(s.box) || s.box[from-1].Time <= s.box[from].Time) {
+		from--
+	}
+	box := make([]wire.Event, 0, len(s.box)-from)
+	for _, ev := range s.box[from:] {
+		ev.Time = uint64(s.prevBase + int64(ev.Time) - s.prevOrigin) // now run time
+		box = append(box, ev)
+	}
+	s.obs.BlackBoxes[len(s.obs.BlackBoxes)-1] = box
+	return nil
 }
 
 func (s *session) stats() {

@@ -18,10 +18,13 @@ type ResetCounts struct {
 	PowerOn  int `json:"power_on"`
 	Hang     int `json:"hang"`
 	Unknown  int `json:"unknown"`
+	Expected int `json:"expected"` // resets of a kind the campaign's expect_resets allows
 }
 
 // Total is the number of resets of any kind.
-func (r ResetCounts) Total() int { return r.Watchdog + r.Software + r.PowerOn + r.Hang + r.Unknown }
+func (r ResetCounts) Total() int {
+	return r.Watchdog + r.Software + r.PowerOn + r.Hang + r.Unknown + r.Expected
+}
 
 func countResets(evs []ResetEvent) ResetCounts {
 	var c ResetCounts
@@ -35,6 +38,8 @@ func countResets(evs []ResetEvent) ResetCounts {
 			c.PowerOn++
 		case ResetHang:
 			c.Hang++
+		case ResetExpected:
+			c.Expected++
 		default:
 			c.Unknown++
 		}
@@ -49,6 +54,7 @@ type RunRecord struct {
 	CampaignHash  string                        `json:"campaign_hash"`
 	Index         int                           `json:"index"`
 	Seed          uint64                        `json:"seed"`
+	CampaignSeed  uint64                        `json:"campaign_seed"` // the campaign seed the run's was derived from
 	Target        string                        `json:"target"`
 	Reference     string                        `json:"reference"`
 	Firmware      Firmware                      `json:"firmware"`
@@ -58,12 +64,16 @@ type RunRecord struct {
 	Resets        ResetCounts                   `json:"resets"`
 	ResetLog      []ResetEvent                  `json:"reset_log"`
 	Inversions    int                           `json:"inversions"`
+	InversionLog  []analyze.Episode             `json:"inversion_log"` // the first analyze.MaxEpisodes
 	Tasks         map[string]analyze.TaskResult `json:"tasks"`
 	Checks        []CheckResult                 `json:"checks"`
 	Deductions    []Deduction                   `json:"deductions"`
 	Faults        []PlannedFault                `json:"faults"`
 	FaultsSkipped int                           `json:"faults_skipped"`
 	Telemetry     Telemetry                     `json:"telemetry"`
+	Bounds        []analyze.Bound               `json:"bounds"`          // the timing oracle's bounds per task
+	Findings      []analyze.Finding             `json:"findings"`        // observations outside the declared model
+	Trace         string                        `json:"trace,omitempty"` // stored wire stream, relative to the results directory
 	Error         string                        `json:"error,omitempty"`
 	// Host holds wall-clock facts. It is stored in runs.jsonl but left out
 	// of the printed document, which must be identical for the same seed.

@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // Version is the harness version written into every record.
@@ -179,9 +184,15 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	}
 	host, _ := os.Hostname()
 	rec := &RunRecord{
-		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed,
+		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
 		Faults: p.Faults, Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
+	}
+	trace := ""
+	if opt.Store != nil {
+		trace = tracelog.Path(p.Index)
+		rec.Trace = trace
+		trace = filepath.Join(opt.Store.Dir(), trace)
 	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
@@ -193,10 +204,10 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	)
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
-	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p) })
-	obs, err := observe(ctx, c.Target, c, p)
+	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "") })
+	obs, err := observe(ctx, c.Target, c, p, trace)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
-	fill(rec, obs)
+	fill(rec, obs, c)
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
 		err = &InfraError{Target: c.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
 			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
@@ -219,7 +230,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		return rec, err
 	}
 	var ref RunRecord
-	fill(&ref, refObs)
+	fill(&ref, refObs, c)
 	rec.Score, rec.Deductions = Score(rec, &ref)
 	rec.Checks = Evaluate(c.Checks, rec)
 	rec.Verdict = Pass
@@ -234,8 +245,9 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	return rec, nil
 }
 
-// observe opens url afresh and drives plan on it.
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan) (*Observation, error) {
+// observe opens url afresh and drives plan on it; with a trace path, the
+// wire stream as received is stored there (tracelog).
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace})
 	if err != nil {
 		var ue *targets.URLError
@@ -245,10 +257,23 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan) (*Observat
 		return nil, &InfraError{Target: url, Err: err}
 	}
 	defer t.Close()
-	return drive(ctx, t, c, p, nil)
+	var raw io.Writer
+	if trace != "" {
+		tw, err := tracelog.Create(trace, url, targets.ClockOf(t).Now)
+		if err != nil {
+			return nil, &InfraError{Target: url, Err: fmt.Errorf("trace log: %w", err)}
+		}
+		defer func() {
+			if cerr := tw.Close(); cerr != nil && err == nil {
+				err = &InfraError{Target: url, Err: cerr}
+			}
+		}()
+		raw = tw
+	}
+	return drive(ctx, t, c, p, raw)
 }
 
-func fill(rec *RunRecord, obs *Observation) {
+func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	if obs == nil {
 		return
 	}
@@ -257,11 +282,57 @@ func fill(rec *RunRecord, obs *Observation) {
 	if rec.ResetLog == nil {
 		rec.ResetLog = []ResetEvent{}
 	}
-	rec.Resets = countResets(obs.Resets)
+	rec.InversionLog = obs.Analyzer.Episodes
+	if rec.InversionLog == nil {
+		rec.InversionLog = []analyze.Episode{}
+	}
+	rec.Inversions = obs.Analyzer.Inversions
+	rec.Bounds, rec.Findings = obs.Analyzer.Oracle()
+	if rec.Findings == nil {
+		rec.Findings = []analyze.Finding{}
+	}
+	recov := obs.Analyzer.Recoveries()
+	for i := range rec.ResetLog {
+		e := &rec.ResetLog[i]
+		e.RecoveryUS = -1
+		if i < len(recov) {
+			e.RecoveryUS = recov[i]
+		}
+		if i < len(obs.BlackBoxes) && obs.BlackBoxes[i] != nil && i < maxBlackBoxes {
+			e.BlackBox = boxEvents(&obs.Table, obs.BlackBoxes[i])
+		}
+		if c != nil && c.expectsReset(e.Kind) {
+			e.Kind = ResetExpected
+		}
+	}
+	rec.Resets = countResets(rec.ResetLog)
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped
 	if rec.Faults == nil {
 		rec.Faults = []PlannedFault{}
 	}
+}
+
+// maxBlackBoxes is how many resets (the first ones) keep their black box in
+// the record, so a soak that resets all night keeps a record of sane size.
+const maxBlackBoxes = 10
+
+// boxEvents resolves a black box's task and lock names.
+func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
+	out := make([]BoxEvent, len(evs))
+	for i, ev := range evs {
+		b := BoxEvent{AtUS: int64(ev.Time), Kind: ev.Kind.String(), Arg: ev.Arg}
+		if ev.Task != wire.NoTask {
+			b.Task = tbl.TaskName(ev.Task)
+		}
+		switch ev.Kind {
+		case wire.EvBlock, wire.EvLock, wire.EvUnlock:
+			if ev.Arg >= 0 && int(ev.Arg) < len(tbl.Locks) {
+				b.Lock = tbl.Locks[ev.Arg].Name
+			}
+		}
+		out[i] = b
+	}
+	return out
 }

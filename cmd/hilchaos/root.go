@@ -45,6 +45,7 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.runCommand())
 	root.AddCommand(a.campaignCommand())
 	root.AddCommand(a.gateCommand())
+	root.AddCommand(a.reportCommand())
 	return root
 }
 
