@@ -55,6 +55,7 @@ func TestPreflightListsEveryRequirementWithEvidence(t *testing.T) {
 	v = requirementVerdicts(t, out)
 	assert.Equal(t, harness.Fail, v["REQ-SYS-001"])
 	assert.Equal(t, harness.Fail, v["REQ-BUS-001"])
+	assert.Equal(t, harness.Fail, v["REQ-BUS-003"], "unbounded blocking on the bus lock")
 	assert.Equal(t, harness.Pass, v["REQ-SCH-001"])
 
 	code, table, _ := hilchaos(t, "run", preflight, "--duration", "5s")
