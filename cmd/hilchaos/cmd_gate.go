@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hilchaos/hilchaos/harness/gate"
+	"github.com/hilchaos/hilchaos/harness/report"
 )
 
 type gateOptions struct {
@@ -144,7 +145,7 @@ func testVerdict(t gate.Test) string {
 func writeGateTable(w io.Writer, rep *gate.Report) {
 	fmt.Fprintf(w, "baseline  %s\ncandidate %s\n\n", side(rep.Baseline), side(rep.Candidate))
 	if len(rep.Tests) > 0 {
-		t := newTable(w)
+		t := report.NewTable(w)
 		t.Header("metric", "test", "baseline", "candidate", "p", "p (Holm)", "verdict")
 		for _, x := range rep.Tests {
 			t.Append(x.Metric, x.Test, metricValue(x, x.Baseline), metricValue(x, x.Candidate),
@@ -155,7 +156,7 @@ func writeGateTable(w io.Writer, rep *gate.Report) {
 	}
 	if len(rep.FailedChecks) > 0 {
 		fmt.Fprintln(w)
-		t := newTable(w)
+		t := report.NewTable(w)
 		t.Header("failed check", "requirement", "candidate runs failing", "worst observed")
 		for _, f := range rep.FailedChecks {
 			t.Append(f.Check, f.Requirement, fmt.Sprintf("%d of %d: %s", len(f.Runs), f.Of, joinInts(f.Runs)), f.WorstText)

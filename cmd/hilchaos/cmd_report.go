@@ -67,7 +67,7 @@ func (a *app) report(dir string, o reportOptions) error {
 			return withCode(ExitInfra, err)
 		}
 	} else {
-		report.WriteTable(a.stdout, sum)
+		report.WriteTable(a.stdout, sum, nil)
 	}
 	write := func(path string, f func(io.Writer) error) error {
 		if path == "" {

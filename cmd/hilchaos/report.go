@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/report"
 )
 
 // writeSweep prints what a sweep learned: each value tried and, for a
@@ -16,7 +17,7 @@ func writeSweep(w io.Writer, sum *harness.Summary) {
 		return
 	}
 	fmt.Fprintf(w, "\nsweep %s.%s (nominal %s)\n", s.Fault, s.Param, s.Nominal)
-	t := newTable(w)
+	t := report.NewTable(w)
 	t.Header("value", "runs", "broke", "resets", "")
 	for _, p := range s.Points {
 		mark := "holds"
@@ -55,7 +56,7 @@ func writeRequirements(w io.Writer, c *harness.Campaign, sum *harness.Summary) {
 		fw := sum.Runs[0].Firmware
 		fmt.Fprintf(w, "firmware %s %s (build %s) on %s, harness %s\n", fw.Name, fw.Version, fw.Build, sum.Target, harness.Version)
 	}
-	t := newTable(w)
+	t := report.NewTable(w)
 	t.Header("requirement", "verdict", "check", "runs passed", "worst observed", "failed runs")
 	for _, r := range sum.Requirements {
 		for i, e := range r.Evidence {

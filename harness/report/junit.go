@@ -92,7 +92,7 @@ func WriteJUnit(w io.Writer, sum *harness.Summary) error {
 			}
 			if !c.Pass {
 				jc.Failure = &junitProblem{Type: "check",
-					Message: fmt.Sprintf("%s failed: observed %g", c.Expr, c.Value), Text: context}
+					Message: fmt.Sprintf("%s failed: observed %s", c.Expr, c.Format(c.Value)), Text: context}
 				s.Failures++
 			}
 			s.Cases = append(s.Cases, jc)

@@ -54,37 +54,134 @@ func WriteJSON(w io.Writer, sum *harness.Summary) error {
 	return enc.Encode(&doc)
 }
 
-func newTable(w io.Writer) *tablewriter.Table {
+// NewTable is a plain-ASCII table that reads the same in a terminal and a
+// CI log; every table hilchaos prints is one.
+func NewTable(w io.Writer) *tablewriter.Table {
 	return tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleASCII)})),
 	)
 }
 
-// WriteTable prints the runs, then for each run that did not pass what
-// happened, with board times.
-func WriteTable(w io.Writer, sum *harness.Summary) {
-	fmt.Fprintf(w, "campaign %s  target %s  reference %s\n\n", sum.Campaign, sum.Target, sum.Reference)
-	t := newTable(w)
-	t.Header("run", "seed", "resets", "inversions", "outside model", "deductions", "score", "verdict")
+// WriteTable prints what a person reads first after a campaign: a row per
+// run (resets by kind, inversions, the key task's figures, score, verdict),
+// a row per task (worst over the runs), then for each run that did not pass
+// why, in board time, and - when reproduce is given - the one command line
+// that replays it; last a summary line.
+func WriteTable(w io.Writer, sum *harness.Summary, reproduce func(*harness.RunRecord) string) {
+	key := keyTask(sum)
+	fmt.Fprintf(w, "campaign %s  target %s  reference %s  seed %d\n\n", sum.Campaign, sum.Target, sum.Reference, sum.Seed)
+	t := NewTable(w)
+	t.Header("run", "seed", "resets", "inversions", key+" max ms", key+" p99 ms", key+" misses", "outside model", "score", "verdict")
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
-		t.Append(fmt.Sprint(r.Index), fmt.Sprint(r.Seed), fmt.Sprint(r.Resets.Total()), fmt.Sprint(r.Inversions),
-			fmt.Sprint(len(r.Findings)), fmt.Sprintf("-%g", lost(r)), fmt.Sprintf("%.1f", r.Score), strings.ToUpper(r.Verdict))
+		k := r.Tasks[key]
+		t.Append(fmt.Sprint(r.Index), fmt.Sprint(r.Seed), resetText(r), fmt.Sprint(r.Inversions),
+			ms(k.MaxResponseUS), ms(k.P99ResponseUS), fmt.Sprint(k.DeadlineMisses), fmt.Sprint(len(r.Findings)),
+			fmt.Sprintf("%.1f", r.Score), strings.ToUpper(r.Verdict))
 	}
 	t.Render()
+
+	// Every task, worst over the runs.
+	type agg struct {
+		jobs, misses uint64
+		max, p99     int64
+	}
+	tasks := map[string]*agg{}
+	for _, r := range sum.Runs {
+		for name, tr := range r.Tasks {
+			a := tasks[name]
+			if a == nil {
+				a = &agg{}
+				tasks[name] = a
+			}
+			a.jobs += tr.Jobs
+			a.misses += tr.DeadlineMisses
+			a.max = max(a.max, tr.MaxResponseUS)
+			a.p99 = max(a.p99, tr.P99ResponseUS)
+		}
+	}
+	names := make([]string, 0, len(tasks))
+	for n := range tasks {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w)
+	tt := NewTable(w)
+	tt.Header("task", "jobs", "worst ms", "worst p99 ms", "deadline misses")
+	for _, n := range names {
+		a := tasks[n]
+		tt.Append(n, fmt.Sprint(a.jobs), ms(a.max), ms(a.p99), fmt.Sprint(a.misses))
+	}
+	tt.Render()
+
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
 		if r.Verdict == harness.Pass {
 			continue
 		}
 		fmt.Fprintf(w, "\nrun %d %s:\n", r.Index, r.Verdict)
-		for _, line := range Story(r) {
+		if r.Error != "" {
+			fmt.Fprintf(w, "  rig error: %s\n", r.Error)
+		}
+		if failed := harness.FailedChecks(r.Checks); len(failed) > 0 {
+			fmt.Fprintf(w, "  checks failed: %s\n", strings.Join(failed, "; "))
+		}
+		for j, line := range Happenings(r) {
+			if j == 2 {
+				break // the first inversion and the first reset; the HTML report has the rest
+			}
 			fmt.Fprintf(w, "  %s\n", line)
+		}
+		if reproduce != nil {
+			fmt.Fprintf(w, "  reproduce: %s\n", reproduce(r))
 		}
 	}
 	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d errors; score %.1f/100\n",
 		strings.ToUpper(sum.Verdict), sum.Passed, sum.Failed, sum.Errors, sum.Score)
+}
+
+// keyTask is the task the runs table shows: the first one a check names,
+// else the first in name order.
+func keyTask(sum *harness.Summary) string {
+	for _, r := range sum.Runs {
+		for _, ch := range r.Checks {
+			c, err := harness.ParseCheck(ch.Expr, nil)
+			if err != nil {
+				continue
+			}
+			if task, _, ok := strings.Cut(c.Metric, "."); ok && task != "resets" && task != "telemetry" {
+				if _, known := r.Tasks[task]; known {
+					return task
+				}
+			}
+		}
+	}
+	for _, r := range sum.Runs {
+		if names := sortedTasks(&r); len(names) > 0 {
+			return names[0]
+		}
+	}
+	return ""
+}
+
+func ms(us int64) string { return fmt.Sprintf("%.1f", float64(us)/1000) }
+
+func resetText(r *harness.RunRecord) string {
+	if r.Resets.Total() == 0 {
+		return "0"
+	}
+	var parts []string
+	for _, k := range []struct {
+		n    int
+		name string
+	}{{r.Resets.Watchdog, "watchdog"}, {r.Resets.Hang, "hang"}, {r.Resets.Software, "software"},
+		{r.Resets.PowerOn, "power-on"}, {r.Resets.Unknown, "unknown"}, {r.Resets.Expected, "expected"}} {
+		if k.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", k.n, k.name))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func lost(r *harness.RunRecord) float64 {
@@ -121,7 +218,7 @@ func Story(r *harness.RunRecord) []string {
 	}
 	for _, c := range r.Checks {
 		if !c.Pass {
-			out = append(out, fmt.Sprintf("check failed: %s (observed %g)", c.Expr, c.Value))
+			out = append(out, fmt.Sprintf("check failed: %s (observed %s)", c.Expr, c.Format(c.Value)))
 		}
 	}
 	out = append(out, Happenings(r)...)

@@ -191,7 +191,7 @@ func TestJSONIsTheRunDocument(t *testing.T) {
 func TestTable(t *testing.T) {
 	_, sum := load(t)
 	var buf bytes.Buffer
-	WriteTable(&buf, sum)
+	WriteTable(&buf, sum, nil)
 	out := buf.String()
 	assert.Contains(t, out, "| run |")
 	assert.Regexp(t, `the first at t=0\.1\d\d s: bc_dist waited`, out)
