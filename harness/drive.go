@@ -24,6 +24,11 @@ const (
 	ResetExpected = "expected" // a kind the campaign's expect_resets allows
 )
 
+// MaxResetLog is how many resets (the first ones) a run record lists one by
+// one; the counts always cover every reset. A board that resets all night
+// keeps a record, and a harness, of bounded size.
+const MaxResetLog = 1000
+
 // ResetEvent is one reset seen during a run.
 type ResetEvent struct {
 	AtUS      int64  `json:"at_us"` // run time of the last event before it
@@ -73,10 +78,12 @@ type Firmware struct {
 type Observation struct {
 	Firmware      Firmware
 	Table         wire.Table
-	Resets        []ResetEvent
+	Resets        []ResetEvent   // the first MaxResetLog resets
+	ResetCount    int            // every reset
+	ResetKinds    map[string]int // every reset by kind
 	Telemetry     Telemetry
 	FaultsSkipped int            // planned faults that fell into a reboot
-	BlackBoxes    [][]wire.Event // per reset (nil unless watchdog), board time of the boot before
+	BlackBoxes    [][]wire.Event // per reset, for the first maxBlackBoxes (nil unless watchdog), run time
 	EndUS         int64
 	Analyzer      *analyze.Analyzer
 }
@@ -137,7 +144,8 @@ type session struct {
 	lastRun              int64        // run time of the latest event
 	haveSeq              bool
 	lastSeq              uint32
-	resetNew             bool // a reset happened since the last arm
+	resetNew             bool   // a reset happened since the last arm
+	lastReset            string // kind of the latest reset
 
 	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
 	queue         []PlannedFault
@@ -158,7 +166,7 @@ func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *sessio
 	s := &session{t: t, clk: targets.ClockOf(t), r: wire.NewReader(src), to: to, trace: trace,
 		an: analyze.New(), acks: map[uint32]string{}, async: map[uint32]bool{}}
 	s.an.SetLevel(trace)
-	s.obs = &Observation{Analyzer: s.an}
+	s.obs = &Observation{Analyzer: s.an, ResetKinds: map[string]int{}}
 	s.start = s.clk.Now()
 	return s
 }
@@ -343,7 +351,7 @@ func (s *session) event(ev *wire.Event) {
 	s.sequence(ev.Seq)
 	if ev.Kind == wire.EvRun {
 		s.running = true
-		if s.base == 0 && len(s.obs.Resets) == 0 {
+		if s.base == 0 && s.obs.ResetCount == 0 {
 			s.origin = int64(ev.Time)
 		}
 	}
@@ -384,8 +392,10 @@ func (s *session) bootSeen(b wire.Boot) {
 			return // the reset the harness asked for before the run
 		}
 		kind = ResetHang
-		if n := len(s.obs.Resets); n > 0 && s.obs.Resets[n-1].Kind == ResetHang {
-			s.obs.Resets[n-1].Reason, s.obs.Resets[n-1].BootCount = b.Reason, b.BootCount
+		if s.lastReset == ResetHang {
+			if n := len(s.obs.Resets); n == s.obs.ResetCount {
+				s.obs.Resets[n-1].Reason, s.obs.Resets[n-1].BootCount = b.Reason, b.BootCount
+			}
 			return // the reboot that ends a hang already counted
 		}
 	}
@@ -399,9 +409,16 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 		s.qFired++
 	}
 	s.consumed = s.qFired
-	s.obs.Resets = append(s.obs.Resets, ResetEvent{AtUS: s.lastRun, Kind: kind, Reason: reason,
-		BootCount: bootCount, HostNS: int64(s.clk.Now().Sub(s.start))})
-	s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
+	s.obs.ResetCount++
+	s.obs.ResetKinds[kind]++
+	s.lastReset = kind
+	if len(s.obs.Resets) < MaxResetLog {
+		s.obs.Resets = append(s.obs.Resets, ResetEvent{AtUS: s.lastRun, Kind: kind, Reason: reason,
+			BootCount: bootCount, HostNS: int64(s.clk.Now().Sub(s.start))})
+	}
+	if len(s.obs.BlackBoxes) < maxBlackBoxes {
+		s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
+	}
 	s.an.Reset(s.lastRun)
 	s.running = false
 	s.resetNew = true
@@ -414,11 +431,14 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 // drive runs plan on an open target and returns what it observed.
 func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
 	s := newSession(t, c.Timeouts, c.Trace, raw)
-	for _, pf := range plan.Faults {
-		if lb, ok := pf.spec.Fault.(*faults.LoadBurst); ok {
-			s.an.SetFaultPriority(pf.ID, lb.Priority)
+	s.an.SetBurstPriorities(func(id uint32) (int, bool) {
+		if int(id) < len(plan.Faults) && plan.Faults[id].ID == id {
+			if lb, ok := plan.Faults[id].spec.Fault.(*faults.LoadBurst); ok {
+				return lb.Priority, true
+			}
 		}
-	}
+		return 0, false
+	})
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}
@@ -458,12 +478,12 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			if err := s.awaitBoot(ctx, false); err != nil {
 				return s.obs, err
 			}
-			if s.obs.Resets[len(s.obs.Resets)-1].Kind == ResetWatchdog {
+			if s.lastReset == ResetWatchdog && s.obs.ResetCount <= maxBlackBoxes {
 				if err := s.blackBox(ctx); err != nil {
 					return s.obs, err
 				}
 			}
-			if s.obs.Resets[len(s.obs.Resets)-1].Kind != ResetHang {
+			if s.lastReset != ResetHang {
 				if _, err := s.configure(ctx, c.Trace); err != nil {
 					return s.obs, err
 				}

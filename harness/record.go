@@ -26,25 +26,31 @@ func (r ResetCounts) Total() int {
 	return r.Watchdog + r.Software + r.PowerOn + r.Hang + r.Unknown + r.Expected
 }
 
-func countResets(evs []ResetEvent) ResetCounts {
-	var c ResetCounts
-	for _, e := range evs {
-		switch e.Kind {
+// countResets turns the per-kind counts of a run into the record's, moving
+// the kinds the campaign allows to Expected.
+func countResets(kinds map[string]int, c *Campaign) ResetCounts {
+	var rc ResetCounts
+	for kind, n := range kinds {
+		if c != nil && c.expectsReset(kind) {
+			rc.Expected += n
+			continue
+		}
+		switch kind {
 		case ResetWatchdog:
-			c.Watchdog++
+			rc.Watchdog += n
 		case ResetSoftware:
-			c.Software++
+			rc.Software += n
 		case ResetPowerOn:
-			c.PowerOn++
+			rc.PowerOn += n
 		case ResetHang:
-			c.Hang++
+			rc.Hang += n
 		case ResetExpected:
-			c.Expected++
+			rc.Expected += n
 		default:
-			c.Unknown++
+			rc.Unknown += n
 		}
 	}
-	return c
+	return rc
 }
 
 // RunRecord is everything known about one run. It is what runs.jsonl

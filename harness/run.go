@@ -305,7 +305,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 			e.Kind = ResetExpected
 		}
 	}
-	rec.Resets = countResets(rec.ResetLog)
+	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped

@@ -120,11 +120,12 @@ type Analyzer struct {
 	lockName map[string]*Lock
 	lockIdx  []int // current boot's lock index -> order index
 
-	level    int            // trace level: 2 follows CS events, lower infers
-	burstPri map[uint32]int // load-burst fault id -> priority
-	bursts   map[uint32]int // active bursts: fault id -> priority
-	running  *Task
-	now      int64
+	level       int            // trace level: 2 follows CS events, lower infers
+	burstPri    map[uint32]int // load-burst fault id -> priority
+	burstLookup func(uint32) (int, bool)
+	bursts      map[uint32]int // active bursts: fault id -> priority
+	running     *Task
+	now         int64
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
@@ -148,6 +149,21 @@ func (a *Analyzer) SetLevel(level int) { a.level = level }
 
 // SetFaultPriority declares that fault id is a load burst at priority prio.
 func (a *Analyzer) SetFaultPriority(id uint32, prio int) { a.burstPri[id] = prio }
+
+// SetBurstPriorities gives the analyzer a lookup from fault id to load-burst
+// priority instead of one SetFaultPriority per firing, so a long plan costs
+// no memory here.
+func (a *Analyzer) SetBurstPriorities(lookup func(id uint32) (prio int, ok bool)) {
+	a.burstLookup = lookup
+}
+
+func (a *Analyzer) burstPriority(id uint32) (int, bool) {
+	if a.burstLookup != nil {
+		return a.burstLookup(id)
+	}
+	p, ok := a.burstPri[id]
+	return p, ok
+}
 
 // SetTable is called after every boot with the table the board declared.
 // Figures are kept by task and lock name, so they carry across resets.
@@ -215,7 +231,7 @@ func (a *Analyzer) Reset(t int64) {
 	}
 	clear(a.bursts)
 	if a.recovering {
-		a.recoveries = append(a.recoveries, -1)
+		a.recovered(-1)
 	}
 	// Recovered when every task of the shortest period (the bus cycle) has
 	// completed a job again.
@@ -236,16 +252,26 @@ func (a *Analyzer) Reset(t int64) {
 	}
 	a.recovering, a.recoverAt = len(a.pending) > 0, t
 	if !a.recovering {
-		a.recoveries = append(a.recoveries, -1)
+		a.recovered(-1)
 	}
 }
 
-// Recoveries returns, for each Reset in order, the µs from the reset to the
+// MaxRecoveries is how many resets (the first ones) keep their recovery
+// time, so memory stays bounded when a board resets all night.
+const MaxRecoveries = 1000
+
+func (a *Analyzer) recovered(us int64) {
+	if len(a.recoveries) < MaxRecoveries {
+		a.recoveries = append(a.recoveries, us)
+	}
+}
+
+// Recoveries returns, for each Reset in order (the first MaxRecoveries), the µs from the reset to the
 // end of the first complete bus cycle after it (every task of the shortest
 // period completed a job), or -1 if that never happened.
 func (a *Analyzer) Recoveries() []int64 {
 	out := append([]int64(nil), a.recoveries...)
-	if a.recovering {
+	if a.recovering && len(out) < MaxRecoveries {
 		out = append(out, -1)
 	}
 	return out
@@ -388,7 +414,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			tk.Misses++
 		}
 	case wire.EvFaultBegin:
-		if p, ok := a.burstPri[uint32(ev.Arg)]; ok {
+		if p, ok := a.burstPriority(uint32(ev.Arg)); ok {
 			a.bursts[uint32(ev.Arg)] = p
 			if tk != nil {
 				tk.active = true
@@ -448,7 +474,7 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 		delete(a.pending, tk)
 		if len(a.pending) == 0 {
 			a.recovering = false
-			a.recoveries = append(a.recoveries, t-a.recoverAt)
+			a.recovered(t - a.recoverAt)
 		}
 	}
 }
