@@ -60,6 +60,7 @@ type Observation struct {
 	FaultsSkipped int // planned faults that fell into a reboot
 	EndUS         int64
 	Analyzer      *analyze.Analyzer
+	Link          *LinkInfo // real links only: gaps and clock drift
 }
 
 // InfraError is a failure of the rig, not of the firmware: the port is
@@ -124,17 +125,28 @@ type session struct {
 	segStart      int64
 	async         map[uint32]bool // ids of SF sent during the run
 	refused       error
+
+	host *hostClock // receive times; nil when the target owns time (sim)
 }
 
 func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *session {
 	var src io.Reader = t
-	if raw != nil {
-		src = io.TeeReader(t, raw)
+	clk := targets.ClockOf(t)
+	var stamp *stampReader
+	if _, owns := t.(targets.Clock); !owns {
+		stamp = &stampReader{r: t, clk: clk}
+		src = stamp
 	}
-	s := &session{t: t, clk: targets.ClockOf(t), r: wire.NewReader(src), to: to, trace: trace,
+	if raw != nil {
+		src = io.TeeReader(src, raw)
+	}
+	s := &session{t: t, clk: clk, r: wire.NewReader(src), to: to, trace: trace,
 		an: analyze.New(), acks: map[uint32]string{}, async: map[uint32]bool{}}
 	s.obs = &Observation{Analyzer: s.an}
 	s.start = s.clk.Now()
+	if stamp != nil {
+		s.host = newHostClock(stamp, s.start)
+	}
 	return s
 }
 
@@ -243,6 +255,9 @@ func (s *session) dispatch(f *wire.Frame) {
 			s.obs.Telemetry.Malformed++
 			return
 		}
+		if s.host != nil {
+			s.host.frame(ev.Time)
+		}
 		s.event(&ev)
 	case wire.TypeBoot:
 		b, err := f.Boot()
@@ -324,6 +339,9 @@ func (s *session) event(ev *wire.Event) {
 func (s *session) bootSeen(b wire.Boot) {
 	first := !s.booted
 	s.booted, s.tableDone = true, false
+	if s.host != nil {
+		s.host.reboot()
+	}
 	s.boot = b
 	s.obs.Table = wire.Table{}
 	s.haveSeq = false
@@ -369,6 +387,7 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 // drive runs plan on an open target and returns what it observed.
 func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
 	s := newSession(t, c.Timeouts, c.Trace, raw)
+	defer func() { s.obs.Link = s.linkInfo() }()
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}

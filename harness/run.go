@@ -138,7 +138,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 
 // observe opens url afresh and drives plan on it.
 func observe(ctx context.Context, url string, c *Campaign, p RunPlan) (*Observation, error) {
-	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace})
+	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
 		if errors.As(err, &ue) {
@@ -163,6 +163,7 @@ func fill(rec *RunRecord, obs *Observation) {
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped
+	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []PlannedFault{}
 	}

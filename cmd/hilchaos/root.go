@@ -43,6 +43,8 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 		SilenceErrors: true,
 	}
 	root.AddCommand(a.runCommand())
+	root.AddCommand(a.firmwareCommand())
+	root.AddCommand(a.portsCommand())
 	return root
 }
 

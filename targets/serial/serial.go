@@ -167,17 +167,32 @@ type Target struct {
 
 var (
 	_ targets.Target      = (*Target)(nil)
-	_ targets.Resetter    = (*Target)(nil)
 	_ targets.Identifier  = (*Target)(nil)
 	_ targets.GapReporter = (*Target)(nil)
+	_ targets.Resetter    = ResetTarget{}
 )
+
+// ResetTarget is a Target whose URL names a reset line (reset=dtr or
+// reset=rts): it implements targets.Resetter. Open returns one only then,
+// so the harness falls back to the RS command on a port without a line.
+type ResetTarget struct{ *Target }
+
+// ResetBoard implements targets.Resetter by pulsing the reset line.
+func (t ResetTarget) ResetBoard() error { return t.Pulse() }
 
 func open(u *url.URL, opt targets.Options) (targets.Target, error) {
 	s, err := ParseURL(u)
 	if err != nil {
 		return nil, err
 	}
-	return Open(u.String(), s, opt.Reconnect)
+	t, err := Open(u.String(), s, opt.Reconnect)
+	if err != nil {
+		return nil, err
+	}
+	if s.Reset != "" {
+		return ResetTarget{t}, nil
+	}
+	return t, nil
 }
 
 // Open opens the port s names; when it is not there yet it is waited for
@@ -240,11 +255,9 @@ func (t *Target) Identity() targets.Identity {
 	return t.ident
 }
 
-// ResetBoard implements targets.Resetter: it pulses the line the URL's
-// reset parameter names (asserted for ResetPulse, then released). Without
-// that parameter it fails: the harness then asks the board for a software
-// reset instead.
-func (t *Target) ResetBoard() error {
+// Pulse pulses the line the URL's reset parameter names: asserted for
+// ResetPulse, then released. Without that parameter it fails.
+func (t *Target) Pulse() error {
 	if t.spec.Reset == "" {
 		return &Error{Port: t.name, Op: "reset", Err: errors.New("no reset line: add reset=dtr or reset=rts to the URL")}
 	}
