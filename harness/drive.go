@@ -434,6 +434,9 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			// Silence while the board should talk: a hang. Reset it.
 			s.resetSeen(ResetHang, "", 0)
 			s.resetAsked = true
+			// Wait for the table of the reboot to come, not the one
+			// already seen: commands sent while it boots are lost.
+			s.tableDone = false
 			if r, ok := t.(targets.Resetter); ok {
 				if err := r.ResetBoard(); err != nil {
 					return s.obs, s.infra("reset after hang: %v", err)

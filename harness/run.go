@@ -147,6 +147,11 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan) (*Observat
 		return nil, &InfraError{Target: url, Err: err}
 	}
 	defer t.Close()
+	if _, owns := t.(targets.Clock); !owns {
+		// A real link may block in Read, or while it reconnects: closing
+		// it is how a cancelled run (Ctrl-C, SIGTERM) gets out at once.
+		defer context.AfterFunc(ctx, func() { t.Close() })()
+	}
 	return drive(ctx, t, c, p, nil)
 }
 
