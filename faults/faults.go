@@ -37,6 +37,12 @@ type Validator interface {
 	Validate() []error
 }
 
+// Idler is a fault that, as configured, changes nothing (a lock hold of 0
+// extra, the bottom of a sweep). Its firings are left out of the plan.
+type Idler interface {
+	Idle() bool
+}
+
 // FieldError is a problem with one field of a campaign.
 type FieldError struct {
 	Field string // path such as faults[1].extra
@@ -190,4 +196,28 @@ func decodeErrors(err error) []error {
 		out = append(out, &FieldError{Field: field, Err: errors.New(msg)})
 	}
 	return out
+}
+
+// Params lists the parameter names of a fault kind (its mapstructure keys)
+// with their Go types, so a sweep can tell a duration from a number.
+func Params(kind string) (map[string]reflect.Type, bool) {
+	mu.RLock()
+	mk, ok := kinds[kind]
+	mu.RUnlock()
+	if !ok {
+		return nil, false
+	}
+	t := reflect.TypeOf(mk())
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
+		if name != "" && name != "-" {
+			out[name] = f.Type
+		}
+	}
+	return out, true
 }

@@ -27,11 +27,16 @@ func (l *LockHold) Validate() []error {
 	if l.Lock == "" {
 		errs = append(errs, &FieldError{Field: "lock", Err: errors.New("required: the lock it holds")})
 	}
-	if l.Extra <= 0 {
-		errs = append(errs, &FieldError{Field: "extra", Err: errors.New("must be a positive duration, e.g. 20ms")})
+	// Zero is allowed (the fault then changes nothing) so that a sweep can
+	// start from the undisturbed board.
+	if l.Extra < 0 {
+		errs = append(errs, &FieldError{Field: "extra", Err: errors.New("must not be negative; write a duration such as 20ms")})
 	}
 	return errs
 }
+
+// Idle implements Idler: a hold of no extra time changes nothing.
+func (l *LockHold) Idle() bool { return l.Extra == 0 }
 
 // Command implements Fault.
 func (l *LockHold) Command(n Names) (wire.FaultCmd, error) {

@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -163,5 +162,3 @@ func (s *Schedule) Times(length time.Duration, rng *rand.Rand, cycle Cycle) []ti
 	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }
-
-var errNoSchedule = errors.New("needs a schedule")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -64,7 +65,9 @@ type Board struct {
 	bursts  []*job
 	free    []*job
 	stored  []storedFault
-	rng     *rand.Rand
+	// freeSlots are indices of stored faults that have fired.
+	freeSlots []int32
+	rng       *rand.Rand
 
 	onCPU    int32 // task index of the job last given the CPU, -1 idle
 	onCPUJob *job
@@ -334,13 +337,22 @@ func (b *Board) command(c wire.Command) {
 			}
 			break
 		}
-		if len(b.stored) >= maxStored {
+		if len(b.stored)-len(b.freeSlots) >= maxStored {
 			b.nak(c.ID, "full")
 			return
 		}
-		b.stored = append(b.stored, storedFault{at: c.At, f: c.Fault})
+		// A fired fault's slot is reused, so a long run whose host keeps
+		// the schedule topped up never fills the table.
+		slot := int32(len(b.stored))
+		if n := len(b.freeSlots); n > 0 {
+			slot = b.freeSlots[n-1]
+			b.freeSlots = b.freeSlots[:n-1]
+			b.stored[slot] = storedFault{at: c.At, f: c.Fault}
+		} else {
+			b.stored = append(b.stored, storedFault{at: c.At, f: c.Fault})
+		}
 		if b.active {
-			b.push(max(b.now, b.runStart+int64(c.At)*1000), tmFault, int32(len(b.stored)-1), 0)
+			b.push(max(b.now, b.runStart+int64(c.At)*1000), tmFault, slot, 0)
 		}
 	case wire.TypeStart:
 		if b.active {
@@ -412,7 +424,9 @@ func (b *Board) start(durationUs uint64) {
 		b.push(b.now+b.tasks[i].offset, tmRelease, int32(i), 0)
 	}
 	for i, f := range b.stored {
-		b.push(b.now+int64(f.at)*1000, tmFault, int32(i), 0)
+		if !slices.Contains(b.freeSlots, int32(i)) {
+			b.push(b.now+int64(f.at)*1000, tmFault, int32(i), 0)
+		}
 	}
 	b.push(b.now+1e9, tmSummary, 0, 0)
 	b.lastSM = b.now

@@ -281,6 +281,7 @@ func (b *Board) fire(t timer) {
 		b.miss(t.idx, tk.queue[t.arg-tk.done])
 	case tmFault:
 		b.fireFault(b.stored[t.idx].f)
+		b.freeSlots = append(b.freeSlots, t.idx)
 	case tmSummary:
 		b.summaries()
 		b.push(b.now+1e9, tmSummary, 0, 0)
@@ -667,6 +668,7 @@ func (b *Board) clearRun() {
 	}
 	b.timers = b.timers[:0]
 	b.stored = b.stored[:0]
+	b.freeSlots = b.freeSlots[:0]
 	b.running, b.onCPUJob = nil, nil
 	b.resched = false
 	b.wdArmed = false

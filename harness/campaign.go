@@ -30,6 +30,7 @@ type Campaign struct {
 	Hash        string // sha256 of the file's bytes
 	Name        string
 	Description string
+	Version     string // the campaign's own version, for qualification evidence
 	Target      string
 	Reference   string
 	Duration    time.Duration
@@ -37,9 +38,19 @@ type Campaign struct {
 	Seed        uint64
 	Trace       int
 	MinScore    float64
-	Timeouts    Timeouts
-	Faults      []FaultSpec
-	Checks      []Check
+	// ExpectResets lists the reset kinds (watchdog, software, power_on,
+	// hang, unknown) the campaign provokes on purpose: such resets are
+	// recorded as "expected" and cost no points.
+	ExpectResets []string
+	Timeouts     Timeouts
+	Faults       []FaultSpec
+	Checks       []Check
+	// Firmware, if set, is the identity the board under test must report.
+	Firmware FirmwareSpec
+	// Requirements maps requirement ids to their text; checks cite them.
+	Requirements map[string]string
+	// Sweep, if not nil, varies one fault parameter over a grid of values.
+	Sweep *Sweep
 
 	cycle faults.Cycle // the reference task set's cycles, for phase schedules
 }
@@ -57,6 +68,20 @@ type FaultSpec struct {
 	Kind     string
 	Schedule faults.Schedule
 	Fault    faults.Fault
+	Params   map[string]any // the kind's own parameters as written
+}
+
+// FirmwareSpec is the firmware identity a campaign is written for. Empty
+// fields match anything.
+type FirmwareSpec struct {
+	Name    string `mapstructure:"name" json:"name,omitempty"`
+	Version string `mapstructure:"version" json:"version,omitempty"`
+	Build   string `mapstructure:"build" json:"build,omitempty"`
+}
+
+// Matches reports whether the board's identity satisfies the spec.
+func (f FirmwareSpec) Matches(fw Firmware) bool {
+	return (f.Name == "" || f.Name == fw.Name) && (f.Version == "" || f.Version == fw.Version) && (f.Build == "" || f.Build == fw.Build)
 }
 
 // Defaults for fields a campaign may leave out.
@@ -74,6 +99,7 @@ var traceLevels = map[string]int{"summary": 0, "default": 1, "full": 2}
 type rawCampaign struct {
 	Name        string           `mapstructure:"name"`
 	Description string           `mapstructure:"description"`
+	Version     string           `mapstructure:"version"`
 	Target      string           `mapstructure:"target"`
 	Reference   string           `mapstructure:"reference"`
 	Duration    *time.Duration   `mapstructure:"duration"`
@@ -84,6 +110,13 @@ type rawCampaign struct {
 	Timeouts    map[string]any   `mapstructure:"timeouts"`
 	Faults      []map[string]any `mapstructure:"faults"`
 	Checks      []any            `mapstructure:"checks"`
+	Firmware    map[string]any   `mapstructure:"firmware"`
+	// Requirements is a list of {id, text}, not a map: viper folds map
+	// keys to lower case and requirement ids are case-sensitive.
+	Requirements []map[string]any `mapstructure:"requirements"`
+	Sweep        map[string]any   `mapstructure:"sweep"`
+	// ExpectResets: reset kinds the campaign allows.
+	ExpectResets []string `mapstructure:"expect_resets"`
 }
 
 type rawFault struct {
@@ -235,6 +268,14 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("min_score", "must be within 0..100, got %v", c.MinScore))
 		}
 	}
+	for i, k := range raw.ExpectResets {
+		switch k {
+		case ResetWatchdog, ResetSoftware, ResetPowerOn, ResetHang, ResetUnknown:
+			c.ExpectResets = append(c.ExpectResets, k)
+		default:
+			errs = append(errs, fieldErr(fmt.Sprintf("expect_resets[%d]", i), "unknown reset kind %q (known: watchdog, software, power_on, hang, unknown)", k))
+		}
+	}
 	c.Timeouts = DefaultTimeouts
 	if raw.Timeouts != nil {
 		errs = append(errs, faults.Prefix("timeouts", faults.DecodeStrict(raw.Timeouts, &c.Timeouts))...)
@@ -270,7 +311,7 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, faults.Prefix(field, fe)...)
 			continue
 		}
-		spec := FaultSpec{Name: rf.Name, Kind: rf.Kind}
+		spec := FaultSpec{Name: rf.Name, Kind: rf.Kind, Params: rf.Rest}
 		if spec.Name == "" {
 			spec.Name = fmt.Sprintf("%s-%d", rf.Kind, i)
 		}
@@ -321,10 +362,69 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		chk.Requirement = rc.Requirement
 		c.Checks = append(c.Checks, chk)
 	}
+	c.Version = raw.Version
+	if raw.Firmware != nil {
+		errs = append(errs, faults.Prefix("firmware", faults.DecodeStrict(raw.Firmware, &c.Firmware))...)
+	}
+	errs = append(errs, c.fillRequirements(raw)...)
+	if c.Requirements != nil {
+		for i, ch := range c.Checks {
+			if _, ok := c.Requirements[ch.Requirement]; ch.Requirement != "" && !ok {
+				errs = append(errs, fieldErr(fmt.Sprintf("checks[%d].requirement", i), "%q is not declared under requirements (declared: %s)", ch.Requirement, strings.Join(sortedKeys(c.Requirements), ", ")))
+			}
+		}
+	}
+	if raw.Sweep != nil {
+		errs = append(errs, faults.Prefix("sweep", c.fillSweep(raw.Sweep))...)
+	}
 	if len(raw.Checks) == 0 {
 		for _, s := range []string{"resets.watchdog == 0", "resets.hang == 0"} {
 			chk, _ := ParseCheck(s, nil)
 			c.Checks = append(c.Checks, chk)
+		}
+	}
+	return errs
+}
+
+// Requirement is one entry of a campaign's requirements list.
+type Requirement struct {
+	ID   string `mapstructure:"id"`
+	Text string `mapstructure:"text"`
+}
+
+// fillRequirements checks the requirements list: each id is unique, has
+// text, and at least one check cites it.
+func (c *Campaign) fillRequirements(raw *rawCampaign) []error {
+	if raw.Requirements == nil {
+		return nil
+	}
+	var errs []error
+	c.Requirements = map[string]string{}
+	cited := map[string]bool{}
+	for _, ch := range c.Checks {
+		cited[ch.Requirement] = true
+	}
+	for i, m := range raw.Requirements {
+		field := fmt.Sprintf("requirements[%d]", i)
+		var r Requirement
+		if fe := faults.DecodeStrict(m, &r); len(fe) > 0 {
+			errs = append(errs, faults.Prefix(field, fe)...)
+			continue
+		}
+		switch {
+		case r.ID == "":
+			errs = append(errs, fieldErr(field+".id", "required, e.g. REQ-TIM-001"))
+			continue
+		case strings.TrimSpace(r.Text) == "":
+			errs = append(errs, fieldErr(field+".text", "required: what %s demands", r.ID))
+		}
+		if _, dup := c.Requirements[r.ID]; dup {
+			errs = append(errs, fieldErr(field+".id", "%q is declared twice", r.ID))
+			continue
+		}
+		c.Requirements[r.ID] = r.Text
+		if !cited[r.ID] {
+			errs = append(errs, fieldErr(field+".id", "no check cites %s: add {check: ..., requirement: %s}", r.ID, r.ID))
 		}
 	}
 	return errs
@@ -406,4 +506,24 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func (f FirmwareSpec) String() string {
+	var parts []string
+	for _, p := range [][2]string{{"name", f.Name}, {"version", f.Version}, {"build", f.Build}} {
+		if p[1] != "" {
+			parts = append(parts, p[0]+" "+p[1])
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// expectsReset reports whether the campaign allows resets of kind.
+func (c *Campaign) expectsReset(kind string) bool {
+	for _, k := range c.ExpectResets {
+		if k == kind {
+			return true
+		}
+	}
+	return false
 }

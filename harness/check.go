@@ -17,7 +17,8 @@ type Check struct {
 	Requirement string  `json:"requirement,omitempty"`
 	Metric      string  `json:"-"`
 	Op          string  `json:"-"`
-	Limit       float64 `json:"-"` // µs for time metrics
+	Limit       float64 `json:"-"`              // µs for time metrics
+	IsTime      bool    `json:"time,omitempty"` // the metric is a time in µs
 }
 
 var checkOps = []string{"<=", ">=", "==", "!=", "<", ">"}
@@ -39,6 +40,7 @@ var runMetrics = map[string]bool{
 	"resets.power_on": false,
 	"resets.hang":     false,
 	"resets.unknown":  false,
+	"resets.expected": false,
 	"resets.total":    false,
 	"inversions":      false,
 	"score":           false,
@@ -79,7 +81,7 @@ func ParseCheck(expr string, tasks map[string]bool) (Check, error) {
 	if err != nil {
 		return c, fmt.Errorf("%q: %v", expr, err)
 	}
-	c.Limit = v
+	c.Limit, c.IsTime = v, isTime
 	return c, nil
 }
 
@@ -98,6 +100,15 @@ func parseLimit(s string, isTime bool) (float64, error) {
 		return 0, fmt.Errorf("limit %q is not a number", s)
 	}
 	return v, nil
+}
+
+// Format writes a value of the check's metric for a person: times as
+// durations, counts as numbers.
+func (c Check) Format(v float64) string {
+	if c.IsTime {
+		return (time.Duration(v) * time.Microsecond).String()
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // Holds reports whether v satisfies the check.

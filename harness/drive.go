@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -19,8 +20,14 @@ const (
 	ResetSoftware = "software"
 	ResetPowerOn  = "power_on"
 	ResetHang     = "hang"
-	ResetUnknown  = "unknown" // the sequence restarted without a BOOT banner
+	ResetUnknown  = "unknown"  // the sequence restarted without a BOOT banner
+	ResetExpected = "expected" // a kind the campaign's expect_resets allows
 )
+
+// MaxResetLog is how many resets (the first ones) a run record lists one by
+// one; the counts always cover every reset. A board that resets all night
+// keeps a record, and a harness, of bounded size.
+const MaxResetLog = 1000
 
 // ResetEvent is one reset seen during a run.
 type ResetEvent struct {
@@ -31,6 +38,22 @@ type ResetEvent struct {
 	// HostNS is the target clock (virtual for sim) when the harness noted
 	// the reset, ns since the run's connect.
 	HostNS int64 `json:"-"`
+	// RecoveryUS is the board time from the reset to the end of the first
+	// complete bus cycle after it (every task of the shortest period
+	// finished a job); -1 if the run ended first.
+	RecoveryUS int64 `json:"recovery_us"`
+	// BlackBox is what the board recorded just before a watchdog reset,
+	// read back with DP after the reboot, oldest first.
+	BlackBox []BoxEvent `json:"black_box,omitempty"`
+}
+
+// BoxEvent is one black-box event with names resolved, at run time.
+type BoxEvent struct {
+	AtUS int64  `json:"at_us"`
+	Kind string `json:"kind"` // the wire event kind: RL, EN, DM, WK, WX, ...
+	Task string `json:"task,omitempty"`
+	Lock string `json:"lock,omitempty"` // for BL, LK, UL
+	Arg  int64  `json:"arg"`
 }
 
 // Telemetry counts what came over the line.
@@ -55,9 +78,12 @@ type Firmware struct {
 type Observation struct {
 	Firmware      Firmware
 	Table         wire.Table
-	Resets        []ResetEvent
+	Resets        []ResetEvent   // the first MaxResetLog resets
+	ResetCount    int            // every reset
+	ResetKinds    map[string]int // every reset by kind
 	Telemetry     Telemetry
-	FaultsSkipped int // planned faults that fell into a reboot
+	FaultsSkipped int            // planned faults that fell into a reboot
+	BlackBoxes    [][]wire.Event // per reset, for the first maxBlackBoxes (nil unless watchdog), run time
 	EndUS         int64
 	Analyzer      *analyze.Analyzer
 	Link          *LinkInfo // real links only: gaps and clock drift
@@ -110,19 +136,25 @@ type session struct {
 	resetAsked bool // the harness sent RS and expects the BOOT that follows
 
 	// run state
-	running  bool
-	done     bool
-	base     int64 // run time at the segment's origin
-	origin   int64 // board time (µs since boot) of the segment's origin
-	lastRun  int64 // run time of the latest event
-	haveSeq  bool
-	lastSeq  uint32
-	resetNew bool // a reset happened since the last arm
+	running              bool
+	done                 bool
+	base                 int64        // run time at the segment's origin
+	origin               int64        // board time (µs since boot) of the segment's origin
+	prevBase, prevOrigin int64        // the same for the segment before the last reset
+	box                  []wire.Event // BX frames being collected
+	lastRun              int64        // run time of the latest event
+	haveSeq              bool
+	lastSeq              uint32
+	resetNew             bool   // a reset happened since the last arm
+	lastReset            string // kind of the latest reset
 
 	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
-	queue         []wire.Command
+	queue         []PlannedFault
+	resolved      map[*FaultSpec]wire.FaultCmd
 	qNext, qFired int
-	segStart      int64
+	segStart      int64           // plan time of the segment start
+	shift         int64           // plan time minus run time in this segment
+	consumed      int             // faults uploaded before the last reset
 	async         map[uint32]bool // ids of SF sent during the run
 	refused       error
 
@@ -142,7 +174,8 @@ func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *sessio
 	}
 	s := &session{t: t, clk: clk, r: wire.NewReader(src), to: to, trace: trace,
 		an: analyze.New(), acks: map[uint32]string{}, async: map[uint32]bool{}}
-	s.obs = &Observation{Analyzer: s.an}
+	s.an.SetLevel(trace)
+	s.obs = &Observation{Analyzer: s.an, ResetKinds: map[string]int{}}
 	s.start = s.clk.Now()
 	if stamp != nil {
 		s.host = newHostClock(stamp, s.start)
@@ -279,8 +312,11 @@ func (s *session) dispatch(f *wire.Frame) {
 		s.an.SetTable(&s.obs.Table)
 	case wire.TypeSummary:
 		// Summaries stand in for EN events only at trace level 0.
-		if sm, err := f.Summary(); err == nil && s.trace == 0 {
-			s.an.Summary(&sm)
+		if sm, err := f.Summary(); err == nil {
+			s.sequence(sm.Seq)
+			if s.trace == 0 {
+				s.an.Summary(&sm)
+			}
 		}
 	case wire.TypeAck:
 		if id, err := f.Ack(); err == nil {
@@ -302,6 +338,10 @@ func (s *session) dispatch(f *wire.Frame) {
 			}
 			s.acks[id] = reason
 		}
+	case wire.TypeBlackBox:
+		if ev, err := f.Event(); err == nil {
+			s.box = append(s.box, ev)
+		}
 	case wire.TypeDone:
 		if s.running {
 			s.running, s.done = false, true
@@ -309,19 +349,24 @@ func (s *session) dispatch(f *wire.Frame) {
 	}
 }
 
-func (s *session) event(ev *wire.Event) {
-	if s.haveSeq && ev.Seq != s.lastSeq+1 {
-		if ev.Seq <= s.lastSeq {
-			// The board restarted without a banner we could read.
+// sequence checks the shared EV/SM sequence number: a gap is lost
+// telemetry, a step back is a reboot whose banner never arrived.
+func (s *session) sequence(seq uint32) {
+	if s.haveSeq && seq != s.lastSeq+1 {
+		if seq <= s.lastSeq {
 			s.resetSeen(ResetUnknown, "", 0)
 		} else {
-			s.obs.Telemetry.Lost += uint64(ev.Seq - s.lastSeq - 1)
+			s.obs.Telemetry.Lost += uint64(seq - s.lastSeq - 1)
 		}
 	}
-	s.haveSeq, s.lastSeq = true, ev.Seq
+	s.haveSeq, s.lastSeq = true, seq
+}
+
+func (s *session) event(ev *wire.Event) {
+	s.sequence(ev.Seq)
 	if ev.Kind == wire.EvRun {
 		s.running = true
-		if s.base == 0 && len(s.obs.Resets) == 0 {
+		if s.base == 0 && s.obs.ResetCount == 0 {
 			s.origin = int64(ev.Time)
 		}
 	}
@@ -365,8 +410,10 @@ func (s *session) bootSeen(b wire.Boot) {
 			return // the reset the harness asked for before the run
 		}
 		kind = ResetHang
-		if n := len(s.obs.Resets); n > 0 && s.obs.Resets[n-1].Kind == ResetHang {
-			s.obs.Resets[n-1].Reason, s.obs.Resets[n-1].BootCount = b.Reason, b.BootCount
+		if s.lastReset == ResetHang {
+			if n := len(s.obs.Resets); n == s.obs.ResetCount {
+				s.obs.Resets[n-1].Reason, s.obs.Resets[n-1].BootCount = b.Reason, b.BootCount
+			}
 			return // the reboot that ends a hang already counted
 		}
 	}
@@ -374,13 +421,28 @@ func (s *session) bootSeen(b wire.Boot) {
 }
 
 func (s *session) resetSeen(kind, reason string, bootCount uint32) {
-	s.obs.Resets = append(s.obs.Resets, ResetEvent{AtUS: s.lastRun, Kind: kind, Reason: reason,
-		BootCount: bootCount, HostNS: int64(s.clk.Now().Sub(s.start))})
+	// Faults whose time had come are spent; those still waiting on the
+	// board died with the reset and are uploaded again.
+	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun+s.shift {
+		s.qFired++
+	}
+	s.consumed = s.qFired
+	s.obs.ResetCount++
+	s.obs.ResetKinds[kind]++
+	s.lastReset = kind
+	if len(s.obs.Resets) < MaxResetLog {
+		s.obs.Resets = append(s.obs.Resets, ResetEvent{AtUS: s.lastRun, Kind: kind, Reason: reason,
+			BootCount: bootCount, HostNS: int64(s.clk.Now().Sub(s.start))})
+	}
+	if len(s.obs.BlackBoxes) < maxBlackBoxes {
+		s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
+	}
 	s.an.Reset(s.lastRun)
 	s.running = false
 	s.resetNew = true
 	// After a reboot the board clock restarts at 0: run time continues from
 	// the moment of the reset.
+	s.prevBase, s.prevOrigin = s.base, s.origin
 	s.base, s.origin = s.lastRun, 0
 }
 
@@ -388,13 +450,22 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
 	s := newSession(t, c.Timeouts, c.Trace, raw)
 	defer func() { s.obs.Link = s.linkInfo() }()
+	s.an.SetBurstPriorities(func(id uint32) (int, bool) {
+		if int(id) < len(plan.Faults) && plan.Faults[id].ID == id {
+			if lb, ok := plan.Faults[id].spec.Fault.(*faults.LoadBurst); ok {
+				return lb.Priority, true
+			}
+		}
+		return 0, false
+	})
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}
 	if _, err := s.configure(ctx, c.Trace); err != nil {
 		return s.obs, err
 	}
-	cmds, err := resolveFaults(&s.obs.Table, plan)
+	var err error
+	s.resolved, err = resolveFaults(&s.obs.Table, plan)
 	if err != nil {
 		return s.obs, err
 	}
@@ -410,7 +481,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		if remaining <= 0 {
 			break
 		}
-		if err := s.arm(ctx, cmds, now, remaining); err != nil {
+		if err := s.arm(ctx, plan.Faults, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
 			return s.obs, err
 		}
 		s.resetNew = false
@@ -418,6 +489,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		switch {
 		case err == nil && s.done:
 			s.obs.EndUS = s.lastRun
+			s.an.Finish(s.lastRun)
 			s.stats()
 			return s.obs, nil
 		case err == nil && s.resetNew:
@@ -425,7 +497,12 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			if err := s.awaitBoot(ctx, false); err != nil {
 				return s.obs, err
 			}
-			if s.obs.Resets[len(s.obs.Resets)-1].Kind != ResetHang {
+			if s.lastReset == ResetWatchdog && s.obs.ResetCount <= maxBlackBoxes {
+				if err := s.blackBox(ctx); err != nil {
+					return s.obs, err
+				}
+			}
+			if s.lastReset != ResetHang {
 				if _, err := s.configure(ctx, c.Trace); err != nil {
 					return s.obs, err
 				}
@@ -459,8 +536,40 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		}
 	}
 	s.obs.EndUS = s.lastRun
+	s.an.Finish(s.lastRun)
 	s.stats()
 	return s.obs, nil
+}
+
+// blackBox asks the board that just came back from a watchdog reset for
+// the events it recorded before it (DP: BX frames, then AK), and keeps them
+// with the reset, on run time.
+func (s *session) blackBox(ctx context.Context) error {
+	s.box = s.box[:0]
+	id, err := s.command(wire.Command{Type: wire.TypeDump})
+	if err != nil {
+		return err
+	}
+	if err := s.awaitAcks(ctx, "DP", id); err != nil {
+		var re *RefusedError
+		if errors.As(err, &re) {
+			return nil // a board without a black box
+		}
+		return err
+	}
+	// The ring can still hold events of earlier boots (each on its own
+	// clock): keep the last boot's, where time never goes back.
+	from := len(s.box)
+	for from > 0 && (from == len(s.box) || s.box[from-1].Time <= s.box[from].Time) {
+		from--
+	}
+	box := make([]wire.Event, 0, len(s.box)-from)
+	for _, ev := range s.box[from:] {
+		ev.Time = uint64(s.prevBase + int64(ev.Time) - s.prevOrigin) // now run time
+		box = append(box, ev)
+	}
+	s.obs.BlackBoxes[len(s.obs.BlackBoxes)-1] = box
+	return nil
 }
 
 func (s *session) stats() {
@@ -489,14 +598,24 @@ const (
 	uploadMin  = 8
 )
 
-// arm uploads the first faults still ahead (run time >= now), shifted so
-// that the board's run start is now, and starts the board for remaining µs.
-func (s *session) arm(ctx context.Context, cmds []wire.Command, now, remaining int64) error {
-	s.queue, s.qNext, s.qFired, s.segStart = cmds, 0, 0, now
-	for s.qNext < len(s.queue) && int64(s.queue[s.qNext].At) < now {
-		if s.resetNew {
-			s.obs.FaultsSkipped++
-		}
+// arm uploads the first faults still ahead and starts the board for
+// remaining µs; now is the run time the board starts at.
+//
+// After a reset the board's tasks start their cycles afresh. So that a
+// fault planned at a phase of the task set (say 5 ms after asi_met takes the
+// bus) keeps that phase, the new start is matched with the plan time
+// nearest to now that is a whole number of hyperperiods; faults keep their
+// offset from there. Every planned fault fires at most once: those that
+// fired before the reset, and those planned before the new start, are
+// skipped.
+func (s *session) arm(ctx context.Context, faults []PlannedFault, now, remaining, hyper int64) error {
+	planNow := now
+	if now > 0 && hyper > 0 {
+		planNow = (now + hyper/2) / hyper * hyper
+	}
+	s.queue, s.qNext, s.segStart, s.shift = faults, s.consumed, planNow, planNow-now
+	for s.qNext < len(s.queue) && int64(s.queue[s.qNext].At) < planNow {
+		s.obs.FaultsSkipped++
 		s.qNext++
 	}
 	s.qFired = s.qNext
@@ -519,10 +638,11 @@ func (s *session) arm(ctx context.Context, cmds []wire.Command, now, remaining i
 // least uploadMin on the board.
 func (s *session) upload(runTime int64) ([]uint32, error) {
 	var ids []uint32
-	for s.qNext < len(s.queue) && (int64(s.queue[s.qNext].At) < runTime+uploadLead || s.qNext-s.qFired < uploadMin) {
-		c := s.queue[s.qNext]
-		c.At -= uint64(s.segStart)
-		id, err := s.command(c)
+	for s.qNext < len(s.queue) && (int64(s.queue[s.qNext].At) < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
+		pf := &s.queue[s.qNext]
+		fc := s.resolved[pf.spec]
+		fc.ID = pf.ID
+		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(pf.At - s.segStart), Fault: fc})
 		if err != nil {
 			return ids, err
 		}
@@ -535,10 +655,10 @@ func (s *session) upload(runTime int64) ([]uint32, error) {
 // refill tops the board's fault queue up during a run; the answers are
 // checked as they arrive.
 func (s *session) refill() error {
-	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun {
+	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun+s.shift {
 		s.qFired++
 	}
-	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || int64(s.queue[s.qNext].At) >= s.lastRun+uploadLead) {
+	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || int64(s.queue[s.qNext].At) >= s.lastRun+s.shift+uploadLead) {
 		return nil
 	}
 	ids, err := s.upload(s.lastRun)
@@ -580,16 +700,47 @@ func (s *session) observe(ctx context.Context) error {
 	return nil
 }
 
-// resolveFaults turns the plan's faults into SF commands for this board.
-func resolveFaults(tbl *wire.Table, plan RunPlan) ([]wire.Command, error) {
-	cmds := make([]wire.Command, 0, len(plan.Faults))
+// maxHyperperiod bounds the re-alignment after a reset: a task set whose
+// hyperperiod is longer is simply resumed where it stood.
+const maxHyperperiod = 10_000_000 // µs
+
+// hyperperiod is the least common multiple of the declared periods (µs),
+// or 0 when there is none or it exceeds maxHyperperiod.
+func hyperperiod(t *wire.Table) int64 {
+	h := int64(0)
+	for _, tk := range t.Tasks {
+		if tk.Period <= 0 {
+			continue
+		}
+		if h == 0 {
+			h = tk.Period
+			continue
+		}
+		a, b := h, tk.Period
+		for b != 0 {
+			a, b = b, a%b
+		}
+		h = h / a * tk.Period
+		if h > maxHyperperiod {
+			return 0
+		}
+	}
+	return h
+}
+
+// resolveFaults turns each campaign fault into the command form this board
+// understands, once per fault (not per firing).
+func resolveFaults(tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd, error) {
+	out := map[*FaultSpec]wire.FaultCmd{}
 	for _, pf := range plan.Faults {
+		if _, done := out[pf.spec]; done {
+			continue
+		}
 		fc, err := pf.spec.Fault.Command(tbl)
 		if err != nil {
 			return nil, &RefusedError{Command: "fault " + pf.Name, Reason: err.Error()}
 		}
-		fc.ID = pf.ID
-		cmds = append(cmds, wire.Command{Type: wire.TypeSchedule, At: uint64(pf.At), Fault: fc})
+		out[pf.spec] = fc
 	}
-	return cmds, nil
+	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"time"
+
+	"github.com/hilchaos/hilchaos/faults"
 )
 
 // PlannedFault is one firing of one campaign fault in one run.
@@ -22,6 +24,7 @@ type RunPlan struct {
 	Seed     uint64
 	Duration time.Duration
 	Faults   []PlannedFault
+	Sweep    *SweepPoint // the sweep value this run uses, if the campaign sweeps
 }
 
 // RunSeed derives run index i's seed from the campaign seed.
@@ -36,6 +39,15 @@ func RunSeed(seed uint64, i int) uint64 {
 // Plan expands a campaign into its runs. It is a pure function of the
 // campaign: the same file and seed always give the same plan.
 func Plan(c *Campaign) []RunPlan {
+	if c.Sweep != nil {
+		var runs []RunPlan
+		for _, v := range c.Sweep.Values {
+			for r := 0; r < c.Sweep.PerValue; r++ {
+				runs = append(runs, planSweep(c, v, r))
+			}
+		}
+		return runs
+	}
 	runs := make([]RunPlan, c.Repeat)
 	for i := range runs {
 		runs[i] = PlanRun(c, i)
@@ -48,6 +60,9 @@ func PlanRun(c *Campaign, i int) RunPlan {
 	rp := RunPlan{Index: i, Seed: RunSeed(c.Seed, i), Duration: c.Duration}
 	for fi := range c.Faults {
 		f := &c.Faults[fi]
+		if idle, ok := f.Fault.(faults.Idler); ok && idle.Idle() {
+			continue
+		}
 		rng := rand.New(rand.NewPCG(rp.Seed, uint64(fi)+1))
 		for _, t := range f.Schedule.Times(c.Duration, rng, c.cycle) {
 			rp.Faults = append(rp.Faults, PlannedFault{Name: f.Name, Kind: f.Kind, At: int64(t / time.Microsecond), spec: f})

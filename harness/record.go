@@ -18,28 +18,39 @@ type ResetCounts struct {
 	PowerOn  int `json:"power_on"`
 	Hang     int `json:"hang"`
 	Unknown  int `json:"unknown"`
+	Expected int `json:"expected"` // resets of a kind the campaign's expect_resets allows
 }
 
 // Total is the number of resets of any kind.
-func (r ResetCounts) Total() int { return r.Watchdog + r.Software + r.PowerOn + r.Hang + r.Unknown }
+func (r ResetCounts) Total() int {
+	return r.Watchdog + r.Software + r.PowerOn + r.Hang + r.Unknown + r.Expected
+}
 
-func countResets(evs []ResetEvent) ResetCounts {
-	var c ResetCounts
-	for _, e := range evs {
-		switch e.Kind {
+// countResets turns the per-kind counts of a run into the record's, moving
+// the kinds the campaign allows to Expected.
+func countResets(kinds map[string]int, c *Campaign) ResetCounts {
+	var rc ResetCounts
+	for kind, n := range kinds {
+		if c != nil && c.expectsReset(kind) {
+			rc.Expected += n
+			continue
+		}
+		switch kind {
 		case ResetWatchdog:
-			c.Watchdog++
+			rc.Watchdog += n
 		case ResetSoftware:
-			c.Software++
+			rc.Software += n
 		case ResetPowerOn:
-			c.PowerOn++
+			rc.PowerOn += n
 		case ResetHang:
-			c.Hang++
+			rc.Hang += n
+		case ResetExpected:
+			rc.Expected += n
 		default:
-			c.Unknown++
+			rc.Unknown += n
 		}
 	}
-	return c
+	return rc
 }
 
 // RunRecord is everything known about one run. It is what runs.jsonl
@@ -49,6 +60,7 @@ type RunRecord struct {
 	CampaignHash  string                        `json:"campaign_hash"`
 	Index         int                           `json:"index"`
 	Seed          uint64                        `json:"seed"`
+	CampaignSeed  uint64                        `json:"campaign_seed"` // the campaign seed the run's was derived from
 	Target        string                        `json:"target"`
 	Reference     string                        `json:"reference"`
 	Firmware      Firmware                      `json:"firmware"`
@@ -58,12 +70,16 @@ type RunRecord struct {
 	Resets        ResetCounts                   `json:"resets"`
 	ResetLog      []ResetEvent                  `json:"reset_log"`
 	Inversions    int                           `json:"inversions"`
+	InversionLog  []analyze.Episode             `json:"inversion_log"` // the first analyze.MaxEpisodes
 	Tasks         map[string]analyze.TaskResult `json:"tasks"`
 	Checks        []CheckResult                 `json:"checks"`
 	Deductions    []Deduction                   `json:"deductions"`
 	Faults        []PlannedFault                `json:"faults"`
 	FaultsSkipped int                           `json:"faults_skipped"`
 	Telemetry     Telemetry                     `json:"telemetry"`
+	Bounds        []analyze.Bound               `json:"bounds"`          // the timing oracle's bounds per task
+	Findings      []analyze.Finding             `json:"findings"`        // observations outside the declared model
+	Trace         string                        `json:"trace,omitempty"` // stored wire stream, relative to the results directory
 	Error         string                        `json:"error,omitempty"`
 	// Link is what the host saw of the link to a real board: the gaps
 	// while it was down and the drift between board and host clocks.
@@ -72,6 +88,39 @@ type RunRecord struct {
 	// Host holds wall-clock facts. It is stored in runs.jsonl but left out
 	// of the printed document, which must be identical for the same seed.
 	Host *HostInfo `json:"host,omitempty"`
+	// Sweep is the sweep value the run used, when the campaign sweeps.
+	Sweep *SweepPoint `json:"sweep,omitempty"`
+	// CampaignVersion is the campaign file's own version field, if any.
+	CampaignVersion string `json:"campaign_version,omitempty"`
+}
+
+// RunKey identifies a run across invocations: a run with the same key
+// gives the same record, so --resume can skip it.
+type RunKey struct {
+	CampaignHash string
+	Index        int
+	Seed         uint64
+	Target       string
+	DurationUS   int64
+	SweepValue   string
+}
+
+// Key is the record's RunKey.
+func (r *RunRecord) Key() RunKey {
+	k := RunKey{CampaignHash: r.CampaignHash, Index: r.Index, Seed: r.Seed, Target: r.Target, DurationUS: r.DurationUS}
+	if r.Sweep != nil {
+		k.SweepValue = r.Sweep.Value
+	}
+	return k
+}
+
+// KeyOf is the RunKey run p of campaign c will have.
+func KeyOf(c *Campaign, p RunPlan) RunKey {
+	k := RunKey{CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, Target: c.Target, DurationUS: p.Duration.Microseconds()}
+	if p.Sweep != nil {
+		k.SweepValue = p.Sweep.Value
+	}
+	return k
 }
 
 // HostInfo is what the host knows about a run that the board does not.
@@ -95,6 +144,15 @@ type Summary struct {
 	Failed       int         `json:"failed"`
 	Errors       int         `json:"errors"`
 	Runs         []RunRecord `json:"runs"`
+	// Resumed counts the runs taken from an earlier, interrupted invocation.
+	Resumed int `json:"-"`
+	// Interrupted is set when a stop was requested before every run was done.
+	Interrupted bool `json:"interrupted,omitempty"`
+	// Sweep is what a sweeping campaign learned, per value.
+	Sweep *SweepResult `json:"sweep,omitempty"`
+	// Requirements lists each requirement the checks cite, with its verdict
+	// and evidence.
+	Requirements []RequirementResult `json:"requirements,omitempty"`
 }
 
 // LinkInfo describes the host's link to a real board during a run.

@@ -3,12 +3,19 @@ package harness
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"math"
 	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // Version is the harness version written into every record.
@@ -22,44 +29,123 @@ type Options struct {
 	Progress func(done, total int, r *RunRecord)
 	// Now is the wall clock for host facts; nil means time.Now.
 	Now func() time.Time
+	// Done holds records of runs finished by an earlier invocation
+	// (--resume): a planned run with the same key is not run again, and
+	// its stored record stands in for it.
+	Done map[RunKey]RunRecord
+	// Stop, when closed, asks for a graceful stop: the run in progress
+	// finishes and is stored, no further run starts, and Execute returns
+	// the summary so far with ErrInterrupted.
+	Stop <-chan struct{}
+}
+
+// ErrInterrupted is returned when Options.Stop ended a campaign early.
+var ErrInterrupted = errors.New("interrupted: stopped before every run was done")
+
+func (opt *Options) stopped() bool {
+	select {
+	case <-opt.Stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// one runs plan p, or takes its record from opt.Done, and stores a new
+// record before returning.
+func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord, error) {
+	if r, ok := opt.Done[KeyOf(c, p)]; ok {
+		return &r, nil
+	}
+	rec, err := ExecuteRun(ctx, c, p, *opt)
+	if rec != nil && opt.Store != nil {
+		if serr := opt.Store.Append(rec); serr != nil {
+			return rec, serr
+		}
+	}
+	return rec, err
 }
 
 // Execute runs every planned run of c on its target and on the reference,
 // scores and stores each, and summarises. It stops early only on ctx.
 func Execute(ctx context.Context, c *Campaign, opt Options) (*Summary, error) {
-	idx := make([]int, c.Repeat)
+	if c.Sweep != nil && c.Sweep.Search == SearchBreakingPoint {
+		sum := newSummary(c)
+		err := searchBreakingPoint(ctx, c, opt, sum)
+		finish(c, sum, opt, err)
+		return sum, err
+	}
+	idx := make([]int, c.Runs())
 	for i := range idx {
 		idx[i] = i
 	}
 	return ExecuteRuns(ctx, c, idx, opt)
 }
 
+func newSummary(c *Campaign) *Summary {
+	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed}
+}
+
+// finish summarises and adds what the campaign learned beyond verdicts.
+func finish(c *Campaign, sum *Summary, opt Options, err error) {
+	Summarize(sum)
+	for i := range sum.Runs {
+		if _, ok := opt.Done[sum.Runs[i].Key()]; ok {
+			sum.Resumed++
+		}
+	}
+	sum.Interrupted = errors.Is(err, ErrInterrupted)
+	sum.Requirements = Requirements(c, sum.Runs)
+	if s := c.Sweep; s != nil {
+		if s.Search == SearchBreakingPoint {
+			// Finding the breaking point is the point of the campaign,
+			// not a failure; falling short of min_margin is.
+			if sum.Verdict == Fail {
+				sum.Verdict = Pass
+			}
+			if s.MinMargin != nil && sum.Sweep != nil && sum.Sweep.Breaking != "" && sum.Sweep.MarginNum < s.MinMargin.Num && sum.Verdict == Pass {
+				sum.Verdict = Fail
+				sum.Sweep.Note = fmt.Sprintf("margin %s is below the required %s", sum.Sweep.Margin, s.MinMargin.Text)
+			}
+		} else {
+			sum.Sweep = sweepPoints(c, sum.Runs)
+		}
+	}
+}
+
 // ExecuteRuns is Execute for the listed run indices only.
 func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (*Summary, error) {
+	var all []RunPlan
+	if c.Sweep != nil {
+		all = Plan(c)
+	}
 	plans := make([]RunPlan, len(indices))
 	for i, k := range indices {
-		plans[i] = PlanRun(c, k)
+		if all != nil {
+			plans[i] = all[k]
+		} else {
+			plans[i] = PlanRun(c, k)
+		}
 	}
-	sum := &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed}
+	sum := newSummary(c)
 	for i, p := range plans {
-		rec, err := ExecuteRun(ctx, c, p, opt)
+		if opt.stopped() {
+			finish(c, sum, opt, ErrInterrupted)
+			return sum, ErrInterrupted
+		}
+		rec, err := opt.one(ctx, c, p)
 		if rec != nil {
 			sum.Runs = append(sum.Runs, *rec)
-			if opt.Store != nil {
-				if serr := opt.Store.Append(rec); serr != nil {
-					return sum, serr
-				}
-			}
 			if opt.Progress != nil {
 				opt.Progress(i+1, len(plans), rec)
 			}
 		}
 		if err != nil {
-			Summarize(sum)
+			finish(c, sum, opt, err)
 			return sum, err
 		}
 	}
-	Summarize(sum)
+	finish(c, sum, opt, nil)
 	return sum, nil
 }
 
@@ -98,22 +184,45 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	}
 	host, _ := os.Hostname()
 	rec := &RunRecord{
-		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed,
+		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
-		Faults: p.Faults, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
+		Faults: p.Faults, Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
-	obs, err := observe(ctx, c.Target, c, p)
+	trace := ""
+	if opt.Store != nil {
+		trace = tracelog.Path(p.Index)
+		rec.Trace = trace
+		trace = filepath.Join(opt.Store.Dir(), trace)
+	}
+	// The reference is a simulated board of its own: run it on the other
+	// core while the target runs. Both are deterministic, so this changes
+	// nothing but the wall time.
+	var (
+		refObs *Observation
+		refErr error
+		refWG  sync.WaitGroup
+	)
+	refCtx, cancelRef := context.WithCancel(ctx)
+	defer cancelRef()
+	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "") })
+	obs, err := observe(ctx, c.Target, c, p, trace)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
-	fill(rec, obs)
+	fill(rec, obs, c)
+	if err == nil && !c.Firmware.Matches(rec.Firmware) {
+		err = &InfraError{Target: c.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
+			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
+	}
 	if err != nil {
+		cancelRef()
+		refWG.Wait()
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return rec, err
 	}
-	refObs, err := observe(ctx, c.Reference, c, p)
-	if err != nil {
+	refWG.Wait()
+	if err := refErr; err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -121,7 +230,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		return rec, err
 	}
 	var ref RunRecord
-	fill(&ref, refObs)
+	fill(&ref, refObs, c)
 	rec.Score, rec.Deductions = Score(rec, &ref)
 	rec.Checks = Evaluate(c.Checks, rec)
 	rec.Verdict = Pass
@@ -136,8 +245,9 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	return rec, nil
 }
 
-// observe opens url afresh and drives plan on it.
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan) (*Observation, error) {
+// observe opens url afresh and drives plan on it; with a trace path, the
+// wire stream as received is stored there (tracelog).
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -152,10 +262,23 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan) (*Observat
 		// it is how a cancelled run (Ctrl-C, SIGTERM) gets out at once.
 		defer context.AfterFunc(ctx, func() { t.Close() })()
 	}
-	return drive(ctx, t, c, p, nil)
+	var raw io.Writer
+	if trace != "" {
+		tw, err := tracelog.Create(trace, url, targets.ClockOf(t).Now)
+		if err != nil {
+			return nil, &InfraError{Target: url, Err: fmt.Errorf("trace log: %w", err)}
+		}
+		defer func() {
+			if cerr := tw.Close(); cerr != nil && err == nil {
+				err = &InfraError{Target: url, Err: cerr}
+			}
+		}()
+		raw = tw
+	}
+	return drive(ctx, t, c, p, raw)
 }
 
-func fill(rec *RunRecord, obs *Observation) {
+func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	if obs == nil {
 		return
 	}
@@ -164,7 +287,30 @@ func fill(rec *RunRecord, obs *Observation) {
 	if rec.ResetLog == nil {
 		rec.ResetLog = []ResetEvent{}
 	}
-	rec.Resets = countResets(obs.Resets)
+	rec.InversionLog = obs.Analyzer.Episodes
+	if rec.InversionLog == nil {
+		rec.InversionLog = []analyze.Episode{}
+	}
+	rec.Inversions = obs.Analyzer.Inversions
+	rec.Bounds, rec.Findings = obs.Analyzer.Oracle()
+	if rec.Findings == nil {
+		rec.Findings = []analyze.Finding{}
+	}
+	recov := obs.Analyzer.Recoveries()
+	for i := range rec.ResetLog {
+		e := &rec.ResetLog[i]
+		e.RecoveryUS = -1
+		if i < len(recov) {
+			e.RecoveryUS = recov[i]
+		}
+		if i < len(obs.BlackBoxes) && obs.BlackBoxes[i] != nil && i < maxBlackBoxes {
+			e.BlackBox = boxEvents(&obs.Table, obs.BlackBoxes[i])
+		}
+		if c != nil && c.expectsReset(e.Kind) {
+			e.Kind = ResetExpected
+		}
+	}
+	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped
@@ -172,4 +318,27 @@ func fill(rec *RunRecord, obs *Observation) {
 	if rec.Faults == nil {
 		rec.Faults = []PlannedFault{}
 	}
+}
+
+// maxBlackBoxes is how many resets (the first ones) keep their black box in
+// the record, so a soak that resets all night keeps a record of sane size.
+const maxBlackBoxes = 10
+
+// boxEvents resolves a black box's task and lock names.
+func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
+	out := make([]BoxEvent, len(evs))
+	for i, ev := range evs {
+		b := BoxEvent{AtUS: int64(ev.Time), Kind: ev.Kind.String(), Arg: ev.Arg}
+		if ev.Task != wire.NoTask {
+			b.Task = tbl.TaskName(ev.Task)
+		}
+		switch ev.Kind {
+		case wire.EvBlock, wire.EvLock, wire.EvUnlock:
+			if ev.Arg >= 0 && int(ev.Arg) < len(tbl.Locks) {
+				b.Lock = tbl.Locks[ev.Arg].Name
+			}
+		}
+		out[i] = b
+	}
+	return out
 }

@@ -40,6 +40,9 @@ const (
 	blockingRule      = "-5 when worst blocking is more than twice and 1 ms above the reference run's"
 	inversionRule     = "-1 per priority-inversion episode beyond the reference run's (at most -10)"
 	telemetryLossRule = "-5 when more than 1% of events were lost on the line"
+	pointsFinding     = 3 // each task metric outside the declared model that the reference kept inside
+	capFindings       = 15
+	findingRule       = "-3 per task metric above its analytic bound (outside the declared model) where the reference run stayed within it (at most -15)"
 )
 
 // Score compares a run with the reference run of the same plan. Each lost
@@ -88,6 +91,19 @@ func Score(obs, ref *RunRecord) (float64, []Deduction) {
 		add("inversions", float64(ref.Inversions), float64(obs.Inversions), inversionRule,
 			math.Min(float64(extra)*pointsInversion, capInversions))
 	}
+	refFind := map[string]bool{}
+	for _, f := range ref.Findings {
+		refFind[f.Task+"."+f.Metric] = true
+	}
+	var findPts float64
+	for _, f := range obs.Findings {
+		if refFind[f.Task+"."+f.Metric] || findPts >= capFindings {
+			continue
+		}
+		pts := math.Min(pointsFinding, capFindings-findPts)
+		findPts += pts
+		add("findings."+f.Task+"."+f.Metric, float64(worst(ref.Tasks[f.Task], f.Metric)), float64(f.ObservedUS), findingRule, pts)
+	}
 	if t := obs.Telemetry; t.Frames > 0 && float64(t.Lost+t.Dropped) > lossFractionLimit*float64(t.Frames+t.Lost+t.Dropped) {
 		add("telemetry.lost", 0, float64(t.Lost+t.Dropped), telemetryLossRule, pointsTelemetry)
 	}
@@ -119,6 +135,8 @@ func (r *RunRecord) Metric(name string) (float64, bool) {
 		return float64(r.Resets.Hang), true
 	case "resets.unknown":
 		return float64(r.Resets.Unknown), true
+	case "resets.expected":
+		return float64(r.Resets.Expected), true
 	case "resets.total":
 		return float64(r.Resets.Total()), true
 	case "inversions":
@@ -174,9 +192,22 @@ func FailedChecks(cs []CheckResult) []string {
 	var out []string
 	for _, c := range cs {
 		if !c.Pass {
-			out = append(out, fmt.Sprintf("%s (observed %g)", c.Expr, c.Value))
+			out = append(out, fmt.Sprintf("%s (observed %s)", c.Expr, c.Format(c.Value)))
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// worst is a task's worst observation of an oracle metric.
+func worst(t analyze.TaskResult, metric string) int64 {
+	switch metric {
+	case "response_us":
+		return t.MaxResponseUS
+	case "blocking_us":
+		return t.MaxBlockingUS
+	case "exec_us":
+		return t.MaxExecUS
+	}
+	return 0
 }

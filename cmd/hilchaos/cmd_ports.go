@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hilchaos/hilchaos/harness/report"
 	"github.com/hilchaos/hilchaos/targets/serial"
 	_ "github.com/hilchaos/hilchaos/targets/tcp" // the tcp:// scheme (serial:// comes with the import above)
 )
@@ -38,7 +39,7 @@ target URL names. No ports gives an empty table, not an error.
 			if format == "json" {
 				return writeJSON(a.stdout, ports)
 			}
-			t := newTable(a.stdout)
+			t := report.NewTable(a.stdout)
 			t.Header("port", "usb", "vid", "pid", "serial", "product", "target url")
 			for _, p := range ports {
 				usb, url := "no", "serial://"+p.Name

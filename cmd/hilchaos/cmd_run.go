@@ -1,28 +1,37 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"github.com/spf13/viper"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/hilchaos/hilchaos/harness"
 )
 
+// ExitInterrupted is the exit status of a campaign stopped by SIGINT or
+// SIGTERM before every run was done (128 + SIGINT, as shells report it).
+const ExitInterrupted = 130
+
 type runOptions struct {
-	target   string
-	seed     uint64
-	repeat   int
-	only     int
-	duration time.Duration
-	out      string
-	format   string
+	target     string
+	seed       uint64
+	repeat     int
+	only       int
+	duration   time.Duration
+	out        string
+	format     string
+	resume     bool
+	sweepValue string
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command) {
@@ -30,37 +39,89 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.target, "target", "", "target URL, overriding the campaign's (sim://pathfinder?mutex=inherit, serial:///dev/ttyACM0, tcp://host:port)")
 	f.Uint64Var(&o.seed, "seed", 0, "campaign seed, overriding the file's")
 	f.IntVar(&o.repeat, "repeat", 0, "number of runs, overriding the file's")
-	f.IntVar(&o.only, "run", -1, "execute only run index N of the plan (to reproduce one run)")
+	f.IntVar(&o.only, "run", -1, "execute only run N of the plan (of the --sweep-value, for a sweep), to reproduce one run")
 	f.DurationVar(&o.duration, "duration", 0, "board time per run, overriding the file's (e.g. 10s, 8h)")
 	f.StringVar(&o.out, "out", "", "results directory: each run record is appended to DIR/runs.jsonl and synced before the next run")
 	f.StringVar(&o.format, "format", "table", "output: table or json")
+	f.BoolVar(&o.resume, "resume", false, "continue an interrupted campaign in --out: runs already in DIR/runs.jsonl are not run again")
+	f.StringVar(&o.sweepValue, "sweep-value", "", "run only this value of the campaign's sweep (e.g. 35ms), to reproduce a sweep run")
+}
+
+// envPrefix is the prefix of the environment variables that set flags.
+const envPrefix = "HILCHAOS_"
+
+// envName is the variable that sets flag name: --sweep-value is
+// HILCHAOS_SWEEP_VALUE.
+func envName(flag string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// applyEnv sets every flag not given on the command line from its
+// HILCHAOS_* variable, parsed as the flag's own type, so HILCHAOS_SEED=x or
+// HILCHAOS_DURATION=10 is an error naming the variable, not a silent zero.
+func applyEnv(fs *pflag.FlagSet, getenv func(string) (string, bool)) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || f.Name == "help" {
+			return
+		}
+		val, ok := getenv(envName(f.Name))
+		if !ok {
+			return
+		}
+		if err := fs.Set(f.Name, val); err != nil {
+			errs = append(errs, fmt.Errorf("environment %s=%q: not a valid %s for --%s: %v", envName(f.Name), val, f.Value.Type(), f.Name, unwrapAll(err)))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
 }
 
 func (a *app) runCommand() *cobra.Command {
 	var o runOptions
-	v := viper.New()
 	cmd := &cobra.Command{
 		Use:   "run CAMPAIGN",
 		Short: "Run a campaign against a target and score it against the reference firmware",
 		Long: `Run every planned run of a campaign file on its target (or --target), score
 each against the reference firmware run on the same plan, print a table or a
-JSON document, and exit with the verdict. Flags may also be set from the
-environment as HILCHAOS_<FLAG> (HILCHAOS_TARGET, HILCHAOS_SEED, ...).
-` + exitStatusHelp,
+JSON document, and exit with the verdict.
+
+Every flag may also be set from the environment as HILCHAOS_<FLAG>, dashes
+as underscores: HILCHAOS_TARGET, HILCHAOS_SEED, HILCHAOS_DURATION=10s,
+HILCHAOS_SWEEP_VALUE, ... A flag on the command line wins over the
+environment; a value that does not parse is an error naming the variable.
+
+OVERNIGHT
+  With --out DIR every run record is appended to DIR/runs.jsonl and synced
+  to disk before the next run starts. The first SIGINT (Ctrl-C) or SIGTERM
+  lets the run in progress finish and be stored, then prints the summary of
+  the runs done (exit status 130); a second one aborts the run in progress.
+  After a crash, kill -9 or an interrupt, the same command with --resume
+  runs only what is missing: a run is skipped when DIR/runs.jsonl holds its
+  record (same campaign content hash, target, board duration, run index and
+  seed), so no run is stored twice. Without --resume, a directory that
+  already holds runs of this plan is refused.
+` + exitStatusHelp + `
+  130  interrupted: the summary covers the runs finished before the signal`,
 		Example: `  hilchaos run campaigns/pathfinder.yaml
   hilchaos run campaigns/pathfinder.yaml --target 'sim://pathfinder?mutex=inherit'
-  hilchaos run campaigns/pathfinder.yaml --seed 7 --repeat 10 --out results/ --format json`,
+  hilchaos run campaigns/pathfinder.yaml --seed 7 --repeat 10 --out results/ --format json
+  hilchaos run campaigns/overnight-soak.yaml --out soak/ --resume
+  HILCHAOS_DURATION=10s hilchaos run campaigns/preflight.yaml`,
 		Args: cobra.ExactArgs(1),
 		PreRunE: func(cmd *cobra.Command, args []string) error {
-			v.SetEnvPrefix("HILCHAOS")
-			v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-			v.AutomaticEnv()
-			if err := v.BindPFlags(cmd.Flags()); err != nil {
-				return err
+			if err := applyEnv(cmd.Flags(), lookupEnv); err != nil {
+				return withCode(ExitInvalid, err)
 			}
-			o.target, o.out, o.format = v.GetString("target"), v.GetString("out"), v.GetString("format")
-			o.repeat, o.only, o.duration = v.GetInt("repeat"), v.GetInt("run"), v.GetDuration("duration")
-			o.seed = v.GetUint64("seed")
 			switch o.format {
 			case "table", "json":
 			default:
@@ -72,11 +133,14 @@ environment as HILCHAOS_<FLAG> (HILCHAOS_TARGET, HILCHAOS_SEED, ...).
 			if o.repeat < 0 {
 				return withCode(ExitInvalid, fmt.Errorf("--repeat %d: must be positive", o.repeat))
 			}
+			if o.resume && o.out == "" {
+				return withCode(ExitInvalid, errors.New("--resume needs --out DIR: the results directory to continue"))
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			over := harness.Overrides{Target: o.target, Repeat: o.repeat, Duration: o.duration}
-			if cmd.Flags().Changed("seed") || os.Getenv("HILCHAOS_SEED") != "" {
+			if cmd.Flags().Changed("seed") {
 				over.Seed = &o.seed
 			}
 			return a.run(cmd, args[0], over, o)
@@ -91,28 +155,43 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	if err != nil {
 		return err
 	}
-	if o.only >= c.Repeat {
-		return withCode(ExitInvalid, fmt.Errorf("--run %d: the campaign plans runs 0..%d", o.only, c.Repeat-1))
+	if o.sweepValue != "" {
+		if err := c.SelectSweepValue(o.sweepValue); err != nil {
+			return withCode(ExitInvalid, err)
+		}
 	}
-	opt := harness.Options{}
+	if o.only >= 0 {
+		if c.Sweep != nil && c.Sweep.Search != "" {
+			return withCode(ExitInvalid, fmt.Errorf("--run %d: a search campaign plans its runs as it goes; give --sweep-value too", o.only))
+		}
+		if o.only >= c.Runs() {
+			return withCode(ExitInvalid, fmt.Errorf("--run %d: the campaign plans runs 0..%d", o.only, c.Runs()-1))
+		}
+	}
+	opt := harness.Options{Stop: stopOf(cmd.Context())}
 	if o.out != "" {
+		if opt.Done, err = a.finished(c, o); err != nil {
+			return err
+		}
 		st, err := harness.OpenStore(o.out)
 		if err != nil {
 			return withCode(ExitInfra, err)
 		}
 		defer st.Close()
 		opt.Store = st
+		if n := len(opt.Done); n > 0 {
+			fmt.Fprintf(a.stderr, "resume: %d finished run(s) of this plan in %s are not run again\n", n, o.out)
+		}
 	}
-	opt.Progress = func(done, total int, r *harness.RunRecord) {
-		fmt.Fprintf(a.stderr, "run %d/%d: index %d seed %d: %s, score %.1f, resets %d\n",
-			done, total, r.Index, r.Seed, r.Verdict, r.Score, r.Resets.Total())
-	}
+	prog := a.progress(c, len(opt.Done))
+	opt.Progress = prog.update
 	var sum *harness.Summary
 	if o.only >= 0 {
 		sum, err = harness.ExecuteRuns(cmd.Context(), c, []int{o.only}, opt)
 	} else {
 		sum, err = harness.Execute(cmd.Context(), c, opt)
 	}
+	prog.finish()
 	if sum != nil {
 		for i := range sum.Runs {
 			sum.Runs[i].Host = nil
@@ -124,7 +203,16 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 			}
 		default:
 			writeTable(a.stdout, c, sum, path)
+			writeSweep(a.stdout, sum)
+			writeRequirements(a.stdout, c, sum)
 		}
+	}
+	if errors.Is(err, harness.ErrInterrupted) {
+		again := resumeCommand(cmd, path)
+		if o.out == "" {
+			again = "(no --out: give --out DIR to keep runs across interruptions)"
+		}
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted after %d run(s); the summary covers only those. Continue with: %s", len(sum.Runs), again))
 	}
 	if err != nil {
 		return err
@@ -135,8 +223,136 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	return nil
 }
 
+// resumeCommand is the command line that continues this invocation.
+func resumeCommand(cmd *cobra.Command, path string) string {
+	parts := []string{"hilchaos run", path}
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name == "resume" {
+			return
+		}
+		v := f.Value.String()
+		if strings.ContainsAny(v, " ?&*'\"") {
+			v = "'" + v + "'"
+		}
+		parts = append(parts, "--"+f.Name+" "+v)
+	})
+	return strings.Join(append(parts, "--resume"), " ")
+}
+
+// finished reads the runs of this campaign already in the results
+// directory. With --resume they are returned for skipping; without it, a
+// directory that holds any of them is refused, so no run is stored twice.
+func (a *app) finished(c *harness.Campaign, o runOptions) (map[harness.RunKey]harness.RunRecord, error) {
+	recs, warns, err := harness.ReadRuns(o.out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, withCode(ExitInfra, err)
+	}
+	for _, w := range warns {
+		fmt.Fprintf(a.stderr, "resume: %v\n", w)
+	}
+	planned := map[harness.RunKey]bool{}
+	for _, p := range harness.Plan(c) {
+		planned[harness.KeyOf(c, p)] = true
+	}
+	done := map[harness.RunKey]harness.RunRecord{}
+	for _, r := range recs {
+		if !planned[r.Key()] || r.Verdict == harness.Error {
+			continue // not a run of this plan, or a rig failure worth retrying
+		}
+		if _, dup := done[r.Key()]; !dup {
+			done[r.Key()] = r
+		}
+	}
+	if !o.resume && len(done) > 0 {
+		return nil, withCode(ExitInvalid, fmt.Errorf("%s already holds %d run(s) of this plan: add --resume to continue it, or use another directory", o.out, len(done)))
+	}
+	return done, nil
+}
+
+// progressReporter shows a bar with an ETA on a terminal and plain lines
+// otherwise, both on stderr.
+type progressReporter struct {
+	a       *app
+	bar     *progressbar.ProgressBar
+	skipped int
+	start   time.Time
+	ran     int
+}
+
+func (a *app) progress(c *harness.Campaign, skipped int) *progressReporter {
+	p := &progressReporter{a: a, skipped: skipped, start: time.Now()}
+	if a.isTerminal {
+		p.bar = progressbar.NewOptions(c.Runs(),
+			progressbar.OptionSetWriter(a.stderr),
+			progressbar.OptionSetDescription(c.Name),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		_ = p.bar.Set(skipped)
+	}
+	return p
+}
+
+func (p *progressReporter) update(done, total int, r *harness.RunRecord) {
+	p.ran++
+	if p.bar != nil {
+		p.bar.ChangeMax(total)
+		_ = p.bar.Set(done)
+		return
+	}
+	eta := ""
+	if left := total - done; left > 0 && p.ran > 0 {
+		per := time.Since(p.start) / time.Duration(p.ran)
+		if d := (per * time.Duration(left)).Round(time.Second); d > 0 {
+			eta = fmt.Sprintf(", eta %s", d)
+		}
+	}
+	sweep := ""
+	if r.Sweep != nil {
+		sweep = fmt.Sprintf(" %s=%s", r.Sweep.Param, r.Sweep.Value)
+	}
+	fmt.Fprintf(p.a.stderr, "run %d/%d: index %d seed %d%s: %s, score %.1f, resets %d%s\n",
+		done, total, r.Index, r.Seed, sweep, r.Verdict, r.Score, r.Resets.Total(), eta)
+}
+
+func (p *progressReporter) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}
+
+// isTerminal reports whether w is a terminal (for the progress bar).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+type stopKey struct{}
+
+// WithStop returns ctx carrying a channel whose closing asks a running
+// campaign to stop gracefully: finish the run in progress, store it, and
+// print the summary (main closes it on the first SIGINT).
+func WithStop(ctx context.Context, stop <-chan struct{}) context.Context {
+	return context.WithValue(ctx, stopKey{}, stop)
+}
+
+func stopOf(ctx context.Context) <-chan struct{} {
+	ch, _ := ctx.Value(stopKey{}).(<-chan struct{})
+	return ch
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// lookupEnv reads the environment (a variable so tests could replace it).
+var lookupEnv = os.LookupEnv

@@ -18,7 +18,7 @@ type app struct {
 
 // Main runs the CLI with args and returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, isTerminal: isTerminal(stderr)}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -43,6 +43,9 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 		SilenceErrors: true,
 	}
 	root.AddCommand(a.runCommand())
+	root.AddCommand(a.campaignCommand())
+	root.AddCommand(a.gateCommand())
+	root.AddCommand(a.reportCommand())
 	root.AddCommand(a.firmwareCommand())
 	root.AddCommand(a.portsCommand())
 	return root

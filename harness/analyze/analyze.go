@@ -1,6 +1,21 @@
-// Package analyze turns a board's event stream into figures: per-task
-// response times (in HdrHistograms, so memory does not grow with the length
-// of a run), deadline misses and blocking times. It works on board time only.
+// Package analyze turns a board's event stream into figures: it rebuilds
+// the schedule (who runs, who is ready, who waits for which lock) and keeps,
+// per task, response times, release jitter, execution times, preemptions
+// and blocking per lock; it detects priority-inversion episodes and checks
+// the observations against response-time analysis of the declared task set
+// (oracle.go). Distributions go into HdrHistograms and nothing is kept per
+// event, so memory does not grow with the length of a run. It works on board
+// time only.
+//
+// # Who runs
+//
+// At trace level 2 the board sends a CS event on every context switch and
+// the analyzer follows it. At level 1 there are no CS events; the analyzer
+// then infers the running task as the ready task with the highest effective
+// priority, applying the lock protocol the board declared (inheritance:
+// a holder runs at its most urgent waiter's priority; ceiling: at the lock's
+// ceiling). Load-burst jobs run at the priority the harness tells it with
+// SetFaultPriority.
 package analyze
 
 import (
@@ -16,56 +31,250 @@ const (
 	histDigits = 3
 )
 
+// MaxEpisodes is how many inversion episodes an Analyzer keeps in detail;
+// later ones are only counted.
+const MaxEpisodes = 100
+
 // Task holds the running figures of one declared task.
 type Task struct {
 	Name     string
 	Priority int
-	Period   int64
+	Period   int64 // µs; 0 = sporadic
 	Deadline int64
+	WCET     int64 // declared, µs; 0 = unknown
 
-	Jobs        uint64
-	Misses      uint64
-	MaxResponse int64
-	MaxBlocking int64
-	Hist        *hdrhistogram.Histogram
+	Jobs          uint64
+	Misses        uint64
+	MaxResponse   int64
+	MaxResponseAt int64 // run time of the worst response's end
+	MaxBlocking   int64
+	MaxBlockingAt int64
+	MaxExec       int64
+	MaxExecAt     int64
+	ExecOverWCET  uint64 // jobs that ran longer than the declared WCET
+	Preemptions   uint64
+	MaxJitter     int64 // largest |release interval - period|
+	Hist          *hdrhistogram.Histogram
+	BlockHist     *hdrhistogram.Histogram // per job, jobs that blocked at all
 
-	blockedAt  int64 // run time the current block started, -1 if not blocked
-	jobBlocked int64 // blocking accumulated by the job in progress
+	lockBlock []int64 // worst single wait per lock (by lock order)
+	lockCS    []int64 // longest critical section per lock (CPU time while holding)
+	usesLock  []bool
+
+	// schedule state
+	active bool // a job is in progress
+	// Release times of jobs released and not yet ended, oldest first, in a
+	// small ring: a job a reset killed still tells how long it waited.
+	pending     [8]int64
+	pHead, pLen int
+	blockedOn   int   // lock (order index) waited for, -1 none
+	blockedAt   int64 // run time the current wait started
+	jobBlocked  int64 // blocking accumulated by the job in progress
+	lastRelease int64 // -1 after a reset
+	exec        int64 // CPU time since the analyzer started (up to runSince when running)
+	runSince    int64
+	jobExec     int64 // exec at the job's release
+	eff         int   // effective priority
+	burst       bool  // the load pseudo-task: its jobs are load bursts
+	ep          episode
+}
+
+// Lock holds the figures and state of one declared lock.
+type Lock struct {
+	Name     string
+	Protocol string
+	Ceiling  int
+
+	holder   *Task
+	heldAt   int64
+	heldExec int64
+}
+
+// Episode is one priority inversion: High waited for Lock, held by the
+// lower-priority Low, while Medium (priority strictly between them) ran.
+// It starts when a medium task first runs during the wait and ends when
+// High gets the lock (or the board resets or the run ends).
+type Episode struct {
+	StartUS  int64  `json:"start_us"`
+	LengthUS int64  `json:"length_us"`
+	High     string `json:"high"`
+	Low      string `json:"low"`
+	Medium   string `json:"medium"` // the first medium-priority task that ran
+	Lock     string `json:"lock"`
+	MediumUS int64  `json:"medium_us"` // CPU time medium-priority tasks took during it
+}
+
+type episode struct {
+	open   bool
+	e      Episode
+	medRun int64 // run time a medium task started running, -1 if none runs
 }
 
 // Analyzer consumes events in run time (µs since the run started, across
 // resets) and keeps the figures of one run.
 type Analyzer struct {
-	byName map[string]*Task
-	order  []*Task
-	index  []*Task // by the current boot's task index
+	byName   map[string]*Task
+	order    []*Task
+	index    []*Task // by the current boot's task index
+	locks    []*Lock // in order of first declaration
+	lockName map[string]*Lock
+	lockIdx  []int // current boot's lock index -> order index
+
+	level       int            // trace level: 2 follows CS events, lower infers
+	burstPri    map[uint32]int // load-burst fault id -> priority
+	burstLookup func(uint32) (int, bool)
+	bursts      map[uint32]int // active bursts: fault id -> priority
+	running     *Task
+	now         int64
+
+	Episodes   []Episode // the first MaxEpisodes
+	Inversions int       // all of them
+
+	// recovery after resets
+	recovering bool
+	recoverAt  int64
+	pending    map[*Task]bool
+	recoveries []int64
 }
 
-// New returns an empty Analyzer.
-func New() *Analyzer { return &Analyzer{byName: map[string]*Task{}} }
+// New returns an empty Analyzer that follows a full (level 2) trace.
+func New() *Analyzer {
+	return &Analyzer{byName: map[string]*Task{}, lockName: map[string]*Lock{}, level: 2,
+		burstPri: map[uint32]int{}, bursts: map[uint32]int{}}
+}
+
+// SetLevel tells the analyzer the trace level the board sends: below 2 it
+// infers who runs instead of following CS events.
+func (a *Analyzer) SetLevel(level int) { a.level = level }
+
+// SetFaultPriority declares that fault id is a load burst at priority prio.
+func (a *Analyzer) SetFaultPriority(id uint32, prio int) { a.burstPri[id] = prio }
+
+// SetBurstPriorities gives the analyzer a lookup from fault id to load-burst
+// priority instead of one SetFaultPriority per firing, so a long plan costs
+// no memory here.
+func (a *Analyzer) SetBurstPriorities(lookup func(id uint32) (prio int, ok bool)) {
+	a.burstLookup = lookup
+}
+
+func (a *Analyzer) burstPriority(id uint32) (int, bool) {
+	if a.burstLookup != nil {
+		return a.burstLookup(id)
+	}
+	p, ok := a.burstPri[id]
+	return p, ok
+}
 
 // SetTable is called after every boot with the table the board declared.
-// Figures are kept by task name, so they carry across resets.
+// Figures are kept by task and lock name, so they carry across resets.
 func (a *Analyzer) SetTable(t *wire.Table) {
+	a.lockIdx = a.lockIdx[:0]
+	for _, li := range t.Locks {
+		l := a.lockName[li.Name]
+		if l == nil {
+			l = &Lock{Name: li.Name}
+			a.lockName[li.Name] = l
+			a.locks = append(a.locks, l)
+		}
+		l.Protocol, l.Ceiling = li.Protocol, li.Ceiling
+		for i, x := range a.locks {
+			if x == l {
+				a.lockIdx = append(a.lockIdx, i)
+			}
+		}
+	}
 	a.index = a.index[:0]
 	for _, ti := range t.Tasks {
 		tk := a.byName[ti.Name]
 		if tk == nil {
-			tk = &Task{Name: ti.Name, Priority: ti.Priority, Period: ti.Period, Deadline: ti.Deadline,
-				Hist: hdrhistogram.New(histMin, histMax, histDigits), blockedAt: -1}
+			tk = &Task{Name: ti.Name, Hist: hdrhistogram.New(histMin, histMax, histDigits),
+				BlockHist: hdrhistogram.New(histMin, histMax, histDigits), blockedOn: -1, lastRelease: -1,
+				ep: episode{medRun: -1}}
 			a.byName[ti.Name] = tk
 			a.order = append(a.order, tk)
+		}
+		tk.Priority, tk.Period, tk.Deadline, tk.WCET = ti.Priority, ti.Period, ti.Deadline, ti.WCET
+		tk.eff = tk.Priority
+		tk.burst = ti.Period == 0 && ti.Name == LoadTask
+		for len(tk.lockBlock) < len(a.locks) {
+			tk.lockBlock = append(tk.lockBlock, 0)
+			tk.lockCS = append(tk.lockCS, 0)
+			tk.usesLock = append(tk.usesLock, false)
 		}
 		a.index = append(a.index, tk)
 	}
 }
 
+// LoadTask is the name of the pseudo-task whose jobs are load bursts.
+const LoadTask = "load"
+
 // Reset tells the analyzer the board rebooted at run time t: jobs in flight
-// are gone.
+// are gone, and the time to recover is measured from t.
+//
+// A job that was released and never ended had waited at least from its
+// release until the reset; that lower bound counts towards MaxResponse, so a
+// task whose jobs die in resets does not look fast.
 func (a *Analyzer) Reset(t int64) {
+	a.setRunning(t, nil)
+	a.closeEpisodes(t)
 	for _, tk := range a.order {
-		tk.blockedAt, tk.jobBlocked = -1, 0
+		a.cutWait(t, tk)
+		if tk.pLen > 0 && t-tk.pending[tk.pHead] > tk.MaxResponse {
+			tk.MaxResponse, tk.MaxResponseAt = t-tk.pending[tk.pHead], t
+		}
+		tk.pHead, tk.pLen = 0, 0
+		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
+		tk.eff = tk.Priority
 	}
+	for _, l := range a.locks {
+		l.holder = nil
+	}
+	clear(a.bursts)
+	if a.recovering {
+		a.recovered(-1)
+	}
+	// Recovered when every task of the shortest period (the bus cycle) has
+	// completed a job again.
+	var cycle int64
+	for _, tk := range a.order {
+		if tk.Period > 0 && (cycle == 0 || tk.Period < cycle) {
+			cycle = tk.Period
+		}
+	}
+	if a.pending == nil {
+		a.pending = map[*Task]bool{}
+	}
+	clear(a.pending)
+	for _, tk := range a.order {
+		if tk.Period == cycle && cycle > 0 {
+			a.pending[tk] = true
+		}
+	}
+	a.recovering, a.recoverAt = len(a.pending) > 0, t
+	if !a.recovering {
+		a.recovered(-1)
+	}
+}
+
+// MaxRecoveries is how many resets (the first ones) keep their recovery
+// time, so memory stays bounded when a board resets all night.
+const MaxRecoveries = 1000
+
+func (a *Analyzer) recovered(us int64) {
+	if len(a.recoveries) < MaxRecoveries {
+		a.recoveries = append(a.recoveries, us)
+	}
+}
+
+// Recoveries returns, for each Reset in order (the first MaxRecoveries), the µs from the reset to the
+// end of the first complete bus cycle after it (every task of the shortest
+// period completed a job), or -1 if that never happened.
+func (a *Analyzer) Recoveries() []int64 {
+	out := append([]int64(nil), a.recoveries...)
+	if a.recovering && len(out) < MaxRecoveries {
+		out = append(out, -1)
+	}
+	return out
 }
 
 func (a *Analyzer) task(i int32) *Task {
@@ -75,41 +284,304 @@ func (a *Analyzer) task(i int32) *Task {
 	return a.index[i]
 }
 
+func (a *Analyzer) lock(i int64) (int, *Lock) {
+	if i < 0 || int(i) >= len(a.lockIdx) {
+		return -1, nil
+	}
+	k := a.lockIdx[i]
+	return k, a.locks[k]
+}
+
+// prio is a task's base priority, or for the load task the priority of
+// the most urgent active burst.
+func (a *Analyzer) prio(tk *Task) int {
+	if !tk.burst {
+		return tk.Priority
+	}
+	p, any := 0, false
+	for _, bp := range a.bursts {
+		if !any || bp > p {
+			p, any = bp, true
+		}
+	}
+	return p
+}
+
+func (tk *Task) execAt(t int64, running bool) int64 {
+	if running {
+		return tk.exec + t - tk.runSince
+	}
+	return tk.exec
+}
+
+// setRunning switches the CPU to next at t.
+func (a *Analyzer) setRunning(t int64, next *Task) {
+	prev := a.running
+	if prev == next {
+		return
+	}
+	if prev != nil {
+		prev.exec += t - prev.runSince
+		if prev.active && prev.blockedOn < 0 && !prev.burst {
+			prev.Preemptions++
+		}
+	}
+	if next != nil {
+		next.runSince = t
+	}
+	a.running = next
+}
+
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
+	a.now = t
+	tk := a.task(ev.Task)
+	sched := false
 	switch ev.Kind {
-	case wire.EvEnd:
-		tk := a.task(ev.Task)
+	case wire.EvRelease:
 		if tk == nil {
 			return
 		}
-		tk.Jobs++
-		r := ev.Arg
-		if r > tk.MaxResponse {
-			tk.MaxResponse = r
+		if tk.lastRelease >= 0 && tk.Period > 0 {
+			j := t - tk.lastRelease - tk.Period
+			if j < 0 {
+				j = -j
+			}
+			tk.MaxJitter = max(tk.MaxJitter, j)
 		}
-		if r < histMin {
-			r = histMin
+		tk.lastRelease = t
+		if tk.pLen < len(tk.pending) { // overrun beyond the ring: keep the oldest
+			tk.pending[(tk.pHead+tk.pLen)%len(tk.pending)] = t
+			tk.pLen++
 		}
-		_ = tk.Hist.RecordValue(min(r, histMax))
-		if tk.jobBlocked > tk.MaxBlocking {
-			tk.MaxBlocking = tk.jobBlocked
+		if !tk.active {
+			tk.active = true
+			tk.jobExec = tk.execAt(t, a.running == tk)
+			tk.jobBlocked = 0
 		}
-		tk.jobBlocked = 0
+		sched = true
+	case wire.EvEnd:
+		if tk == nil {
+			return
+		}
+		a.end(t, tk, ev.Arg)
+		sched = true
 	case wire.EvBlock:
-		if tk := a.task(ev.Task); tk != nil {
-			tk.blockedAt = t
+		k, l := a.lock(ev.Arg)
+		if tk == nil || l == nil {
+			return
 		}
+		tk.blockedOn, tk.blockedAt = k, t
+		tk.usesLock[k] = true
+		sched = true
 	case wire.EvLock:
-		if tk := a.task(ev.Task); tk != nil && tk.blockedAt >= 0 {
-			tk.jobBlocked += t - tk.blockedAt
-			tk.blockedAt = -1
+		k, l := a.lock(ev.Arg)
+		if tk == nil || l == nil {
+			return
+		}
+		if tk.blockedOn >= 0 {
+			w := t - tk.blockedAt
+			tk.jobBlocked += w
+			tk.lockBlock[k] = max(tk.lockBlock[k], w)
+			tk.blockedOn = -1
+			a.closeEpisode(t, tk)
+		}
+		tk.usesLock[k] = true
+		l.holder, l.heldAt, l.heldExec = tk, t, tk.execAt(t, a.running == tk)
+		sched = true
+	case wire.EvUnlock:
+		k, l := a.lock(ev.Arg)
+		if tk == nil || l == nil {
+			return
+		}
+		if l.holder == tk {
+			cs := tk.execAt(t, a.running == tk) - l.heldExec
+			tk.lockCS[k] = max(tk.lockCS[k], cs)
+		}
+		l.holder = nil
+		tk.eff = tk.Priority
+		sched = true
+	case wire.EvSwitch:
+		if a.level >= 2 {
+			a.setRunning(t, tk)
+		}
+	case wire.EvPriority:
+		if tk != nil {
+			tk.eff = int(ev.Arg)
 		}
 	case wire.EvDeadlineMiss:
-		if tk := a.task(ev.Task); tk != nil {
+		if tk != nil {
 			tk.Misses++
 		}
+	case wire.EvFaultBegin:
+		if p, ok := a.burstPriority(uint32(ev.Arg)); ok {
+			a.bursts[uint32(ev.Arg)] = p
+			if tk != nil {
+				tk.active = true
+			}
+			sched = true
+		}
+	case wire.EvFaultEnd:
+		if _, ok := a.bursts[uint32(ev.Arg)]; ok {
+			delete(a.bursts, uint32(ev.Arg))
+			if tk != nil && len(a.bursts) == 0 {
+				tk.active = false
+			}
+			sched = true
+		}
+	default:
+		return
 	}
+	if a.level < 2 && sched {
+		a.infer(t)
+	}
+	a.inversions(t)
+}
+
+func (a *Analyzer) end(t int64, tk *Task, r int64) {
+	tk.Jobs++
+	if r > tk.MaxResponse {
+		tk.MaxResponse, tk.MaxResponseAt = r, t
+	}
+	_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
+	if tk.blockedOn >= 0 { // should not happen: it finished
+		tk.blockedOn = -1
+	}
+	if tk.jobBlocked > 0 {
+		_ = tk.BlockHist.RecordValue(min(max(tk.jobBlocked, histMin), histMax))
+	}
+	if tk.jobBlocked > tk.MaxBlocking {
+		tk.MaxBlocking, tk.MaxBlockingAt = tk.jobBlocked, t
+	}
+	tk.jobBlocked = 0
+	ex := tk.execAt(t, a.running == tk) - tk.jobExec
+	if a.level > 0 {
+		if ex > tk.MaxExec {
+			tk.MaxExec, tk.MaxExecAt = ex, t
+		}
+		if tk.WCET > 0 && ex > tk.WCET {
+			tk.ExecOverWCET++
+		}
+	}
+	// A job queued behind this one (after an overrun) is next.
+	if tk.pLen > 0 {
+		tk.pHead = (tk.pHead + 1) % len(tk.pending)
+		tk.pLen--
+	}
+	tk.active = tk.pLen > 0
+	tk.jobExec = tk.execAt(t, a.running == tk)
+	if a.recovering && a.pending[tk] {
+		delete(a.pending, tk)
+		if len(a.pending) == 0 {
+			a.recovering = false
+			a.recovered(t - a.recoverAt)
+		}
+	}
+}
+
+// infer picks the running task at trace levels without CS events: the
+// ready task with the highest effective priority under the declared protocol.
+func (a *Analyzer) infer(t int64) {
+	var best *Task
+	bestP := 0
+	for _, tk := range a.index {
+		if !tk.active || tk.blockedOn >= 0 {
+			continue
+		}
+		p := a.prio(tk)
+		for k, l := range a.locks {
+			if l.holder != tk {
+				continue
+			}
+			switch l.Protocol {
+			case "ceiling":
+				p = max(p, l.Ceiling)
+			case "inherit":
+				for _, w := range a.index {
+					if w.blockedOn == k {
+						p = max(p, w.Priority)
+					}
+				}
+			}
+		}
+		if best == nil || p > bestP || p == bestP && tk == a.running {
+			best, bestP = tk, p
+		}
+	}
+	a.setRunning(t, best)
+}
+
+// inversions opens, extends and closes episodes after the schedule changed.
+func (a *Analyzer) inversions(t int64) {
+	m := a.running
+	for _, h := range a.index {
+		if h.blockedOn < 0 {
+			if h.ep.open {
+				a.closeEpisode(t, h)
+			}
+			continue
+		}
+		l := a.locks[h.blockedOn].holder
+		medium := l != nil && m != nil && m != l && m != h &&
+			l.Priority < h.Priority && a.prio(m) > l.Priority && a.prio(m) < h.Priority
+		ep := &h.ep
+		switch {
+		case !medium && ep.medRun >= 0:
+			ep.e.MediumUS += t - ep.medRun
+			ep.medRun = -1
+		case medium && !ep.open:
+			ep.open, ep.medRun = true, t
+			ep.e = Episode{StartUS: t, High: h.Name, Low: l.Name, Medium: m.Name, Lock: a.locks[h.blockedOn].Name}
+		case medium && ep.medRun < 0:
+			ep.medRun = t
+		}
+	}
+}
+
+func (a *Analyzer) closeEpisode(t int64, h *Task) {
+	ep := &h.ep
+	if !ep.open {
+		return
+	}
+	if ep.medRun >= 0 {
+		ep.e.MediumUS += t - ep.medRun
+	}
+	ep.e.LengthUS = t - ep.e.StartUS
+	ep.open, ep.medRun = false, -1
+	a.Inversions++
+	if len(a.Episodes) < MaxEpisodes {
+		a.Episodes = append(a.Episodes, ep.e)
+	}
+}
+
+func (a *Analyzer) closeEpisodes(t int64) {
+	for _, tk := range a.order {
+		a.closeEpisode(t, tk)
+	}
+}
+
+// Finish closes what is still open at the end of the run (run time t).
+func (a *Analyzer) Finish(t int64) {
+	a.closeEpisodes(t)
+	for _, tk := range a.order {
+		a.cutWait(t, tk)
+	}
+}
+
+// cutWait ends, at t, a wait for a lock that will never be granted (a reset
+// killed the job, or the run ended): it waited at least this long, which
+// counts towards the task's worst blocking.
+func (a *Analyzer) cutWait(t int64, tk *Task) {
+	if tk.blockedOn < 0 {
+		return
+	}
+	w := t - tk.blockedAt
+	tk.lockBlock[tk.blockedOn] = max(tk.lockBlock[tk.blockedOn], w)
+	tk.jobBlocked += w
+	if tk.jobBlocked > tk.MaxBlocking {
+		tk.MaxBlocking, tk.MaxBlockingAt = tk.jobBlocked, t
+	}
+	tk.blockedOn, tk.jobBlocked = -1, 0
 }
 
 // Summary takes an SM frame (trace level 0, where there are no EN events).
@@ -128,6 +600,13 @@ func (a *Analyzer) Summary(s *wire.Summary) {
 	}
 }
 
+// Bin is one bar of a response-time histogram: Count jobs took at most
+// LeUS (and more than the previous bin's LeUS).
+type Bin struct {
+	LeUS  int64 `json:"le_us"`
+	Count int64 `json:"count"`
+}
+
 // TaskResult is one task's figures in a run record. Times are µs of board time.
 type TaskResult struct {
 	Jobs           uint64 `json:"jobs"`
@@ -136,7 +615,16 @@ type TaskResult struct {
 	P50ResponseUS  int64  `json:"p50_response_us"`
 	DeadlineMisses uint64 `json:"deadline_misses"`
 	MaxBlockingUS  int64  `json:"max_blocking_us"`
+	// Schedule figures (trace levels 1 and 2).
+	MaxExecUS          int64            `json:"max_exec_us"`
+	Preemptions        uint64           `json:"preemptions"`
+	MaxReleaseJitterUS int64            `json:"max_release_jitter_us"`
+	BlockingByLockUS   map[string]int64 `json:"blocking_by_lock_us,omitempty"` // worst single wait per lock
+	ResponseHist       []Bin            `json:"response_hist,omitempty"`
 }
+
+// histBins is how many bars a stored response histogram has at most.
+const histBins = 24
 
 // Tasks returns the periodic tasks' figures by name (sporadic pseudo-tasks,
 // such as the load-burst jobs, are left out).
@@ -146,15 +634,90 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 		if tk.Period <= 0 {
 			continue
 		}
-		r := TaskResult{Jobs: tk.Jobs, MaxResponseUS: tk.MaxResponse, DeadlineMisses: tk.Misses, MaxBlockingUS: tk.MaxBlocking}
+		r := TaskResult{Jobs: tk.Jobs, MaxResponseUS: tk.MaxResponse, DeadlineMisses: tk.Misses, MaxBlockingUS: tk.MaxBlocking,
+			MaxExecUS: tk.MaxExec, Preemptions: tk.Preemptions, MaxReleaseJitterUS: tk.MaxJitter}
 		if tk.Hist.TotalCount() > 0 {
 			r.P99ResponseUS = min(tk.Hist.ValueAtQuantile(99), tk.MaxResponse)
 			r.P50ResponseUS = min(tk.Hist.ValueAtQuantile(50), tk.MaxResponse)
+			r.ResponseHist = bins(tk.Hist, tk.MaxResponse)
+		}
+		for k, l := range a.locks {
+			if k < len(tk.usesLock) && tk.usesLock[k] {
+				if r.BlockingByLockUS == nil {
+					r.BlockingByLockUS = map[string]int64{}
+				}
+				r.BlockingByLockUS[l.Name] = tk.lockBlock[k]
+			}
 		}
 		out[tk.Name] = r
 	}
 	return out
 }
 
+// bins folds a histogram into at most histBins equal-width bars from its
+// minimum to max.
+func bins(h *hdrhistogram.Histogram, maxV int64) []Bin {
+	lo := h.Min()
+	width := (maxV - lo + histBins) / histBins
+	if width < 1 {
+		width = 1
+	}
+	out := make([]Bin, 0, histBins)
+	for _, b := range h.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		v := min(b.To, maxV)
+		i := int((v - lo) / width)
+		if v > lo && (v-lo)%width == 0 {
+			i--
+		}
+		le := lo + int64(i+1)*width
+		if i < 0 {
+			le = lo
+		}
+		le = min(le, maxV)
+		if n := len(out); n > 0 && out[n-1].LeUS == le {
+			out[n-1].Count += b.Count
+		} else {
+			out = append(out, Bin{LeUS: le, Count: b.Count})
+		}
+	}
+	return out
+}
+
 // Order returns the tasks in the order the board first declared them.
 func (a *Analyzer) Order() []*Task { return a.order }
+
+// Locks returns the locks in the order the board first declared them.
+func (a *Analyzer) Locks() []*Lock { return a.locks }
+
+// Running is the task on the CPU at the latest event (nil: idle).
+func (a *Analyzer) Running() *Task { return a.running }
+
+// State is what a task is doing, as the analyzer rebuilt it.
+type State uint8
+
+// Task states.
+const (
+	Idle    State = iota // no job in progress
+	Ready                // a job waits for the CPU
+	Running              // a job has the CPU
+	Blocked              // a job waits for a lock
+)
+
+// State returns what tk does now, and the lock it waits for when Blocked.
+func (a *Analyzer) State(tk *Task) (State, *Lock) {
+	switch {
+	case tk == a.running:
+		return Running, nil
+	case tk.blockedOn >= 0:
+		return Blocked, a.locks[tk.blockedOn]
+	case tk.active:
+		return Ready, nil
+	}
+	return Idle, nil
+}
+
+// Holder is the task holding l now, or nil.
+func (l *Lock) Holder() *Task { return l.holder }

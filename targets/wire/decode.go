@@ -282,7 +282,16 @@ func (f *Frame) fault(i int, fc *FaultCmd) error {
 	if err != nil {
 		return err
 	}
-	fc.Kind = f.name(i + 1)
+	// The known kinds come from constants: a board decoding a schedule
+	// command then allocates nothing for it.
+	switch k := f.Fields[i+1]; string(k) {
+	case FaultLoadBurst:
+		fc.Kind = FaultLoadBurst
+	case FaultLockHold:
+		fc.Kind = FaultLockHold
+	default:
+		fc.Kind = f.name(i + 1)
+	}
 	p := i + 2 // first parameter
 	np := f.NField - p
 	switch fc.Kind {

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// run --out DIR writes what report needs; report's JSON is the run's document.
+func TestReportFromStoredRuns(t *testing.T) {
+	dir := t.TempDir()
+	code, runOut, stderr := hilchaos(t, "run", pathfinder, "--repeat", "1", "--duration", "3s", "--out", dir, "--format", "json")
+	require.Equal(t, ExitFail, code, stderr)
+	_, err := os.Stat(filepath.Join(dir, "traces", "run-0.wire.gz"))
+	require.NoError(t, err, "the wire stream is stored beside the records")
+
+	code, repOut, stderr := hilchaos(t, "report", dir, "--format", "json")
+	require.Equal(t, ExitFail, code, "the stored verdict: %s", stderr)
+	assert.JSONEq(t, runOut, repOut, "report prints the document run printed")
+	require.Positive(t, decode(t, repOut).Runs[0].Inversions)
+
+	files := t.TempDir()
+	junit, html, perf := filepath.Join(files, "j.xml"), filepath.Join(files, "r.html"), filepath.Join(files, "p.json")
+	code, table, stderr := hilchaos(t, "report", dir, "--junit", junit, "--html", html, "--perfetto", perf)
+	require.Equal(t, ExitFail, code, stderr)
+	assert.Contains(t, table, "priority-inversion episode")
+	for _, p := range []string{junit, html, perf} {
+		st, err := os.Stat(p)
+		require.NoError(t, err)
+		assert.Positive(t, st.Size(), p)
+	}
+	b, _ := os.ReadFile(html)
+	assert.True(t, strings.Contains(string(b), `<svg class="timeline"`))
+
+	code, _, stderr = hilchaos(t, "report", filepath.Join(dir, "nope"))
+	assert.Equal(t, ExitInvalid, code, stderr)
+	code, _, _ = hilchaos(t, "report", dir, "--format", "xml")
+	assert.Equal(t, ExitInvalid, code)
+}

@@ -1,0 +1,150 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hilchaos/hilchaos/harness"
+)
+
+// JUnit XML in the structure CI servers read (Jenkins, GitLab, GitHub
+// actions): one testsuite per run, one testcase per check of that run, and
+// one for the score against the reference. A failure's message says what
+// failed and its text what happened, and when, in board time.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Hostname   string          `xml:"hostname,attr,omitempty"`
+	ID         int             `xml:"id,attr"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  string          `xml:"system-out,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes the JUnit XML of every run. The time of each testcase is
+// the run's board time in seconds (checks are verdicts on the whole run).
+func WriteJUnit(w io.Writer, sum *harness.Summary) error {
+	doc := junitSuites{Name: "hilchaos " + sum.Campaign}
+	for i := range sum.Runs {
+		r := &sum.Runs[i]
+		secs := fmt.Sprintf("%.3f", float64(r.DurationUS)/1e6)
+		s := junitSuite{Name: fmt.Sprintf("%s run %d (seed %d)", r.Campaign, r.Index, r.Seed), ID: r.Index, Time: secs,
+			Properties: []junitProperty{
+				{"target", r.Target}, {"reference", r.Reference}, {"seed", fmt.Sprint(r.Seed)},
+				{"firmware", strings.TrimSpace(r.Firmware.Name + " " + r.Firmware.Version + " " + r.Firmware.Build)},
+				{"score", fmt.Sprintf("%.1f", r.Score)}, {"inversions", fmt.Sprint(r.Inversions)},
+			}}
+		if r.Host != nil {
+			if ts, err := time.Parse(time.RFC3339Nano, r.Host.Start); err == nil {
+				s.Timestamp = ts.UTC().Format("2006-01-02T15:04:05")
+			}
+			s.Hostname = r.Host.Name
+		}
+		class := fmt.Sprintf("hilchaos.%s.run%d", sanitize(r.Campaign), r.Index)
+		context := strings.Join(Happenings(r), "\n")
+		if r.Verdict == harness.Error {
+			s.Cases = append(s.Cases, junitCase{Name: "run", Classname: class, Time: secs,
+				Error: &junitProblem{Message: "rig error: " + r.Error, Type: "infrastructure", Text: r.Error}})
+			s.Errors++
+		}
+		for _, c := range r.Checks {
+			jc := junitCase{Name: c.Expr, Classname: class, Time: secs}
+			if c.Requirement != "" {
+				jc.Name = c.Requirement + ": " + c.Expr
+			}
+			if !c.Pass {
+				jc.Failure = &junitProblem{Type: "check",
+					Message: fmt.Sprintf("%s failed: observed %s", c.Expr, c.Format(c.Value)), Text: context}
+				s.Failures++
+			}
+			s.Cases = append(s.Cases, jc)
+		}
+		if r.Verdict != harness.Error {
+			jc := junitCase{Name: "score against the reference", Classname: class, Time: secs}
+			if len(r.Deductions) > 0 && r.Verdict == harness.Fail && allChecksPass(r) {
+				// The run failed on min_score alone.
+				jc.Failure = &junitProblem{Type: "score", Message: fmt.Sprintf("score %.1f below the campaign's minimum", r.Score),
+					Text: strings.Join(Story(r), "\n")}
+				s.Failures++
+			}
+			s.Cases = append(s.Cases, jc)
+		}
+		s.Tests = len(s.Cases)
+		s.SystemOut = strings.Join(Story(r), "\n")
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Suites = append(doc.Suites, s)
+	}
+	var total int64
+	for _, r := range sum.Runs {
+		total += r.DurationUS
+	}
+	doc.Time = fmt.Sprintf("%.3f", float64(total)/1e6)
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(&doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func allChecksPass(r *harness.RunRecord) bool {
+	for _, c := range r.Checks {
+		if !c.Pass {
+			return false
+		}
+	}
+	return true
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, s)
+}

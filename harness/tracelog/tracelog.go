@@ -1,0 +1,266 @@
+// Package tracelog stores the raw wire stream of a run as the host received
+// it, gzip-compressed, with the host's receive time of every chunk, and
+// replays it later: any run can be re-analysed, drawn on a timeline or
+// exported without the board.
+//
+// # Format
+//
+// A gzip stream whose content is a header line
+//
+//	HILCHAOS-WIRE 1 <target name>\n
+//
+// followed by chunks, each uvarint(host ns since the log was opened),
+// uvarint(length), then length bytes exactly as read from the target. A log
+// cut short by a crash replays up to its last complete chunk.
+package tracelog
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hilchaos/hilchaos/targets/wire"
+)
+
+// Magic starts every log.
+const Magic = "HILCHAOS-WIRE 1"
+
+// Dir is the directory, inside a results directory, that holds the logs.
+const Dir = "traces"
+
+// Path is where run index's log lives, relative to the results directory.
+func Path(index int) string { return filepath.Join(Dir, fmt.Sprintf("run-%d.wire.gz", index)) }
+
+// Writer is an io.Writer that logs every Write as one chunk.
+type Writer struct {
+	f     *os.File
+	bw    *bufio.Writer
+	gz    *gzip.Writer
+	now   func() time.Time
+	start time.Time
+	hdr   [2 * binary.MaxVarintLen64]byte
+	err   error
+}
+
+// Create creates (or truncates) the log at path. now is the host clock the
+// receive times come from (the target's: virtual for the sim).
+func Create(path, target string, now func() time.Time) (*Writer, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	gz, _ := gzip.NewWriterLevel(bw, gzip.BestSpeed)
+	w := &Writer{f: f, bw: bw, gz: gz, now: now, start: now()}
+	name := strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' {
+			return '_'
+		}
+		return r
+	}, target)
+	if _, err := fmt.Fprintf(gz, "%s %s\n", Magic, name); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// Write logs p as one chunk received now. It never fails the caller's read
+// path: the first error is kept and returned by Close.
+func (w *Writer) Write(p []byte) (int, error) {
+	if w.err != nil || len(p) == 0 {
+		return len(p), nil
+	}
+	n := binary.PutUvarint(w.hdr[:], uint64(w.now().Sub(w.start)))
+	n += binary.PutUvarint(w.hdr[n:], uint64(len(p)))
+	if _, err := w.gz.Write(w.hdr[:n]); err != nil {
+		w.err = err
+	} else if _, err := w.gz.Write(p); err != nil {
+		w.err = err
+	}
+	return len(p), nil
+}
+
+// Close flushes and closes the log.
+func (w *Writer) Close() error {
+	err := errors.Join(w.err, w.gz.Close(), w.bw.Flush(), w.f.Close())
+	if err != nil {
+		return fmt.Errorf("trace log %s: %w", w.f.Name(), err)
+	}
+	return nil
+}
+
+// Reader reads a log's chunks.
+type Reader struct {
+	Target string
+	f      *os.File
+	br     *bufio.Reader
+	buf    []byte // the chunk Next returned
+	rest   []byte // what Read has not handed out of it
+}
+
+// Open opens the log at path and reads its header.
+func Open(path string) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	gz, err := gzip.NewReader(bufio.NewReader(f))
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	br := bufio.NewReaderSize(gz, 64<<10)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, Magic+" ") {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a hilchaos wire log", path)
+	}
+	return &Reader{Target: strings.TrimSuffix(line[len(Magic)+1:], "\n"), f: f, br: br}, nil
+}
+
+// Next returns the next chunk: its host receive time (since the log was
+// opened) and bytes, valid until the next call. io.EOF at the end; a log cut
+// short ends with io.EOF at its last complete chunk.
+func (r *Reader) Next() (time.Duration, []byte, error) {
+	ns, err := binary.ReadUvarint(r.br)
+	if err != nil {
+		return 0, nil, eof(err)
+	}
+	n, err := binary.ReadUvarint(r.br)
+	if err != nil {
+		return 0, nil, eof(err)
+	}
+	if n > 1<<24 {
+		return 0, nil, fmt.Errorf("%s: chunk of %d bytes: damaged log", r.f.Name(), n)
+	}
+	if cap(r.buf) < int(n) {
+		r.buf = make([]byte, n)
+	}
+	b := r.buf[:n]
+	if _, err := io.ReadFull(r.br, b); err != nil {
+		return 0, nil, eof(err)
+	}
+	return time.Duration(ns), b, nil
+}
+
+func eof(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return io.EOF
+	}
+	return err
+}
+
+// Close closes the log.
+func (r *Reader) Close() error { return r.f.Close() }
+
+// Read makes the Reader an io.Reader of the wire bytes alone.
+func (r *Reader) Read(p []byte) (int, error) {
+	for len(r.rest) == 0 {
+		_, b, err := r.Next()
+		if err != nil {
+			return 0, err
+		}
+		r.rest = b
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+// Handler receives a replayed run, on the same run-time axis as the live
+// run: µs since the run's GO, continuing across resets from the moment of
+// each reset. *analyze.Analyzer is one.
+type Handler interface {
+	SetTable(*wire.Table)
+	Reset(atUS int64)
+	Event(atUS int64, ev *wire.Event)
+}
+
+// Replay decodes the log at path and feeds h.
+func Replay(path string, h Handler) error {
+	r, err := Open(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return replay(r, h)
+}
+
+func replay(src io.Reader, h Handler) error {
+	wr := wire.NewReader(src)
+	var (
+		tbl                   wire.Table
+		booted, running       bool
+		haveSeq               bool
+		lastSeq               uint32
+		base, origin, lastRun int64
+		resets                int
+	)
+	reset := func() {
+		h.Reset(lastRun)
+		resets++
+		running, haveSeq = false, false
+		base, origin = lastRun, 0
+	}
+	for {
+		f, err := wr.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		switch f.Type {
+		case wire.TypeBoot:
+			if booted {
+				reset()
+			}
+			booted = true
+			tbl = wire.Table{}
+			haveSeq = false
+		case wire.TypeTask:
+			if t, err := f.Task(); err == nil {
+				tbl.Tasks = append(tbl.Tasks, t)
+			}
+		case wire.TypeLock:
+			if l, err := f.Lock(); err == nil {
+				tbl.Locks = append(tbl.Locks, l)
+			}
+		case wire.TypeTableEnd:
+			h.SetTable(&tbl)
+		case wire.TypeDone:
+			running = false
+		case wire.TypeEvent:
+			ev, err := f.Event()
+			if err != nil {
+				continue
+			}
+			if haveSeq && ev.Seq <= lastSeq && ev.Seq != lastSeq+1 {
+				reset()
+			}
+			haveSeq, lastSeq = true, ev.Seq
+			if ev.Kind == wire.EvRun {
+				running = true
+				if base == 0 && resets == 0 {
+					origin = int64(ev.Time)
+				}
+			}
+			if !running {
+				continue
+			}
+			lastRun = base + int64(ev.Time) - origin
+			h.Event(lastRun, &ev)
+		}
+	}
+}

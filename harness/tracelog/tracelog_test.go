@@ -1,0 +1,94 @@
+package tracelog
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hilchaos/hilchaos/targets/wire"
+)
+
+type rec struct {
+	tables []int
+	resets []int64
+	events []int64
+}
+
+func (r *rec) SetTable(t *wire.Table)         { r.tables = append(r.tables, len(t.Tasks)) }
+func (r *rec) Reset(at int64)                 { r.resets = append(r.resets, at) }
+func (r *rec) Event(at int64, ev *wire.Event) { r.events = append(r.events, at) }
+
+func session() []byte {
+	var b []byte
+	b = wire.AppendBoot(b, wire.Boot{Name: "x", Version: "1", Build: "b", Reason: wire.ReasonPowerOn, BootCount: 1})
+	b = wire.AppendTask(b, wire.TaskInfo{Index: 0, Name: "a", Priority: 1, Period: 10})
+	b = wire.AppendTableEnd(b, 1, 0)
+	b = wire.AppendEvent(b, wire.Event{Seq: 0, Time: 1000, Kind: wire.EvRun, Task: -1})
+	b = wire.AppendEvent(b, wire.Event{Seq: 1, Time: 1000, Kind: wire.EvRelease, Task: 0})
+	b = wire.AppendEvent(b, wire.Event{Seq: 2, Time: 1500, Kind: wire.EvWatchdogExpiry, Task: -1})
+	b = wire.AppendBoot(b, wire.Boot{Name: "x", Version: "1", Build: "b", Reason: wire.ReasonWatchdog, BootCount: 2, Uptime: 50})
+	b = wire.AppendTask(b, wire.TaskInfo{Index: 0, Name: "a", Priority: 1, Period: 10})
+	b = wire.AppendTableEnd(b, 1, 0)
+	b = wire.AppendEvent(b, wire.Event{Seq: 0, Time: 60, Kind: wire.EvRun, Task: -1})
+	b = wire.AppendEvent(b, wire.Event{Seq: 1, Time: 70, Kind: wire.EvRelease, Task: 0})
+	return b
+}
+
+func TestRoundTripAndReplay(t *testing.T) {
+	path := filepath.Join(t.TempDir(), Path(3))
+	clock := time.Unix(0, 0)
+	w, err := Create(path, "sim://pathfinder?mutex=none", func() time.Time { clock = clock.Add(time.Millisecond); return clock })
+	require.NoError(t, err)
+	data := session()
+	for i := 0; i < len(data); i += 7 {
+		_, _ = w.Write(data[i:min(i+7, len(data))])
+	}
+	require.NoError(t, w.Close())
+
+	r, err := Open(path)
+	require.NoError(t, err)
+	assert.Equal(t, "sim://pathfinder?mutex=none", r.Target)
+	var got []byte
+	var last time.Duration
+	for {
+		at, b, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		assert.Greater(t, at, last, "host receive times increase")
+		last = at
+		got = append(got, b...)
+	}
+	r.Close()
+	assert.Equal(t, data, got)
+
+	var h rec
+	require.NoError(t, Replay(path, &h))
+	assert.Equal(t, []int{1, 1}, h.tables)
+	assert.Equal(t, []int64{500}, h.resets, "reset at the run time of the last event before it")
+	// GO at 0, RL 0, WX 500; after the reboot run time continues from 500.
+	assert.Equal(t, []int64{0, 0, 500, 560, 570}, h.events)
+}
+
+func TestTruncatedLogReplaysWhatIsThere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.wire.gz")
+	w, err := Create(path, "t", time.Now)
+	require.NoError(t, err)
+	for range 200 {
+		_, _ = w.Write(session())
+	}
+	require.NoError(t, w.Close())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, b[:len(b)*2/3], 0o644))
+	var h rec
+	err = Replay(path, &h)
+	require.NoError(t, err)
+	assert.NotEmpty(t, h.events)
+}
