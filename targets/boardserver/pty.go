@@ -56,20 +56,28 @@ func OpenPTY(link string) (*PTY, error) {
 		return nil, fmt.Errorf("pty raw mode: %w", err)
 	}
 	if link != "" {
-		tmp := filepath.Join(filepath.Dir(link), "."+filepath.Base(link)+".new")
-		os.Remove(tmp)
-		if err := os.Symlink(p.Path, tmp); err != nil {
+		if err := Relink(p.Path, link); err != nil {
 			p.Close()
-			return nil, fmt.Errorf("pty link: %w", err)
-		}
-		if err := os.Rename(tmp, link); err != nil {
-			os.Remove(tmp)
-			p.Close()
-			return nil, fmt.Errorf("pty link: %w", err)
+			return nil, err
 		}
 		p.Link = link
 	}
 	return p, nil
+}
+
+// Relink makes link a symlink to target, atomically replacing what was
+// there: a host reopening link finds either the old port or the new one.
+func Relink(target, link string) error {
+	tmp := filepath.Join(filepath.Dir(link), "."+filepath.Base(link)+".new")
+	os.Remove(tmp)
+	if err := os.Symlink(target, tmp); err != nil {
+		return fmt.Errorf("pty link: %w", err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("pty link: %w", err)
+	}
+	return nil
 }
 
 // Close closes both sides; the link is removed if it still points here.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ type PTYBoard struct {
 	PTY    *boardserver.PTY
 	stop   context.CancelFunc
 	done   chan error
+	once   sync.Once
 }
 
 // Path is the PTY slave to open as a serial port.
@@ -31,9 +33,11 @@ func (b *PTYBoard) Path() string { return b.PTY.Path }
 
 // Stop ends the server and closes the PTY (the board "vanishes").
 func (b *PTYBoard) Stop() {
-	b.stop()
-	<-b.done
-	b.PTY.Close()
+	b.once.Do(func() {
+		b.stop()
+		<-b.done
+		b.PTY.Close()
+	})
 }
 
 // StartPTYBoard serves a Pathfinder board with cfg (zero: defaults) on a
@@ -58,13 +62,7 @@ func StartPTYBoard(t testing.TB, cfg boardserver.Config) *PTYBoard {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &PTYBoard{Server: s, PTY: p, stop: cancel, done: make(chan error, 1)}
 	go func() { b.done <- s.ServePTY(ctx, p) }()
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			stopped = true
-			b.Stop()
-		}
-	})
+	t.Cleanup(b.Stop)
 	return b
 }
 

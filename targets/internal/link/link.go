@@ -50,6 +50,9 @@ type DownError struct {
 
 func (e *DownError) Error() string {
 	msg := fmt.Sprintf("%s: link lost (%v)", e.Name, e.Cause)
+	if e.Cause == errNotOpen {
+		msg = fmt.Sprintf("%s: cannot open", e.Name)
+	}
 	if e.Window > 0 {
 		msg += fmt.Sprintf(" and not back within the reconnect window of %v", e.Window)
 	}
@@ -59,8 +62,17 @@ func (e *DownError) Error() string {
 	return msg
 }
 
-// Unwrap makes the error match targets.ErrUnreachable and the cause.
-func (e *DownError) Unwrap() []error { return []error{targets.ErrUnreachable, e.Cause} }
+// Unwrap makes the error match targets.ErrUnreachable, the cause and the
+// last dial error.
+func (e *DownError) Unwrap() []error {
+	errs := []error{targets.ErrUnreachable, e.Cause}
+	if e.Last != nil {
+		errs = append(errs, e.Last)
+	}
+	return errs
+}
+
+var errNotOpen = errors.New("not yet open")
 
 // Link is a reconnecting Conn. Read and Write may be called from one
 // goroutine, SetReadDeadline and Close from any.
@@ -91,7 +103,7 @@ func New(name string, c Conn, dial Dial, window time.Duration) *Link {
 // window: a board that is re-enumerating when the run starts is waited for.
 func DialNew(name string, dial Dial, window time.Duration) (*Link, error) {
 	l := New(name, nil, dial, window)
-	l.downAt, l.cause = time.Now(), errors.New("not yet open")
+	l.downAt, l.cause = time.Now(), errNotOpen
 	if _, err := l.get(); err != nil {
 		var de *DownError
 		if errors.As(err, &de) && de.Last != nil && !errors.Is(de.Last, targets.ErrUnreachable) {
