@@ -86,6 +86,7 @@ type Observation struct {
 	BlackBoxes    [][]wire.Event // per reset, for the first maxBlackBoxes (nil unless watchdog), run time
 	EndUS         int64
 	Analyzer      *analyze.Analyzer
+	Link          *LinkInfo // real links only: gaps and clock drift
 }
 
 // InfraError is a failure of the rig, not of the firmware: the port is
@@ -156,18 +157,29 @@ type session struct {
 	consumed      int             // faults uploaded before the last reset
 	async         map[uint32]bool // ids of SF sent during the run
 	refused       error
+
+	host *hostClock // receive times; nil when the target owns time (sim)
 }
 
 func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *session {
 	var src io.Reader = t
-	if raw != nil {
-		src = io.TeeReader(t, raw)
+	clk := targets.ClockOf(t)
+	var stamp *stampReader
+	if _, owns := t.(targets.Clock); !owns {
+		stamp = &stampReader{r: t, clk: clk}
+		src = stamp
 	}
-	s := &session{t: t, clk: targets.ClockOf(t), r: wire.NewReader(src), to: to, trace: trace,
+	if raw != nil {
+		src = io.TeeReader(src, raw)
+	}
+	s := &session{t: t, clk: clk, r: wire.NewReader(src), to: to, trace: trace,
 		an: analyze.New(), acks: map[uint32]string{}, async: map[uint32]bool{}}
 	s.an.SetLevel(trace)
 	s.obs = &Observation{Analyzer: s.an, ResetKinds: map[string]int{}}
 	s.start = s.clk.Now()
+	if stamp != nil {
+		s.host = newHostClock(stamp, s.start)
+	}
 	return s
 }
 
@@ -276,6 +288,9 @@ func (s *session) dispatch(f *wire.Frame) {
 			s.obs.Telemetry.Malformed++
 			return
 		}
+		if s.host != nil {
+			s.host.frame(ev.Time)
+		}
 		s.event(&ev)
 	case wire.TypeBoot:
 		b, err := f.Boot()
@@ -369,6 +384,9 @@ func (s *session) event(ev *wire.Event) {
 func (s *session) bootSeen(b wire.Boot) {
 	first := !s.booted
 	s.booted, s.tableDone = true, false
+	if s.host != nil {
+		s.host.reboot()
+	}
 	s.boot = b
 	s.obs.Table = wire.Table{}
 	s.haveSeq = false
@@ -431,6 +449,7 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 // drive runs plan on an open target and returns what it observed.
 func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
 	s := newSession(t, c.Timeouts, c.Trace, raw)
+	defer func() { s.obs.Link = s.linkInfo() }()
 	s.an.SetBurstPriorities(func(id uint32) (int, bool) {
 		if int(id) < len(plan.Faults) && plan.Faults[id].ID == id {
 			if lb, ok := plan.Faults[id].spec.Fault.(*faults.LoadBurst); ok {
@@ -492,6 +511,9 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			// Silence while the board should talk: a hang. Reset it.
 			s.resetSeen(ResetHang, "", 0)
 			s.resetAsked = true
+			// Wait for the table of the reboot to come, not the one
+			// already seen: commands sent while it boots are lost.
+			s.tableDone = false
 			if r, ok := t.(targets.Resetter); ok {
 				if err := r.ResetBoard(); err != nil {
 					return s.obs, s.infra("reset after hang: %v", err)

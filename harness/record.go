@@ -81,6 +81,10 @@ type RunRecord struct {
 	Findings      []analyze.Finding             `json:"findings"`        // observations outside the declared model
 	Trace         string                        `json:"trace,omitempty"` // stored wire stream, relative to the results directory
 	Error         string                        `json:"error,omitempty"`
+	// Link is what the host saw of the link to a real board: the gaps
+	// while it was down and the drift between board and host clocks.
+	// Absent for the simulator, which owns time.
+	Link *LinkInfo `json:"link,omitempty"`
 	// Host holds wall-clock facts. It is stored in runs.jsonl but left out
 	// of the printed document, which must be identical for the same seed.
 	Host *HostInfo `json:"host,omitempty"`
@@ -149,4 +153,33 @@ type Summary struct {
 	// Requirements lists each requirement the checks cite, with its verdict
 	// and evidence.
 	Requirements []RequirementResult `json:"requirements,omitempty"`
+}
+
+// LinkInfo describes the host's link to a real board during a run.
+type LinkInfo struct {
+	Gaps  []LinkGap   `json:"gaps"`
+	Clock *ClockDrift `json:"clock,omitempty"`
+}
+
+// LinkGap is one stretch where the link was down and the target was
+// reconnecting. What the board sent meanwhile is lost; how much is
+// unknown (bytes_lost is always null), but sequence gaps after it show up
+// in telemetry.lost.
+type LinkGap struct {
+	Start      string  `json:"start"` // RFC 3339, wall clock
+	End        string  `json:"end"`
+	DurationMS float64 `json:"duration_ms"`
+	Cause      string  `json:"cause"`
+	BytesLost  *int64  `json:"bytes_lost"`
+}
+
+// ClockDrift compares the board's clock with the host's receive times
+// over every timed frame of the run (a least-squares fit per boot,
+// pooled). All figures of the run use board time; this only shows how
+// far the host's view would be off.
+type ClockDrift struct {
+	Frames   uint64  `json:"frames"`    // frames in the fit
+	DriftPPM float64 `json:"drift_ppm"` // host clock rate vs board clock, minus 1, in parts per million
+	OffsetUS int64   `json:"offset_us"` // host receive time (µs since connect) minus board time at the first frame
+	JitterUS float64 `json:"jitter_us"` // RMS of receive times around the fit: link and scheduling jitter
 }

@@ -248,7 +248,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
 func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string) (obs *Observation, err error) {
-	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace})
+	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
 		if errors.As(err, &ue) {
@@ -257,6 +257,11 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		return nil, &InfraError{Target: url, Err: err}
 	}
 	defer t.Close()
+	if _, owns := t.(targets.Clock); !owns {
+		// A real link may block in Read, or while it reconnects: closing
+		// it is how a cancelled run (Ctrl-C, SIGTERM) gets out at once.
+		defer context.AfterFunc(ctx, func() { t.Close() })()
+	}
 	var raw io.Writer
 	if trace != "" {
 		tw, err := tracelog.Create(trace, url, targets.ClockOf(t).Now)
@@ -309,6 +314,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped
+	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []PlannedFault{}
 	}

@@ -53,6 +53,25 @@ type Options struct {
 	Seed uint64
 	// Trace is the trace level the run wants (0 summaries, 1 default, 2 full).
 	Trace int
+	// Reconnect is how long a target whose link breaks (a port that
+	// vanishes while the board re-enumerates, a dropped TCP connection)
+	// keeps trying to get it back before failing with ErrUnreachable.
+	// Zero means no retries.
+	Reconnect time.Duration
+}
+
+// Gap is one interruption of a target's link: from the moment the link was
+// found broken to the moment it was open again. What the board sent in
+// between is lost, and how much is unknown.
+type Gap struct {
+	Start, End time.Time // wall clock
+	Cause      string    // the error that broke the link
+}
+
+// GapReporter is a target that reconnects by itself and can tell where its
+// link was down.
+type GapReporter interface {
+	Gaps() []Gap
 }
 
 // Opener opens a target from its parsed URL.

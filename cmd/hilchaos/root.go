@@ -46,6 +46,8 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.campaignCommand())
 	root.AddCommand(a.gateCommand())
 	root.AddCommand(a.reportCommand())
+	root.AddCommand(a.firmwareCommand())
+	root.AddCommand(a.portsCommand())
 	return root
 }
 

@@ -138,7 +138,8 @@ func (t *Target) SetReadDeadline(d time.Time) error {
 	if d.IsZero() {
 		t.deadline = -1
 	} else {
-		t.deadline = int64(d.Sub(Epoch))
+		// A deadline before power-on is in the past, not "none".
+		t.deadline = max(int64(d.Sub(Epoch)), 0)
 	}
 	return nil
 }

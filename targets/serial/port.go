@@ -1,0 +1,144 @@
+package serial
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync/atomic"
+	"time"
+
+	bug "go.bug.st/serial"
+
+	"github.com/hilchaos/hilchaos/targets"
+)
+
+// Error is a serial port failure: go.bug.st/serial's PortError (which has
+// no Unwrap) converted once, here, into an error that errors.Is can see
+// through. A port that vanished or cannot be opened matches
+// targets.ErrUnreachable; a missing port also fs.ErrNotExist, a forbidden
+// one fs.ErrPermission.
+type Error struct {
+	Port string
+	Op   string // "open", "read", "write", "reset"
+	Err  error  // the cause, as the library or the kernel gave it
+	kind error  // targets.ErrUnreachable, fs.ErrNotExist, ... or nil
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("serial %s %s: %v", e.Op, e.Port, e.Err) }
+
+// Unwrap exposes the cause and the kind.
+func (e *Error) Unwrap() []error {
+	if e.kind == nil {
+		return []error{e.Err}
+	}
+	return []error{e.kind, e.Err}
+}
+
+// ErrBusy is a port another program holds exclusively.
+var ErrBusy = errors.New("port busy")
+
+// convert maps a library or kernel error for port name to an *Error.
+func convert(name, op string, err error) error {
+	e := &Error{Port: name, Op: op, Err: err, kind: targets.ErrUnreachable}
+	var pe *bug.PortError
+	if errors.As(err, &pe) {
+		switch pe.Code() {
+		case bug.PortNotFound:
+			e.kind = errors.Join(targets.ErrUnreachable, fs.ErrNotExist)
+		case bug.PermissionDenied:
+			e.kind = errors.Join(targets.ErrUnreachable, fs.ErrPermission)
+		case bug.PortBusy:
+			e.kind = errors.Join(targets.ErrUnreachable, ErrBusy)
+		case bug.InvalidSpeed, bug.InvalidDataBits, bug.InvalidParity, bug.InvalidStopBits, bug.InvalidTimeoutValue:
+			e.kind = nil // a setting the port refuses: not a vanished port
+		}
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		e.kind = errors.Join(targets.ErrUnreachable, fs.ErrNotExist)
+	case errors.Is(err, fs.ErrPermission):
+		e.kind = errors.Join(targets.ErrUnreachable, fs.ErrPermission)
+	}
+	return e
+}
+
+// maxSlice bounds one blocking read on the port, so that a deadline set
+// while a Read waits is honoured within that time.
+const maxSlice = 250 * time.Millisecond
+
+// port adapts a go.bug.st/serial port to net.Conn's read semantics: the
+// library returns (0, nil) when its read timeout passes and a PortError
+// when the port is closed; here a Read blocks until data, the deadline
+// (an error wrapping os.ErrDeadlineExceeded), Close (os.ErrClosed), or the
+// port going away (an *Error matching targets.ErrUnreachable).
+type port struct {
+	p        bug.Port
+	name     string
+	deadline atomic.Pointer[time.Time]
+	closed   atomic.Bool
+}
+
+func newPort(p bug.Port, name string) *port {
+	return &port{p: p, name: name}
+}
+
+var errDeadline = fmt.Errorf("serial read: %w", os.ErrDeadlineExceeded)
+
+func (p *port) Read(b []byte) (int, error) {
+	for {
+		if p.closed.Load() {
+			return 0, os.ErrClosed
+		}
+		slice := maxSlice
+		if dl := p.deadline.Load(); dl != nil {
+			left := time.Until(*dl)
+			if left <= 0 {
+				return 0, errDeadline
+			}
+			slice = min(slice, left)
+		}
+		if err := p.p.SetReadTimeout(slice); err != nil {
+			return 0, convert(p.name, "read", err)
+		}
+		n, err := p.p.Read(b)
+		if n > 0 {
+			return n, nil
+		}
+		if err != nil {
+			if p.closed.Load() {
+				return 0, os.ErrClosed
+			}
+			return 0, convert(p.name, "read", err)
+		}
+		// (0, nil): the slice passed; check the deadline again.
+	}
+}
+
+func (p *port) Write(b []byte) (int, error) {
+	if p.closed.Load() {
+		return 0, os.ErrClosed
+	}
+	n, err := p.p.Write(b)
+	if err != nil {
+		return n, convert(p.name, "write", err)
+	}
+	return n, nil
+}
+
+// SetReadDeadline implements link.Conn; a zero t means none.
+func (p *port) SetReadDeadline(t time.Time) error {
+	if t.IsZero() {
+		p.deadline.Store(nil)
+	} else {
+		p.deadline.Store(&t)
+	}
+	return nil
+}
+
+func (p *port) Close() error {
+	if p.closed.Swap(true) {
+		return nil
+	}
+	return p.p.Close()
+}
