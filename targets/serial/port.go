@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bug "go.bug.st/serial"
@@ -72,20 +73,56 @@ const maxSlice = 250 * time.Millisecond
 // when the port is closed; here a Read blocks until data, the deadline
 // (an error wrapping os.ErrDeadlineExceeded), Close (os.ErrClosed), or the
 // port going away (an *Error matching targets.ErrUnreachable).
+//
+// The library configures the line, writes, and drives the modem lines. Its
+// read path costs a select(2) and a read(2) per chunk, which on a fast link
+// caps ingest well below what the port delivers; so, where the device can
+// be opened a second time, reads go through that descriptor instead, on Go's
+// poller: one read(2) per chunk and deadlines that need no polling slices.
+// Both descriptors share the one tty and its line settings.
 type port struct {
 	p        bug.Port
+	rd       *os.File // second descriptor for reads, or nil
 	name     string
 	deadline atomic.Pointer[time.Time]
 	closed   atomic.Bool
 }
 
 func newPort(p bug.Port, name string) *port {
-	return &port{p: p, name: name}
+	pt := &port{p: p, name: name}
+	if f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOCTTY, 0); err == nil {
+		pt.rd = f
+	}
+	return pt
+}
+
+// readFile reads through the poller descriptor.
+func (p *port) readFile(b []byte) (int, error) {
+	for {
+		n, err := p.rd.Read(b)
+		switch {
+		case n > 0:
+			return n, nil
+		case err == nil:
+			continue
+		case p.closed.Load():
+			return 0, os.ErrClosed
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return 0, errDeadline
+		}
+		return 0, convert(p.name, "read", err)
+	}
 }
 
 var errDeadline = fmt.Errorf("serial read: %w", os.ErrDeadlineExceeded)
 
 func (p *port) Read(b []byte) (int, error) {
+	if p.rd != nil {
+		if p.closed.Load() {
+			return 0, os.ErrClosed
+		}
+		return p.readFile(b)
+	}
 	for {
 		if p.closed.Load() {
 			return 0, os.ErrClosed
@@ -128,6 +165,9 @@ func (p *port) Write(b []byte) (int, error) {
 
 // SetReadDeadline implements link.Conn; a zero t means none.
 func (p *port) SetReadDeadline(t time.Time) error {
+	if p.rd != nil {
+		return p.rd.SetReadDeadline(t)
+	}
 	if t.IsZero() {
 		p.deadline.Store(nil)
 	} else {
@@ -139,6 +179,9 @@ func (p *port) SetReadDeadline(t time.Time) error {
 func (p *port) Close() error {
 	if p.closed.Swap(true) {
 		return nil
+	}
+	if p.rd != nil {
+		p.rd.Close() // wakes a Read blocked on the poller
 	}
 	return p.p.Close()
 }
