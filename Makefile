@@ -20,7 +20,11 @@ test: setup
 
 # Benchmarks quoted in the issue notes (medians over 5 runs on a noisy box).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./targets/wire/ ./harness/ ./firmware/
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./targets/wire/ ./firmware/
+	$(GO) test -run '^$$' -bench 'SimPathfinder|SimMemory' -benchtime 3x -count 5 ./harness/
+	$(GO) test -run '^$$' -bench ResetDetectionPTY -benchtime 300x -count 5 ./harness/
+	$(GO) test -run '^$$' -bench Analyze -count 5 ./harness/analyze/
+	$(GO) test -run '^$$' -bench PTYIngest -benchtime 2000000x -count 5 ./targets/serial/
 
 # A short pass of every fuzz target.
 fuzz:
