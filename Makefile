@@ -28,5 +28,6 @@ bench:
 
 # A short pass of every fuzz target.
 fuzz:
-	for t in $$($(GO) test -list 'Fuzz.*' ./targets/wire/ | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s ./targets/wire/ || exit 1; done
+	for pkg in ./targets/wire/ ./firmware/ ./harness/ ./harness/tracelog/; do \
+		for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done
