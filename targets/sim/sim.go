@@ -156,10 +156,15 @@ func (t *Target) Read(p []byte) (int, error) {
 	if t.closed {
 		return 0, os.ErrClosed
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	// At least one byte: a one-byte p must still run the board.
+	enough := max(min(len(p)/2, readAhead), 1)
 	n := 0
 	for {
 		n += t.board.Read(p[n:])
-		if n >= min(len(p)/2, readAhead) {
+		if n >= enough {
 			return n, nil
 		}
 		next, ok := t.board.NextEvent()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -110,4 +111,22 @@ func mustAbs(t *testing.T, p string) string {
 	wd, err := os.Getwd()
 	require.NoError(t, err)
 	return wd + "/" + p
+}
+
+// A one-byte buffer (iotest.OneByteReader, a caller reading byte by byte)
+// must still run the board: Read returns a byte, never (0, nil) forever.
+func TestReadOneByteAtATime(t *testing.T) {
+	tg, err := targets.Open("sim://pathfinder", targets.Options{Seed: 1})
+	require.NoError(t, err)
+	defer tg.Close()
+	clk := targets.ClockOf(tg)
+	require.NoError(t, tg.SetReadDeadline(clk.Now().Add(time.Second)))
+	r := wire.NewReader(iotest.OneByteReader(tg))
+	for {
+		f, err := r.Next()
+		require.NoError(t, err)
+		if f.Type == wire.TypeTableEnd {
+			return
+		}
+	}
 }
