@@ -133,10 +133,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		go func() {
 			defer wg.Done()
 			defer c.Close()
-			go func() {
-				<-ctx.Done()
-				c.Close()
-			}()
+			// Closing c unblocks Attach's read when ctx ends; the hook
+			// goes with the connection, so clients that come and go
+			// leave no goroutine behind.
+			stop := context.AfterFunc(ctx, func() { c.Close() })
+			defer stop()
 			s.Attach(ctx, c) //nolint:errcheck // a dropped client is normal
 		}()
 	}
