@@ -74,7 +74,6 @@ type Task struct {
 	exec        int64 // CPU time since the analyzer started (up to runSince when running)
 	runSince    int64
 	jobExec     int64 // exec at the job's release
-	eff         int   // effective priority
 	burst       bool  // the load pseudo-task: its jobs are load bursts
 	ep          episode
 }
@@ -194,7 +193,6 @@ func (a *Analyzer) SetTable(t *wire.Table) {
 			a.order = append(a.order, tk)
 		}
 		tk.Priority, tk.Period, tk.Deadline, tk.WCET = ti.Priority, ti.Period, ti.Deadline, ti.WCET
-		tk.eff = tk.Priority
 		tk.burst = ti.Period == 0 && ti.Name == LoadTask
 		for len(tk.lockBlock) < len(a.locks) {
 			tk.lockBlock = append(tk.lockBlock, 0)
@@ -224,7 +222,6 @@ func (a *Analyzer) Reset(t int64) {
 		}
 		tk.pHead, tk.pLen = 0, 0
 		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
-		tk.eff = tk.Priority
 	}
 	for _, l := range a.locks {
 		l.holder = nil
@@ -399,15 +396,10 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			tk.lockCS[k] = max(tk.lockCS[k], cs)
 		}
 		l.holder = nil
-		tk.eff = tk.Priority
 		sched = true
 	case wire.EvSwitch:
 		if a.level >= 2 {
 			a.setRunning(t, tk)
-		}
-	case wire.EvPriority:
-		if tk != nil {
-			tk.eff = int(ev.Arg)
 		}
 	case wire.EvDeadlineMiss:
 		if tk != nil {
@@ -430,6 +422,8 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			sched = true
 		}
 	default:
+		// PR is not followed: infer derives effective priorities from
+		// the lock state and the declared protocol.
 		return
 	}
 	if a.level < 2 && sched {
