@@ -135,11 +135,11 @@ func Open(path string) (*Reader, error) {
 func (r *Reader) Next() (time.Duration, []byte, error) {
 	ns, err := binary.ReadUvarint(r.br)
 	if err != nil {
-		return 0, nil, eof(err)
+		return 0, nil, r.fail(err)
 	}
 	n, err := binary.ReadUvarint(r.br)
 	if err != nil {
-		return 0, nil, eof(err)
+		return 0, nil, r.fail(err)
 	}
 	if n > 1<<24 {
 		return 0, nil, fmt.Errorf("%s: chunk of %d bytes: damaged log", r.f.Name(), n)
@@ -149,16 +149,18 @@ func (r *Reader) Next() (time.Duration, []byte, error) {
 	}
 	b := r.buf[:n]
 	if _, err := io.ReadFull(r.br, b); err != nil {
-		return 0, nil, eof(err)
+		return 0, nil, r.fail(err)
 	}
 	return time.Duration(ns), b, nil
 }
 
-func eof(err error) error {
+// fail maps the end of the stream, complete or cut short, to io.EOF, and
+// names the file in any other error (a damaged gzip stream).
+func (r *Reader) fail(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return io.EOF
 	}
-	return err
+	return fmt.Errorf("%s: %w", r.f.Name(), err)
 }
 
 // Close closes the log.

@@ -92,3 +92,20 @@ func TestTruncatedLogReplaysWhatIsThere(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotEmpty(t, h.events)
 }
+
+// A damaged log fails with an error that names the file.
+func TestDamagedLogErrorNamesFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.wire.gz")
+	w, err := Create(path, "t", time.Now)
+	require.NoError(t, err)
+	_, _ = w.Write(session())
+	require.NoError(t, w.Close())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	b[len(b)-8] ^= 0xFF // the gzip trailer's CRC-32
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+	var h rec
+	err = Replay(path, &h)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path)
+}
