@@ -58,6 +58,9 @@ type builder struct {
 
 func newBuilder(rec *harness.RunRecord, from, to int64, all bool) *builder {
 	a := analyze.New()
+	// Infer who runs until the trace shows a context switch (level 2),
+	// then follow the switches (Event).
+	a.SetLevel(1)
 	for _, f := range rec.Faults {
 		if f.Kind == "load-burst" {
 			a.SetFaultPriority(f.ID, 0) // only its running matters here
@@ -95,8 +98,9 @@ func (b *builder) Reset(t int64) {
 }
 
 func (b *builder) Event(t int64, ev *wire.Event) {
-	if ev.Kind == wire.EvSwitch {
+	if ev.Kind == wire.EvSwitch && !b.tl.Full {
 		b.tl.Full = true
+		b.a.SetLevel(2)
 	}
 	if b.past {
 		return
