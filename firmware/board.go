@@ -249,7 +249,7 @@ func (b *Board) line(l []byte) {
 	if err := wire.ParseFrame(l, &b.frameRx); err != nil {
 		return
 	}
-	if t := b.frameRx.Type; t < wire.TypePing || t > wire.TypeDump {
+	if !wire.IsCommand(b.frameRx.Type) {
 		return // a board-to-host frame (an echo?): not for us
 	}
 	c, err := b.frameRx.Command()
@@ -517,10 +517,7 @@ func (b *Board) dump() {
 	if b.quiet {
 		return
 	}
-	first := (b.bbNext - b.bbLen + blackBoxSize) % blackBoxSize
-	for i := 0; i < b.bbLen; i++ {
-		e := b.bb[(first+i)%blackBoxSize]
-		e.Seq = uint32(i)
+	for _, e := range b.BlackBox() {
 		buf := b.out()
 		start := len(buf)
 		b.tx.buf = wire.AppendBlackBox(buf, e)
