@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -116,7 +117,7 @@ func (l *loader) fields(path string, n *yaml.Node, known []string, f func(key, p
 		k, v := n.Content[i], n.Content[i+1]
 		kp := join(path, k.Value)
 		switch {
-		case !contains(known, k.Value):
+		case !slices.Contains(known, k.Value):
 			l.pr.add(kp, "unknown key %q (line %d; known: %s)", k.Value, k.Line, strings.Join(known, ", "))
 		case seen[k.Value]:
 			l.fail(kp, k, "key given twice")
@@ -125,15 +126,6 @@ func (l *loader) fields(path string, n *yaml.Node, known []string, f func(key, p
 			f(k.Value, kp, v)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (l *loader) str(path string, n *yaml.Node) string {

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -89,7 +90,7 @@ func ParseURL(u *url.URL) (Spec, error) {
 	}
 	q := u.Query()
 	for k := range q {
-		if !contains(known, k) {
+		if !slices.Contains(known, k) {
 			return bad("unknown parameter %q (known: %s)", k, strings.Join(known, ", "))
 		}
 	}
@@ -142,15 +143,6 @@ func isHex4(s string) bool {
 	}
 	_, err := strconv.ParseUint(s, 16, 16)
 	return err == nil
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Target is a board on a serial port. It reconnects by itself (see
