@@ -86,6 +86,30 @@ func Run(t *testing.T, open Opener) {
 		}
 		c.ping(8)
 	})
+	t.Run("ZeroLengthRead", func(t *testing.T) {
+		rig := open(t)
+		c := newConn(t, rig.Target)
+		c.boot()
+		// io.Reader: a Read of an empty buffer returns at once, (0, nil)
+		// or an error, on an idle board as on a busy one.
+		done := make(chan error, 1)
+		go func() {
+			n, err := rig.Target.Read(nil)
+			if err == nil && n != 0 {
+				err = errors.New("bytes read into an empty buffer")
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Read(nil): %v", err)
+			}
+		case <-time.After(Patience):
+			t.Fatal("Read(nil) did not return")
+		}
+		c.ping(13)
+	})
 	t.Run("CloseUnblocksRead", func(t *testing.T) {
 		rig := open(t)
 		c := newConn(t, rig.Target)

@@ -119,6 +119,11 @@ func DialNew(name string, dial Dial, window time.Duration) (*Link, error) {
 // time spent reconnecting does not count against the read deadline: the
 // deadline measures the board's silence while the link is up.
 func (l *Link) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		// A connection answers (0, nil), which the loop below would
+		// take for "no data yet" and ask again, forever.
+		return 0, nil
+	}
 	for {
 		c, err := l.get()
 		if err != nil {
