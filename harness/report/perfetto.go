@@ -13,9 +13,9 @@ import (
 // Trace Event Format, which ui.perfetto.dev and chrome://tracing open):
 // one process per run, one thread (track) per task and per lock. Task
 // tracks carry running, ready and blocked slices ("X" events, µs); lock
-// tracks carry who holds the lock; inversion episodes are slices on the
-// waiting task's own "inversions" track; faults, deadline misses and
-// resets are instant events ("i").
+// tracks carry who holds the lock; inversion episodes are slices on one
+// "priority inversions" track; faults, deadline misses and resets are
+// instant events ("i"), on the task's track when they concern one.
 
 type traceEvent struct {
 	Name string         `json:"name"`

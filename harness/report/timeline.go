@@ -234,9 +234,9 @@ func build(dir string, rec *harness.RunRecord, from, to int64, all bool) (*Timel
 }
 
 // Window is the stretch of run time a report shows for a run: around its
-// first inversion episode, else its first reset, else its first deadline
-// miss (found in the black box), else the start. ok is false for a run with
-// nothing to show.
+// first inversion episode, else around its first reset (stretched to show
+// a reset that follows the episode within a second). ok is false for a run
+// with neither.
 func Window(rec *harness.RunRecord) (from, to int64, ok bool) {
 	anchor := int64(-1)
 	if len(rec.InversionLog) > 0 {
