@@ -211,7 +211,8 @@ func (b *Board) flushDropped() {
 	}
 }
 
-// send commits a non-EV frame appended at buf[start:] (see frame).
+// frame commits a non-EV frame appended at tx.buf[start:] (see out); one
+// that does not fit is counted for the next DR.
 func (b *Board) frame(start int) {
 	if !b.tx.commit(b.now, start) {
 		b.dropped++
@@ -602,7 +603,6 @@ func (b *Board) fireFault(f wire.FaultCmd) {
 		j.base, j.eff = f.Priority, f.Priority
 		j.rem = int64(f.Length) * 1000
 		j.fault = f.ID
-		j.started = false
 		b.bursts = append(b.bursts, j)
 		b.ev(wire.EvFaultBegin, j.task, int64(f.ID))
 		b.resched = true
