@@ -125,14 +125,13 @@ func (s *Server) Run(ctx context.Context) error {
 		if ok {
 			wait = max(time.Duration(next), Tick)
 		}
+		// Since Go 1.23 Reset drops a fire nobody received: no Stop and
+		// drain dance after a wake.
 		timer.Reset(wait)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-s.wake:
-			if !timer.Stop() {
-				<-timer.C
-			}
 		case <-timer.C:
 		}
 	}
