@@ -209,7 +209,6 @@ func (p *Profile) validate(pr *problems) {
 		pr.add("tasks", "%d tasks declared, at most %d allowed", len(p.Tasks), MaxTasks)
 	}
 	names := map[string]bool{}
-	used := map[string]bool{}
 	for i := range p.Tasks {
 		t := &p.Tasks[i]
 		path := fmt.Sprintf("tasks[%d]", i)
@@ -252,7 +251,6 @@ func (p *Profile) validate(pr *problems) {
 					unknown = true
 					continue
 				}
-				used[s.Lock] = true
 				if slices.Contains(held, s.Lock) {
 					pr.add(sp, "lock %q is already held (locks are not recursive)", s.Lock)
 					continue
