@@ -40,7 +40,6 @@ type Target struct {
 	name     string
 	board    *firmware.Board
 	profile  *firmware.Profile
-	cfg      firmware.Config
 	deadline int64 // virtual ns; -1 for none
 	closed   bool
 }
@@ -121,7 +120,7 @@ func New(name string, p *firmware.Profile, cfg firmware.Config) (*Target, error)
 	if err != nil {
 		return nil, &targets.URLError{URL: name, Reason: err.Error()}
 	}
-	return &Target{name: name, board: b, profile: p, cfg: cfg, deadline: -1}, nil
+	return &Target{name: name, board: b, profile: p, deadline: -1}, nil
 }
 
 // Name implements targets.Target.
