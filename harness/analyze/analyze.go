@@ -85,8 +85,7 @@ type Lock struct {
 	Ceiling  int
 
 	holder   *Task
-	heldAt   int64
-	heldExec int64
+	heldExec int64 // holder's CPU time when it took the lock
 }
 
 // Episode is one priority inversion: High waited for Lock, held by the
@@ -124,7 +123,6 @@ type Analyzer struct {
 	burstLookup func(uint32) (int, bool)
 	bursts      map[uint32]int // active bursts: fault id -> priority
 	running     *Task
-	now         int64
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
@@ -331,7 +329,6 @@ func (a *Analyzer) setRunning(t int64, next *Task) {
 
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
-	a.now = t
 	tk := a.task(ev.Task)
 	sched := false
 	switch ev.Kind {
@@ -384,7 +381,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			a.closeEpisode(t, tk)
 		}
 		tk.usesLock[k] = true
-		l.holder, l.heldAt, l.heldExec = tk, t, tk.execAt(t, a.running == tk)
+		l.holder, l.heldExec = tk, tk.execAt(t, a.running == tk)
 		sched = true
 	case wire.EvUnlock:
 		k, l := a.lock(ev.Arg)
