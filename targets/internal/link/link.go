@@ -250,10 +250,14 @@ func (l *Link) get() (Conn, error) {
 	l.redial.Lock()
 	defer l.redial.Unlock()
 	l.mu.Lock()
-	c, downAt, cause := l.conn, l.downAt, l.cause
+	c, failed = l.conn, l.failed
+	downAt, cause := l.downAt, l.cause
 	l.mu.Unlock()
-	if c != nil {
+	switch {
+	case c != nil:
 		return c, nil // another goroutine reconnected meanwhile
+	case failed != nil:
+		return nil, failed // or gave up meanwhile: the window is spent
 	}
 	var last error
 	backoff := firstBackoff
