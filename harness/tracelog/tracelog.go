@@ -16,6 +16,7 @@ package tracelog
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -121,12 +122,15 @@ func Open(path string) (*Reader, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	br := bufio.NewReaderSize(gz, 64<<10)
-	line, err := br.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, Magic+" ") {
+	// ReadSlice, not ReadString: the header must fit the buffer, so a
+	// file with no line end is not decompressed whole into memory.
+	line, err := br.ReadSlice('\n')
+	if err != nil || !bytes.HasPrefix(line, []byte(Magic+" ")) {
 		f.Close()
 		return nil, fmt.Errorf("%s: not a hilchaos wire log", path)
 	}
-	return &Reader{Target: strings.TrimSuffix(line[len(Magic)+1:], "\n"), f: f, br: br}, nil
+	target := string(line[len(Magic)+1 : len(line)-1])
+	return &Reader{Target: target, f: f, br: br}, nil
 }
 
 // Next returns the next chunk: its host receive time (since the log was

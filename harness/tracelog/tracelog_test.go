@@ -1,9 +1,11 @@
 package tracelog
 
 import (
+	"compress/gzip"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -108,4 +110,29 @@ func TestDamagedLogErrorNamesFile(t *testing.T) {
 	err = Replay(path, &h)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), path)
+}
+
+// A file that is not a log is refused without reading it all: a header
+// line is looked for in the first 64 KiB only (a gzip of zeros with no line
+// end used to be decompressed whole into memory).
+func TestOpenNotALogReadsLittle(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "zeros.gz")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	gz := gzip.NewWriter(f)
+	zeros := make([]byte, 1<<20)
+	for range 32 {
+		_, err := gz.Write(zeros)
+		require.NoError(t, err)
+	}
+	require.NoError(t, gz.Close())
+	require.NoError(t, f.Close())
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = Open(path)
+	runtime.ReadMemStats(&after)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), path)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "bytes allocated to refuse the file")
 }
