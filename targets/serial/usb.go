@@ -29,7 +29,7 @@ type PortInfo struct {
 func Ports() ([]PortInfo, error) {
 	ds, err := enumerator.GetDetailedPortsList()
 	if err != nil {
-		return nil, fmt.Errorf("list serial ports: %v", err)
+		return nil, fmt.Errorf("list serial ports: %w", err)
 	}
 	out := make([]PortInfo, 0, len(ds))
 	for _, d := range ds {
