@@ -44,8 +44,8 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-// A port that is not there is unreachable (exit 3), and not before the
-// reconnect window has passed.
+// A port that is not there, and does not appear within the reconnect
+// window, is unreachable (exit 3) and reported as not existing.
 func TestMissingPortIsUnreachable(t *testing.T) {
 	_, err := targets.Open("serial://"+filepath.Join(t.TempDir(), "nothing"), targets.Options{Reconnect: 100 * time.Millisecond})
 	require.Error(t, err)
