@@ -151,3 +151,14 @@ func TestRunLogHasOneRecordPerRun(t *testing.T) {
 		assert.NotNil(t, rec["host"], "the stored record keeps host facts")
 	}
 }
+
+// A cancelled context is a second SIGINT: the run in progress is aborted,
+// which is an interruption (130), not a rig failure (3).
+func TestAbortedRunExits130(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"run", pathfinder, "--repeat", "2", "--duration", "2s"}, strings.NewReader(""), &out, &errb)
+	assert.Equal(t, ExitInterrupted, code, errb.String())
+	assert.Contains(t, errb.String(), "interrupted after 0 run(s)")
+}
