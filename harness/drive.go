@@ -465,7 +465,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		return s.obs, err
 	}
 	var err error
-	s.resolved, err = resolveFaults(&s.obs.Table, plan)
+	s.resolved, err = resolveFaults(t.Name(), &s.obs.Table, plan)
 	if err != nil {
 		return s.obs, err
 	}
@@ -729,8 +729,9 @@ func hyperperiod(t *wire.Table) int64 {
 }
 
 // resolveFaults turns each campaign fault into the command form this board
-// understands, once per fault (not per firing).
-func resolveFaults(tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd, error) {
+// understands, once per fault (not per firing). target names the board in
+// the error.
+func resolveFaults(target string, tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd, error) {
 	out := map[*FaultSpec]wire.FaultCmd{}
 	for _, pf := range plan.Faults {
 		if _, done := out[pf.spec]; done {
@@ -738,7 +739,7 @@ func resolveFaults(tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd,
 		}
 		fc, err := pf.spec.Fault.Command(tbl)
 		if err != nil {
-			return nil, &RefusedError{Command: "fault " + pf.Name, Reason: err.Error()}
+			return nil, &RefusedError{Target: target, Command: "fault " + pf.Name, Reason: err.Error()}
 		}
 		out[pf.spec] = fc
 	}
