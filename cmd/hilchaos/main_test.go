@@ -95,23 +95,6 @@ func TestSameSeedSameBytes(t *testing.T) {
 	assert.NotEqual(t, da.Runs[0].Faults, dc.Runs[0].Faults, "another seed gives other fault times")
 }
 
-func TestBrokenCampaignsExit2AndRunNothing(t *testing.T) {
-	files, err := filepath.Glob("../../harness/testdata/bad/*")
-	require.NoError(t, err)
-	require.NotEmpty(t, files)
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "results")
-			code, stdout, stderr := hilchaos(t, "run", f, "--out", out)
-			assert.Equal(t, ExitInvalid, code, stderr)
-			assert.Contains(t, stderr, f, "the message names the file")
-			assert.Empty(t, stdout, "nothing ran, nothing printed")
-			_, err := os.Stat(out)
-			assert.True(t, os.IsNotExist(err), "no results directory was created")
-		})
-	}
-}
-
 func TestUsageErrorsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{"run"},
