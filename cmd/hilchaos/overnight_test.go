@@ -69,7 +69,15 @@ func startAndWait(t *testing.T, dir string, args ...string) (*exec.Cmd, *bytes.B
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	log := filepath.Join(dir, harness.RunsFile)
+	// A process that dies before its first record must fail the test,
+	// not spin it until go test's own timeout.
+	give := time.Now().Add(2 * time.Minute)
 	for lines(t, log) < 1 {
+		if time.Now().After(give) {
+			cmd.Process.Kill() //nolint:errcheck // it may be gone
+			_ = cmd.Wait()
+			t.Fatalf("no run record in %s after 2 minutes: %v exited or hangs; stdout: %s", log, args, stdout.String())
+		}
 		time.Sleep(2 * time.Millisecond)
 	}
 	return cmd, &stdout
