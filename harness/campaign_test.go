@@ -133,3 +133,17 @@ func TestParseCheck(t *testing.T) {
 		assert.InDelta(t, tc.limit, c.Limit, 1e-9, tc.expr)
 	}
 }
+
+func TestTimeoutProblemsInFieldOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("name: t\ntimeouts: {boot: 0s, liveness: -1s, reconnect: 0s}\n"), 0o644))
+	for range 20 { // map order would differ between loads
+		_, err := LoadCampaign(path, Overrides{})
+		var inv *InvalidError
+		require.ErrorAs(t, err, &inv)
+		require.Len(t, inv.Problems, 3)
+		for i, field := range []string{"timeouts.boot", "timeouts.liveness", "timeouts.reconnect"} {
+			require.True(t, strings.HasPrefix(inv.Problems[i].Error(), field+":"), inv.Problems[i].Error())
+		}
+	}
+}
