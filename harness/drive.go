@@ -488,10 +488,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		err := s.observe(ctx)
 		switch {
 		case err == nil && s.done:
-			s.obs.EndUS = s.lastRun
-			s.an.Finish(s.lastRun)
-			s.stats()
-			return s.obs, nil
+			return s.finish(), nil
 		case err == nil && s.resetNew:
 			// The board reset; wait for its table, then re-arm what is left.
 			if err := s.awaitBoot(ctx, false); err != nil {
@@ -535,10 +532,15 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			return s.obs, err
 		}
 	}
+	return s.finish(), nil
+}
+
+// finish closes the analysis at the last event seen: the run is over.
+func (s *session) finish() *Observation {
 	s.obs.EndUS = s.lastRun
 	s.an.Finish(s.lastRun)
 	s.stats()
-	return s.obs, nil
+	return s.obs
 }
 
 // blackBox asks the board that just came back from a watchdog reset for
