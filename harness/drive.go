@@ -178,7 +178,8 @@ func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *sessio
 	s.obs = &Observation{Analyzer: s.an, ResetKinds: map[string]int{}}
 	s.start = s.clk.Now()
 	if stamp != nil {
-		s.host = newHostClock(stamp, s.start)
+		stamp.start = s.start
+		s.host = newHostClock(stamp)
 	}
 	return s
 }
