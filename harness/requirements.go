@@ -69,7 +69,7 @@ func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
 					}
 				}
 			}
-			ev.WorstText = formatValue(ch.Metric, ev.Worst)
+			ev.WorstText = FormatMetric(ch.Metric, ev.Worst)
 			if ev.Runs > 0 && rr.Verdict == Untested {
 				rr.Verdict = Pass
 			}
@@ -102,7 +102,9 @@ func IsTimeMetric(metric string) bool {
 	return ok && taskMetrics[m]
 }
 
-func formatValue(metric string, v float64) string {
+// FormatMetric writes a value of a check metric as the requirement and
+// gate tables show it: times (µs) in milliseconds, counts as numbers.
+func FormatMetric(metric string, v float64) string {
 	if IsTimeMetric(metric) {
 		return fmt.Sprintf("%.3f ms", v/1000)
 	}
