@@ -2,7 +2,6 @@ package harness
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -30,21 +29,19 @@ type CheckEvidence struct {
 // Untested is the verdict of a requirement no completed run evaluated.
 const Untested = "untested"
 
-// Requirements evaluates every requirement the campaign's checks cite (in
-// the order the campaign declares them, then by id for undeclared ones).
+// Requirements evaluates every requirement the campaign's checks cite, in
+// the order of their ids.
 func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
-	var ids []string
 	seen := map[string]bool{}
 	for _, ch := range c.Checks {
-		if ch.Requirement != "" && !seen[ch.Requirement] {
+		if ch.Requirement != "" {
 			seen[ch.Requirement] = true
-			ids = append(ids, ch.Requirement)
 		}
 	}
-	if len(ids) == 0 {
+	if len(seen) == 0 {
 		return nil
 	}
-	sort.Strings(ids)
+	ids := sortedKeys(seen)
 	var out []RequirementResult
 	for _, id := range ids {
 		rr := RequirementResult{ID: id, Text: c.Requirements[id], Verdict: Untested}
