@@ -96,7 +96,7 @@ func IsTimeMetric(metric string) bool {
 		return false
 	}
 	_, m, ok := strings.Cut(metric, ".")
-	return ok && taskMetrics[m]
+	return ok && taskMetrics[m].isTime
 }
 
 // FormatMetric writes a value of a check metric as the requirement and
