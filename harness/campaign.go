@@ -279,9 +279,13 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	c.Timeouts = DefaultTimeouts
 	if raw.Timeouts != nil {
 		errs = append(errs, faults.Prefix("timeouts", faults.DecodeStrict(raw.Timeouts, &c.Timeouts))...)
-		for name, d := range map[string]time.Duration{"boot": c.Timeouts.Boot, "liveness": c.Timeouts.Liveness, "reconnect": c.Timeouts.Reconnect} {
-			if d <= 0 {
-				errs = append(errs, fieldErr("timeouts."+name, "must be positive, got %v", d))
+		// In file order, so lint prints the same lines every time.
+		for _, t := range []struct {
+			name string
+			d    time.Duration
+		}{{"boot", c.Timeouts.Boot}, {"liveness", c.Timeouts.Liveness}, {"reconnect", c.Timeouts.Reconnect}} {
+			if t.d <= 0 {
+				errs = append(errs, fieldErr("timeouts."+t.name, "must be positive, got %v", t.d))
 			}
 		}
 	}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hilchaos/hilchaos/harness/analyze"
 )
 
 // wantOf reads the "# want: ..." line a broken campaign starts with.
@@ -131,5 +133,40 @@ func TestParseCheck(t *testing.T) {
 		assert.Equal(t, tc.metric, c.Metric, tc.expr)
 		assert.Equal(t, tc.op, c.Op, tc.expr)
 		assert.InDelta(t, tc.limit, c.Limit, 1e-9, tc.expr)
+	}
+}
+
+func TestTimeoutProblemsInFieldOrder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "t.yaml")
+	require.NoError(t, os.WriteFile(path, []byte("name: t\ntimeouts: {boot: 0s, liveness: -1s, reconnect: 0s}\n"), 0o644))
+	for range 20 { // map order would differ between loads
+		_, err := LoadCampaign(path, Overrides{})
+		var inv *InvalidError
+		require.ErrorAs(t, err, &inv)
+		require.Len(t, inv.Problems, 3)
+		for i, field := range []string{"timeouts.boot", "timeouts.liveness", "timeouts.reconnect"} {
+			require.True(t, strings.HasPrefix(inv.Problems[i].Error(), field+":"), inv.Problems[i].Error())
+		}
+	}
+}
+
+// Every metric a check may name is read from the record, and only those.
+func TestEveryCheckMetricIsReadable(t *testing.T) {
+	r := &RunRecord{Resets: ResetCounts{Watchdog: 2, Hang: 1}, Tasks: map[string]analyze.TaskResult{"bc.dist": {P99ResponseUS: 5}}}
+	for name := range runMetrics {
+		_, ok := r.Metric(name)
+		assert.True(t, ok, name)
+	}
+	for m := range taskMetrics {
+		_, ok := r.Metric("bc.dist." + m)
+		assert.True(t, ok, m)
+	}
+	v, _ := r.Metric("resets.total")
+	assert.Equal(t, 3.0, v)
+	v, _ = r.Metric("bc.dist.p99_response")
+	assert.Equal(t, 5.0, v)
+	for _, name := range []string{"bc.dist.wibble", "ghost.jobs", "wibble"} {
+		_, ok := r.Metric(name)
+		assert.False(t, ok, name)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hilchaos/hilchaos/harness/analyze"
 )
 
 // Check is one absolute limit on a run, written in a compact syntax:
@@ -23,28 +25,33 @@ type Check struct {
 
 var checkOps = []string{"<=", ">=", "==", "!=", "<", ">"}
 
-// Task metrics a check can name after "<task>.", and whether they are times.
-var taskMetrics = map[string]bool{
-	"max_response":    true,
-	"p99_response":    true,
-	"p50_response":    true,
-	"max_blocking":    true,
-	"deadline_misses": false,
-	"jobs":            false,
+// Task metrics a check can name after "<task>.": whether each is a time
+// (µs), and how to read it. ParseCheck accepts and Metric reads exactly
+// these.
+var taskMetrics = map[string]struct {
+	isTime bool
+	get    func(t *analyze.TaskResult) float64
+}{
+	"max_response":    {true, func(t *analyze.TaskResult) float64 { return float64(t.MaxResponseUS) }},
+	"p99_response":    {true, func(t *analyze.TaskResult) float64 { return float64(t.P99ResponseUS) }},
+	"p50_response":    {true, func(t *analyze.TaskResult) float64 { return float64(t.P50ResponseUS) }},
+	"max_blocking":    {true, func(t *analyze.TaskResult) float64 { return float64(t.MaxBlockingUS) }},
+	"deadline_misses": {false, func(t *analyze.TaskResult) float64 { return float64(t.DeadlineMisses) }},
+	"jobs":            {false, func(t *analyze.TaskResult) float64 { return float64(t.Jobs) }},
 }
 
-// Run-wide metrics.
-var runMetrics = map[string]bool{
-	"resets.watchdog": false,
-	"resets.software": false,
-	"resets.power_on": false,
-	"resets.hang":     false,
-	"resets.unknown":  false,
-	"resets.expected": false,
-	"resets.total":    false,
-	"inversions":      false,
-	"score":           false,
-	"telemetry.lost":  false,
+// Run-wide metrics (none is a time), and how to read each.
+var runMetrics = map[string]func(r *RunRecord) float64{
+	"resets.watchdog": func(r *RunRecord) float64 { return float64(r.Resets.Watchdog) },
+	"resets.software": func(r *RunRecord) float64 { return float64(r.Resets.Software) },
+	"resets.power_on": func(r *RunRecord) float64 { return float64(r.Resets.PowerOn) },
+	"resets.hang":     func(r *RunRecord) float64 { return float64(r.Resets.Hang) },
+	"resets.unknown":  func(r *RunRecord) float64 { return float64(r.Resets.Unknown) },
+	"resets.expected": func(r *RunRecord) float64 { return float64(r.Resets.Expected) },
+	"resets.total":    func(r *RunRecord) float64 { return float64(r.Resets.Total()) },
+	"inversions":      func(r *RunRecord) float64 { return float64(r.Inversions) },
+	"score":           func(r *RunRecord) float64 { return r.Score },
+	"telemetry.lost":  func(r *RunRecord) float64 { return float64(r.Telemetry.Lost + r.Telemetry.Dropped) },
 }
 
 // ParseCheck parses one check. tasks, if not nil, is the set of task names
@@ -66,14 +73,14 @@ func ParseCheck(expr string, tasks map[string]bool) (Check, error) {
 	if _, ok := runMetrics[lhs]; ok {
 		// run-wide
 	} else if task, m, ok := strings.Cut(lhs, "."); ok {
-		t, known := taskMetrics[m]
+		tm, known := taskMetrics[m]
 		if !known {
 			return c, fmt.Errorf("%q: unknown task metric %q (known: %s)", expr, m, strings.Join(sortedKeys(taskMetrics), ", "))
 		}
 		if tasks != nil && !tasks[task] {
 			return c, fmt.Errorf("%q: unknown task %q (tasks: %s)", expr, task, strings.Join(sortedKeys(tasks), ", "))
 		}
-		isTime = t
+		isTime = tm.isTime
 	} else {
 		return c, fmt.Errorf("%q: unknown metric %q (known: %s, or TASK.METRIC)", expr, lhs, strings.Join(sortedKeys(runMetrics), ", "))
 	}

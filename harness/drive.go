@@ -178,7 +178,8 @@ func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *sessio
 	s.obs = &Observation{Analyzer: s.an, ResetKinds: map[string]int{}}
 	s.start = s.clk.Now()
 	if stamp != nil {
-		s.host = newHostClock(stamp, s.start)
+		stamp.start = s.start
+		s.host = newHostClock(stamp)
 	}
 	return s
 }
@@ -465,7 +466,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		return s.obs, err
 	}
 	var err error
-	s.resolved, err = resolveFaults(&s.obs.Table, plan)
+	s.resolved, err = resolveFaults(t.Name(), &s.obs.Table, plan)
 	if err != nil {
 		return s.obs, err
 	}
@@ -488,10 +489,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		err := s.observe(ctx)
 		switch {
 		case err == nil && s.done:
-			s.obs.EndUS = s.lastRun
-			s.an.Finish(s.lastRun)
-			s.stats()
-			return s.obs, nil
+			return s.finish(), nil
 		case err == nil && s.resetNew:
 			// The board reset; wait for its table, then re-arm what is left.
 			if err := s.awaitBoot(ctx, false); err != nil {
@@ -535,10 +533,15 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			return s.obs, err
 		}
 	}
+	return s.finish(), nil
+}
+
+// finish closes the analysis at the last event seen: the run is over.
+func (s *session) finish() *Observation {
 	s.obs.EndUS = s.lastRun
 	s.an.Finish(s.lastRun)
 	s.stats()
-	return s.obs, nil
+	return s.obs
 }
 
 // blackBox asks the board that just came back from a watchdog reset for
@@ -729,8 +732,9 @@ func hyperperiod(t *wire.Table) int64 {
 }
 
 // resolveFaults turns each campaign fault into the command form this board
-// understands, once per fault (not per firing).
-func resolveFaults(tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd, error) {
+// understands, once per fault (not per firing). target names the board in
+// the error.
+func resolveFaults(target string, tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd, error) {
 	out := map[*FaultSpec]wire.FaultCmd{}
 	for _, pf := range plan.Faults {
 		if _, done := out[pf.spec]; done {
@@ -738,7 +742,7 @@ func resolveFaults(tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd,
 		}
 		fc, err := pf.spec.Fault.Command(tbl)
 		if err != nil {
-			return nil, &RefusedError{Command: "fault " + pf.Name, Reason: err.Error()}
+			return nil, &RefusedError{Target: target, Command: "fault " + pf.Name, Reason: err.Error()}
 		}
 		out[pf.spec] = fc
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 func TestCampaignExpectResets(t *testing.T) {
@@ -41,4 +43,15 @@ func TestExpectedResetCostsNothing(t *testing.T) {
 	for _, d := range r.Deductions {
 		require.NotContains(t, d.Metric, "resets.", "%+v", d)
 	}
+}
+
+// A fault the board's table cannot take names the board, the fault and why.
+func TestUnresolvableFaultNamesTheTarget(t *testing.T) {
+	c, err := LoadCampaign("testdata/inversion.yaml", Overrides{})
+	require.NoError(t, err)
+	plan := PlanRun(c, 0)
+	require.NotEmpty(t, plan.Faults)
+	_, err = resolveFaults("tcp://rig:4001", &wire.Table{}, plan)
+	require.Error(t, err)
+	require.True(t, strings.HasPrefix(err.Error(), "tcp://rig:4001: board refused fault "+plan.Faults[0].Name+": "), err.Error())
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -44,9 +45,15 @@ func FuzzReadRuns(f *testing.F) {
 	f.Add([]byte("\n\n{}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dir := t.TempDir()
-		if err := os.WriteFile(filepath.Join(dir, RunsFile), data, 0o644); err != nil {
+		path := filepath.Join(dir, RunsFile)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, _, _ = ReadRuns(dir)
+		_, warns, err := ReadRuns(dir)
+		for _, e := range append(warns, err) {
+			if e != nil && !strings.Contains(e.Error(), path+":") {
+				t.Fatalf("%q does not name the file and line", e)
+			}
+		}
 	})
 }

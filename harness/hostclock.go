@@ -16,17 +16,19 @@ import (
 
 // stampReader notes the host clock each time a chunk arrives. The wire
 // reader only reads when it has used up what it holds, so the frame it
-// returns was completed by the latest chunk: its receive time is at.
+// returns was completed by the latest chunk: its receive time is atUS.
+// It is computed once per chunk, not once per frame.
 type stampReader struct {
-	r   io.Reader
-	clk targets.Clock
-	at  time.Time
+	r     io.Reader
+	clk   targets.Clock
+	start time.Time // host time 0: the session's connect
+	atUS  float64   // the latest chunk's receive time, µs since start
 }
 
 func (s *stampReader) Read(p []byte) (int, error) {
 	n, err := s.r.Read(p)
 	if n > 0 {
-		s.at = s.clk.Now()
+		s.atUS = float64(s.clk.Now().Sub(s.start)) / 1e3
 	}
 	return n, err
 }
@@ -38,7 +40,6 @@ func (s *stampReader) Read(p []byte) (int, error) {
 // hours of microseconds lose no precision.
 type hostClock struct {
 	stamp *stampReader
-	start time.Time // host time 0: the session's connect
 
 	n             float64 // frames in the current segment
 	mx, my        float64 // their means
@@ -49,14 +50,14 @@ type hostClock struct {
 	offsetUS      float64
 }
 
-func newHostClock(stamp *stampReader, start time.Time) *hostClock {
-	return &hostClock{stamp: stamp, start: start}
+func newHostClock(stamp *stampReader) *hostClock {
+	return &hostClock{stamp: stamp}
 }
 
 // frame adds one frame stamped boardUS (µs since the board's boot).
 func (h *hostClock) frame(boardUS uint64) {
 	x := float64(boardUS)
-	y := float64(h.stamp.at.Sub(h.start)) / 1e3
+	y := h.stamp.atUS
 	if !h.haveOffset {
 		h.haveOffset, h.offsetUS = true, y-x
 	}

@@ -68,12 +68,15 @@ func TestPathfinderInversionWithoutProtocol(t *testing.T) {
 	assert.Greater(t, r.Tasks["bc_dist"].MaxBlockingUS, int64(100_000), "the wait the reset cut short counts")
 
 	// Under no protocol the oracle gives bc_dist no bound.
+	bounded := false
 	for _, b := range r.Bounds {
 		if b.Task == "bc_dist" {
+			bounded = true
 			assert.Equal(t, int64(-1), b.ResponseBoundUS)
 			assert.Equal(t, "none", b.Protocol)
 		}
 	}
+	assert.True(t, bounded, "the oracle lists bc_dist: %+v", r.Bounds)
 	// Scored against the reference: the inversions cost points.
 	metrics := map[string]bool{}
 	for _, d := range r.Deductions {

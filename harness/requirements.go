@@ -2,7 +2,6 @@ package harness
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -30,21 +29,19 @@ type CheckEvidence struct {
 // Untested is the verdict of a requirement no completed run evaluated.
 const Untested = "untested"
 
-// Requirements evaluates every requirement the campaign's checks cite (in
-// the order the campaign declares them, then by id for undeclared ones).
+// Requirements evaluates every requirement the campaign's checks cite, in
+// the order of their ids.
 func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
-	var ids []string
 	seen := map[string]bool{}
 	for _, ch := range c.Checks {
-		if ch.Requirement != "" && !seen[ch.Requirement] {
+		if ch.Requirement != "" {
 			seen[ch.Requirement] = true
-			ids = append(ids, ch.Requirement)
 		}
 	}
-	if len(ids) == 0 {
+	if len(seen) == 0 {
 		return nil
 	}
-	sort.Strings(ids)
+	ids := sortedKeys(seen)
 	var out []RequirementResult
 	for _, id := range ids {
 		rr := RequirementResult{ID: id, Text: c.Requirements[id], Verdict: Untested}
@@ -69,7 +66,7 @@ func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
 					}
 				}
 			}
-			ev.WorstText = formatValue(ch.Metric, ev.Worst)
+			ev.WorstText = FormatMetric(ch.Metric, ev.Worst)
 			if ev.Runs > 0 && rr.Verdict == Untested {
 				rr.Verdict = Pass
 			}
@@ -99,10 +96,12 @@ func IsTimeMetric(metric string) bool {
 		return false
 	}
 	_, m, ok := strings.Cut(metric, ".")
-	return ok && taskMetrics[m]
+	return ok && taskMetrics[m].isTime
 }
 
-func formatValue(metric string, v float64) string {
+// FormatMetric writes a value of a check metric as the requirement and
+// gate tables show it: times (µs) in milliseconds, counts as numbers.
+func FormatMetric(metric string, v float64) string {
 	if IsTimeMetric(metric) {
 		return fmt.Sprintf("%.3f ms", v/1000)
 	}

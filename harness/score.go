@@ -124,27 +124,8 @@ type CheckResult struct {
 // Metric returns the value of a check metric in a run record, and whether
 // the record has it.
 func (r *RunRecord) Metric(name string) (float64, bool) {
-	switch name {
-	case "resets.watchdog":
-		return float64(r.Resets.Watchdog), true
-	case "resets.software":
-		return float64(r.Resets.Software), true
-	case "resets.power_on":
-		return float64(r.Resets.PowerOn), true
-	case "resets.hang":
-		return float64(r.Resets.Hang), true
-	case "resets.unknown":
-		return float64(r.Resets.Unknown), true
-	case "resets.expected":
-		return float64(r.Resets.Expected), true
-	case "resets.total":
-		return float64(r.Resets.Total()), true
-	case "inversions":
-		return float64(r.Inversions), true
-	case "score":
-		return r.Score, true
-	case "telemetry.lost":
-		return float64(r.Telemetry.Lost + r.Telemetry.Dropped), true
+	if get, ok := runMetrics[name]; ok {
+		return get(r), true
 	}
 	for i := len(name) - 1; i > 0; i-- {
 		if name[i] != '.' {
@@ -154,25 +135,11 @@ func (r *RunRecord) Metric(name string) (float64, bool) {
 		if !ok {
 			return 0, false
 		}
-		return taskMetric(t, name[i+1:])
-	}
-	return 0, false
-}
-
-func taskMetric(t analyze.TaskResult, m string) (float64, bool) {
-	switch m {
-	case "max_response":
-		return float64(t.MaxResponseUS), true
-	case "p99_response":
-		return float64(t.P99ResponseUS), true
-	case "p50_response":
-		return float64(t.P50ResponseUS), true
-	case "max_blocking":
-		return float64(t.MaxBlockingUS), true
-	case "deadline_misses":
-		return float64(t.DeadlineMisses), true
-	case "jobs":
-		return float64(t.Jobs), true
+		tm, ok := taskMetrics[name[i+1:]]
+		if !ok {
+			return 0, false
+		}
+		return tm.get(&t), true
 	}
 	return 0, false
 }

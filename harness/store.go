@@ -32,7 +32,26 @@ func OpenStore(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results directory: %w", err)
 	}
+	// Syncing the records is not enough for a new log: its name must be
+	// on disk too, or a power cut can lose the whole file.
+	if err := syncDir(dir); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
 	return &Store{dir: dir, f: f}, nil
+}
+
+// syncDir makes the entries of dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("%s: sync: %w", dir, err)
+	}
+	return nil
 }
 
 // dropTornTail cuts a last line that a crash left without its newline (a

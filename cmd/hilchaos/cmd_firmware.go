@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -118,7 +119,17 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 	if err != nil {
 		return withCode(ExitInvalid, err)
 	}
-	ctx := cmd.Context()
+	// A server has no run to finish: the first SIGINT or SIGTERM, which
+	// main turns into the stop channel only, stops it.
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-stopOf(ctx):
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	if o.pty {
 		pt, err := boardserver.OpenPTY(o.link)
 		if err != nil {

@@ -207,7 +207,9 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 			writeRequirements(a.stdout, c, sum)
 		}
 	}
-	if errors.Is(err, harness.ErrInterrupted) {
+	// ErrInterrupted: the first signal, the run in progress was finished
+	// and stored. context.Canceled: a second one aborted it.
+	if errors.Is(err, harness.ErrInterrupted) || errors.Is(err, context.Canceled) {
 		again := resumeCommand(cmd, path)
 		if o.out == "" {
 			again = "(no --out: give --out DIR to keep runs across interruptions)"

@@ -42,7 +42,7 @@ func withCode(code int, err error) error {
 	return &exitError{code: code, err: err}
 }
 
-// failed is returned when a run completed and a check failed.
+// errFailed is returned when a run completed and a check failed.
 var errFailed = errors.New("checks failed")
 
 // exitCode maps an error to the documented exit codes.
@@ -64,7 +64,7 @@ func exitCode(err error) int {
 	case errors.As(err, &infra), errors.Is(err, targets.ErrUnreachable):
 		return ExitInfra
 	case errors.Is(err, context.Canceled):
-		return ExitInfra
+		return ExitInterrupted // a second SIGINT or SIGTERM aborted the run in progress
 	}
 	return ExitInfra
 }

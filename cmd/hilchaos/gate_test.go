@@ -39,12 +39,15 @@ func TestGate(t *testing.T) {
 		assert.Contains(t, rep.Regressions, "bc_dist.max_response_us")
 		assert.Contains(t, rep.Regressions, "resets (runs with any reset)")
 		assert.Contains(t, rep.Reason, "check resets.watchdog == 0")
+		fisher := 0
 		for _, tt := range rep.Tests {
 			if tt.Metric == "resets (runs with any reset)" {
+				fisher++
 				// 0 of 10 against 10 of 10: Fisher's p is 1/C(20,10).
 				assert.InDelta(t, 1.0/184756, tt.P, 1e-12)
 			}
 		}
+		assert.Equal(t, 1, fisher, "one reset test: %+v", rep.Tests)
 		// The table and the markdown name the metrics too.
 		code, out, _ := hilchaos(t, "gate", "--baseline", base, "--candidate", cand)
 		assert.Equal(t, ExitFail, code)

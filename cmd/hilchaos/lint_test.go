@@ -44,6 +44,7 @@ func TestLintAndRunRejectEveryBrokenCampaign(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "results")
 			code, stdout, stderr = hilchaos(t, "run", f, "--out", out)
 			assert.Equal(t, ExitInvalid, code, stderr)
+			assert.Contains(t, stderr, f, "run names the file")
 			assert.Contains(t, stderr, w, "run names the field and the reason")
 			assert.Empty(t, stdout, "no run started")
 			_, err := os.Stat(out)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/targets/targettest"
 )
 
 var (
@@ -67,7 +69,15 @@ func startAndWait(t *testing.T, dir string, args ...string) (*exec.Cmd, *bytes.B
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
 	log := filepath.Join(dir, harness.RunsFile)
+	// A process that dies before its first record must fail the test,
+	// not spin it until go test's own timeout.
+	give := time.Now().Add(2 * time.Minute)
 	for lines(t, log) < 1 {
+		if time.Now().After(give) {
+			cmd.Process.Kill() //nolint:errcheck // it may be gone
+			_ = cmd.Wait()
+			t.Fatalf("no run record in %s after 2 minutes: %v exited or hangs; stdout: %s", log, args, stdout.String())
+		}
 		time.Sleep(2 * time.Millisecond)
 	}
 	return cmd, &stdout
@@ -188,4 +198,27 @@ func TestFirstSIGINTFinishesTheRunAndWritesTheSummary(t *testing.T) {
 	assert.Equal(t, uninterrupted(t), got)
 	assertLogOnceEach(t, dir, 10)
 	assert.False(t, strings.Contains(got, `"interrupted"`))
+}
+
+// The real binary, not TestMain's signal handling: the first SIGINT stops
+// firmware serve with exit status 0, as its help says.
+func TestServeStopsOnFirstSIGINT(t *testing.T) {
+	cmd := exec.Command(binary(t), "firmware", "serve", "--listen", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	require.NotEmpty(t, strings.TrimSpace(addr))
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		assert.Equal(t, 0, exitStatus(err))
+	case <-time.After(targettest.Patience):
+		cmd.Process.Kill() //nolint:errcheck // last resort
+		<-exited
+		t.Fatal("firmware serve ignored the first SIGINT")
+	}
 }

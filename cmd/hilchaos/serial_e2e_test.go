@@ -132,6 +132,38 @@ func decodeLink(t *testing.T, s string) linkDoc {
 	return d
 }
 
+// result is what an in-process hilchaos invocation returned.
+type result struct {
+	code      int
+	out, errs string
+}
+
+// background is an in-process hilchaos invocation still running.
+type background chan result
+
+// runInBackground starts hilchaos args... in-process and returns at once.
+func runInBackground(t *testing.T, args ...string) background {
+	done := make(background, 1)
+	go func() {
+		code, out, errs := hilchaos(t, args...)
+		done <- result{code, out, errs}
+	}()
+	return done
+}
+
+// wait returns the invocation's result, failing with hang if it takes
+// more than two minutes.
+func (b background) wait(t *testing.T, hang string) result {
+	t.Helper()
+	select {
+	case r := <-b:
+		return r
+	case <-time.After(2 * time.Minute):
+		t.Fatal(hang)
+		return result{}
+	}
+}
+
 // TestServeAndRun is the end-to-end check: the campaign over a
 // real PTY and over ser2net exits as it does on the simulator for the
 // same seed, run by run, with the watchdog resets counted.
@@ -185,25 +217,12 @@ func TestKilledServerComesBack(t *testing.T) {
 	t.Parallel()
 	link := filepath.Join(t.TempDir(), "board")
 	a := serve(t, "--pty", "--mutex", "inherit", "--link", link)
-	type result struct {
-		code      int
-		out, errs string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, out, errs := hilchaos(t, "run", pathfinder, "--target", "serial://"+link, "--duration", "6s", "--repeat", "1", "--format", "json")
-		done <- result{code, out, errs}
-	}()
+	done := runInBackground(t, "run", pathfinder, "--target", "serial://"+link, "--duration", "6s", "--repeat", "1", "--format", "json")
 	time.Sleep(2 * time.Second) // mid-run (sequencing only: nothing is measured)
 	a.kill()
 	time.Sleep(200 * time.Millisecond) // the port is gone for a while
 	serve(t, "--pty", "--mutex", "inherit", "--link", link)
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the run hangs after the server was killed")
-	}
+	r := done.wait(t, "the run hangs after the server was killed")
 	require.NotEqual(t, ExitInfra, r.code, "the board came back within the reconnect window; stderr: %s", r.errs)
 	require.Contains(t, []int{ExitOK, ExitFail}, r.code, r.errs)
 	d := decodeLink(t, r.out)
@@ -228,24 +247,11 @@ func TestKilledServerNeverComesBack(t *testing.T) {
 	require.NoError(t, os.WriteFile(campaign, append(b, "\ntimeouts:\n  reconnect: 2s\n"...), 0o644))
 	link := filepath.Join(dir, "board")
 	a := serve(t, "--pty", "--mutex", "inherit", "--link", link)
-	type result struct {
-		code      int
-		out, errs string
-	}
-	done := make(chan result, 1)
-	go func() {
-		code, out, errs := hilchaos(t, "run", campaign, "--target", "serial://"+link, "--duration", "10s", "--repeat", "1", "--format", "json")
-		done <- result{code, out, errs}
-	}()
+	done := runInBackground(t, "run", campaign, "--target", "serial://"+link, "--duration", "10s", "--repeat", "1", "--format", "json")
 	time.Sleep(2 * time.Second)
 	os.Remove(link) // the device node goes with the board
 	a.kill()
-	var r result
-	select {
-	case r = <-done:
-	case <-time.After(2 * time.Minute):
-		t.Fatal("the run hangs after the board went away")
-	}
+	r := done.wait(t, "the run hangs after the board went away")
 	require.Equal(t, ExitInfra, r.code, "stderr: %s", r.errs)
 	assert.Contains(t, r.errs, "not back within the reconnect window of 2s")
 	assert.Contains(t, r.errs, "target unreachable")

@@ -260,6 +260,7 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 
 	// Absolute checks, from the candidate's own records.
 	byCheck := map[string]*CheckFailures{}
+	parsed := map[string]harness.Check{} // by expression, once each; absent if it does not parse
 	var order []string
 	for _, r := range cand {
 		for _, c := range r.Checks {
@@ -272,19 +273,19 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 				cf = &CheckFailures{Check: c.Expr, Requirement: c.Requirement, Of: len(cand), Worst: c.Value}
 				byCheck[c.Expr] = cf
 				order = append(order, c.Expr)
+				if p, err := harness.ParseCheck(c.Expr, nil); err == nil {
+					parsed[c.Expr] = p
+				}
 			}
 			cf.Runs = append(cf.Runs, r.Index)
-			if parsed, err := harness.ParseCheck(c.Expr, nil); err == nil && !parsed.Holds(cf.Worst) && math.Abs(c.Value-parsed.Limit) > math.Abs(cf.Worst-parsed.Limit) {
+			if p, ok := parsed[c.Expr]; ok && !p.Holds(cf.Worst) && math.Abs(c.Value-p.Limit) > math.Abs(cf.Worst-p.Limit) {
 				cf.Worst = c.Value
 			}
 		}
 	}
 	for _, expr := range order {
 		cf := byCheck[expr]
-		cf.WorstText = fmt.Sprintf("%g", cf.Worst)
-		if parsed, err := harness.ParseCheck(expr, nil); err == nil && harness.IsTimeMetric(parsed.Metric) {
-			cf.WorstText = fmt.Sprintf("%.3f ms", cf.Worst/1000)
-		}
+		cf.WorstText = harness.FormatMetric(parsed[expr].Metric, cf.Worst)
 		rep.FailedChecks = append(rep.FailedChecks, *cf)
 		rep.Regressions = append(rep.Regressions, fmt.Sprintf("check %s (failed in %d of %d candidate runs)", expr, len(cf.Runs), len(cand)))
 	}
