@@ -71,3 +71,29 @@ func TestListenerClientsLeaveNoGoroutines(t *testing.T) {
 		t.Errorf("%d goroutines after %d clients came and went, %d before", n, clients, base)
 	}
 }
+
+// TestTalkBeforeRun: a host that talks before Run has started the clock
+// reaches a board standing at time 0 (it used to be advanced to the end of
+// time, spinning forever with the server's lock held).
+func TestTalkBeforeRun(t *testing.T) {
+	p, err := firmware.Lookup("pathfinder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := boardserver.New(boardserver.Config{Profile: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, board := net.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- s.Attach(context.Background(), board) }()
+	if _, err := host.Write(wire.AppendCommand(nil, wire.Command{Type: wire.TypePing, ID: 1})); err != nil {
+		t.Fatal(err)
+	}
+	host.Close()
+	select {
+	case <-done:
+	case <-time.After(targettest.Patience):
+		t.Fatal("the board server did not take a command sent before Run")
+	}
+}

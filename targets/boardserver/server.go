@@ -80,8 +80,14 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// now is the board's virtual time for the current wall time.
-func (s *Server) now() int64 { return int64(time.Since(s.start)) }
+// now is the board's virtual time for the current wall time: 0 until Run
+// has started the clock (a client can attach and talk before that).
+func (s *Server) now() int64 {
+	if s.start.IsZero() {
+		return 0
+	}
+	return int64(time.Since(s.start))
+}
 
 // Run paces the board until ctx ends. Attach gives it a line to talk on.
 func (s *Server) Run(ctx context.Context) error {
