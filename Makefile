@@ -1,7 +1,7 @@
 # hilchaos: the README's two commands are `make pathfinder` and `make test`.
 GO ?= go
 
-.PHONY: pathfinder test setup bench fuzz build
+.PHONY: pathfinder test setup bench fuzz build firmware
 
 build:
 	$(GO) build -o bin/hilchaos ./cmd/hilchaos
@@ -12,6 +12,11 @@ pathfinder:
 
 setup:
 	.ci/setup
+
+# The C reference firmware for QEMU's mps2-an385 (needs gcc-arm-none-eabi,
+# installed by .ci/setup): firmware/mps2-an385/build/pathfinder-*.elf.
+firmware:
+	$(MAKE) -C firmware/mps2-an385
 
 # Everything CI runs: install the test components, vet, then every test.
 test: setup

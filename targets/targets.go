@@ -155,3 +155,17 @@ func ClockOf(t Target) Clock {
 	}
 	return Wall
 }
+
+// WitnessedReset is one reset a target saw happen to the board by itself,
+// independently of what the board reports (QEMU's QMP events).
+type WitnessedReset struct {
+	At     time.Time // wall clock, when the target learnt of it
+	Kind   string    // "watchdog" (the watchdog fired) or "reset" (the machine reset)
+	Detail string    // the emulator's own words, e.g. "guest-reset"
+}
+
+// ResetWitness is a target that witnesses resets on its own: a run can
+// compare them, count for count, with the BOOT reasons the board gave.
+type ResetWitness interface {
+	WitnessedResets() []WitnessedReset
+}
