@@ -1,7 +1,8 @@
 /* board.c - the mps2-an385 board support and the agent's port (hc_port.h):
  * TIMER1 free-running as the board clock (40 ns), TIMER0 one-shot as the
  * kernel's timer, UART0 with interrupt-driven RX and TX, the CMSDK
- * watchdog (its first expiry is the NMI), the dual timer for irq storms. */
+ * watchdog (its first expiry is the NMI), dual timer 1 as the running
+ * thread's compute budget, IRQ 31 pended by software for irq storms. */
 #include "cmsdk.h"
 #include "hc_agent.h"
 #include "hc_port.h"
@@ -50,15 +51,25 @@ uint32_t hc_port_enter(void)
 
 void hc_port_exit(uint32_t state) { __asm volatile("msr primask, %0" ::"r"(state) : "memory"); }
 
-void hc_port_tx_kick(void)
+/* Fill the UART while it takes bytes. The CMSDK UART holds one byte; on a
+ * real line at 115200 baud this writes one byte per TX interrupt, while
+ * QEMU (which does not pace the UART) takes a whole frame at once instead
+ * of one interrupt per byte. Called with interrupts off. */
+static int tx_fill(void)
 {
 	uint8_t b;
-	if (tx_busy)
-		return;
-	if (hc_tx_pull(&b)) {
-		tx_busy = 1;
+	int n = 0;
+	while (!(UART_STATE & UART_STATE_TXFULL) && hc_tx_pull(&b)) {
 		UART_DATA = b;
+		n++;
 	}
+	return n;
+}
+
+void hc_port_tx_kick(void)
+{
+	if (!tx_busy && tx_fill())
+		tx_busy = 1;
 }
 
 void hc_port_tx_poll(uint8_t b)
@@ -118,17 +129,19 @@ void board_wdog_off(void)
 	WDOG_INTCLR = 1;
 }
 
-void board_storm(uint32_t period_us)
+void board_budget(uint64_t ticks)
 {
-	if (period_us == 0) {
-		DUAL1_CTRL = 0;
-		DUAL1_INTCLR = 1;
+	DUAL1_CTRL = 0;
+	DUAL1_INTCLR = 1;
+	if (ticks == 0)
 		return;
-	}
-	DUAL1_LOAD = period_us * TICKS_PER_US;
-	/* enable, periodic, interrupt enable, 32-bit */
-	DUAL1_CTRL = 0x80u | 0x40u | 0x20u | 0x02u;
+	if (ticks > 0xFFFFFFFFu)
+		ticks = 0xFFFFFFFFu;
+	DUAL1_LOAD = (uint32_t)ticks;
+	DUAL1_CTRL = DUAL_CTRL_EN | DUAL_CTRL_IE | DUAL_CTRL_32BIT | DUAL_CTRL_ONESHOT;
 }
+
+void board_storm_prio(int prio) { NVIC_IPR(IRQ_STORM) = (uint8_t)(prio << 5); }
 
 void board_init(void)
 {
@@ -139,14 +152,15 @@ void board_init(void)
 	/* UART0 at 115200 baud (QEMU does not pace it) */
 	UART_BAUDDIV = SYSCLK_HZ / 115200u;
 	UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_TXIE | UART_CTRL_RXIE;
-	/* priorities (3 bits): clock wrap, then kernel timer, then UART, then storm */
+	/* priorities (3 bits): clock wrap, then kernel timer and budget, then UART, then storm */
 	NVIC_IPR(IRQ_TIMER1) = 0x00;
 	NVIC_IPR(IRQ_TIMER0) = 0x20;
 	NVIC_IPR(IRQ_UART0_RX) = 0x40;
 	NVIC_IPR(IRQ_UART0_TX) = 0x40;
-	NVIC_IPR(IRQ_DUALTIMER) = 0x60;
+	NVIC_IPR(IRQ_DUALTIMER) = 0x20;
+	NVIC_IPR(IRQ_STORM) = 0x60;
 	NVIC_ISER0 = (1u << IRQ_TIMER1) | (1u << IRQ_TIMER0) | (1u << IRQ_UART0_RX) |
-		     (1u << IRQ_UART0_TX) | (1u << IRQ_DUALTIMER);
+		     (1u << IRQ_UART0_TX) | (1u << IRQ_DUALTIMER) | (1u << IRQ_STORM);
 }
 
 /* ---- interrupt handlers ---- */
@@ -172,12 +186,9 @@ void UART0RX_Handler(void)
 
 void UART0TX_Handler(void)
 {
-	uint8_t b;
 	UART_INT = UART_INT_TX;
 	uint32_t s = hc_port_enter();
-	if (!(UART_STATE & UART_STATE_TXFULL) && hc_tx_pull(&b))
-		UART_DATA = b;
-	else if (!(UART_STATE & UART_STATE_TXFULL))
+	if (!tx_fill() && !(UART_STATE & UART_STATE_TXFULL))
 		tx_busy = 0;
 	hc_port_exit(s);
 }
@@ -185,8 +196,10 @@ void UART0TX_Handler(void)
 void DUALTIMER_Handler(void)
 {
 	DUAL1_INTCLR = 1;
-	k_storm_isr();
+	k_budget_isr();
 }
+
+void STORM_Handler(void) { k_storm_isr(); }
 
 /* The watchdog's first expiry: record WX (black box and line), then make
  * the second expiry come at once so the watchdog itself resets the board

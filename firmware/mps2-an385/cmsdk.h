@@ -39,13 +39,20 @@
 #define IRQ_TIMER0 8
 #define IRQ_TIMER1 9
 
-/* CMSDK APB dual timer (the irq-storm fault's interrupt source) */
+/* CMSDK APB dual timer, channel 1: the running thread's compute budget */
 #define DUAL_BASE 0x40002000u
 #define DUAL1_LOAD REG(DUAL_BASE + 0x00)
 #define DUAL1_VALUE REG(DUAL_BASE + 0x04)
 #define DUAL1_CTRL REG(DUAL_BASE + 0x08)
 #define DUAL1_INTCLR REG(DUAL_BASE + 0x0C)
+#define DUAL_CTRL_EN 0x80u
+#define DUAL_CTRL_IE 0x20u
+#define DUAL_CTRL_32BIT 0x02u
+#define DUAL_CTRL_ONESHOT 0x01u
 #define IRQ_DUALTIMER 10
+
+/* An interrupt no device raises: the irq-storm fault pends it by software */
+#define IRQ_STORM 31
 
 /* CMSDK APB watchdog: first expiry raises the interrupt (NMI here), the
  * second, with the interrupt still set, resets the machine. */
@@ -66,6 +73,7 @@
 #define SCB_CFSR REG(0xE000ED28)
 #define ICSR_PENDSVSET (1u << 28)
 #define NVIC_ISER0 REG(0xE000E100)
+#define NVIC_ISPR0 REG(0xE000E200)
 #define NVIC_IPR(n) (*(volatile uint8_t *)(0xE000E400u + (n)))
 
 #endif

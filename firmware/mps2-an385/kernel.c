@@ -48,6 +48,9 @@ struct tcb {
 	uint32_t held; /* lock mask */
 	uint32_t ready_seq;
 	uint64_t cpu_ticks, in_at;
+	uint64_t budget;   /* ticks of the current compute segment left */
+	uint64_t budget_at; /* when the budget timer was armed for it */
+	volatile uint8_t computing; /* a compute segment is under way */
 	void (*entry)(void);
 	uint32_t *stack;
 	/* periodic tasks */
@@ -79,7 +82,7 @@ struct ktimer {
 	int16_t idx;
 	uint32_t arg;
 };
-enum { TM_RELEASE, TM_DEADLINE, TM_FAULT, TM_SUMMARY, TM_RUNEND, TM_STORMEND };
+enum { TM_RELEASE, TM_DEADLINE, TM_FAULT, TM_SUMMARY, TM_RUNEND, TM_STORM, TM_STORMEND };
 
 struct stored {
 	uint64_t at_us;
@@ -226,6 +229,16 @@ void k_switch(void)
 	uint64_t now = board_ticks();
 	struct tcb *prev = k_cur, *next = k_next;
 	prev->cpu_ticks += now - prev->in_at;
+	if (prev->computing) {
+		uint64_t used = now - prev->budget_at;
+		if (used >= prev->budget) {
+			prev->budget = 0;
+			prev->computing = 0;
+		} else {
+			prev->budget -= used;
+		}
+	}
+	board_budget(0);
 	if (reinit) {
 		reinit = 0;
 		for (int i = 0; i < nthreads; i++)
@@ -234,6 +247,10 @@ void k_switch(void)
 	}
 	next->in_at = now;
 	k_cur = next;
+	if (next->computing) {
+		next->budget_at = now;
+		board_budget(next->budget);
+	}
 	if (next->idx != oncpu || (next != prev && next->idx == prof->ntasks)) {
 		hc_event(HC_EV_CS, next->idx, oncpu);
 		oncpu = next->idx;
@@ -254,21 +271,42 @@ static void yield_exit(uint32_t s)
 	hc_port_exit(s);
 }
 
-static uint64_t cpu_now(struct tcb *t)
-{
-	uint32_t s = hc_port_enter();
-	uint64_t c = t->cpu_ticks + (board_ticks() - t->in_at);
-	hc_port_exit(s);
-	return c;
-}
-
-/* Burn us of this thread's own CPU time. */
+/* Burn us of this thread's own CPU time: the dual timer counts the
+ * budget down while the thread has the CPU (k_switch stops and restarts
+ * it), and the thread spins on a flag in RAM meanwhile. Spinning on the
+ * clock's register instead made QEMU's icount mode slower than real time:
+ * every device read there ends a translation block. */
 static void compute(uint64_t us)
 {
 	struct tcb *self = k_cur;
-	uint64_t end = cpu_now(self) + us * TICKS_PER_US;
-	while (cpu_now(self) < end)
+	if (us == 0)
+		return;
+	uint32_t s = hc_port_enter();
+	self->budget = us * TICKS_PER_US;
+	self->budget_at = board_ticks();
+	self->computing = 1;
+	board_budget(self->budget);
+	hc_port_exit(s);
+	while (self->computing)
 		;
+}
+
+void k_budget_isr(void)
+{
+	uint32_t s = hc_port_enter();
+	struct tcb *t = k_cur;
+	if (t->computing) {
+		uint64_t used = board_ticks() - t->budget_at;
+		if (used >= t->budget) {
+			t->budget = 0;
+			t->computing = 0;
+		} else { /* early (rounding): wait for the rest */
+			t->budget -= used;
+			t->budget_at += used;
+			board_budget(t->budget);
+		}
+	}
+	hc_port_exit(s);
 }
 
 /* ---- priorities and locks ---- */
@@ -542,6 +580,9 @@ __attribute__((noinline)) static void crash_bad_jump(void)
 }
 #endif
 
+static uint32_t storm_period;
+static int storm_on;
+
 static void fire(const struct hc_fault *f)
 {
 	switch (f->kind) {
@@ -572,9 +613,12 @@ static void fire(const struct hc_fault *f)
 		break;
 	}
 	case HC_FAULT_IS:
+		/* pend IRQ_STORM every b us at priority a, for us */
 		hc_event(HC_EV_FB, -1, f->id);
-		NVIC_IPR(IRQ_DUALTIMER) = (uint8_t)(f->a << 5);
-		board_storm((uint32_t)f->b);
+		board_storm_prio(f->a);
+		storm_period = (uint32_t)f->b;
+		storm_on = 1;
+		push(board_us(), TM_STORM, 0, 0);
 		push(board_us() + f->us, TM_STORMEND, 0, f->id);
 		break;
 #ifdef HC_TEST_BUILD
@@ -702,7 +746,7 @@ static void end_run(void)
 		oncpu = -1;
 	}
 	board_wdog_off();
-	board_storm(0);
+	storm_on = 0;
 	nheap = 0;
 	rearm();
 	for (int i = 0; i < nthreads; i++) {
@@ -720,7 +764,10 @@ static void end_run(void)
 		t->nlh = 0;
 		t->burst_us = 0;
 		t->started = 0;
+		t->computing = 0;
+		t->budget = 0;
 	}
+	board_budget(0);
 	for (int i = 0; i < prof->nlocks; i++) {
 		locks[i].holder = 0;
 		locks[i].nwait = 0;
@@ -774,8 +821,14 @@ void k_timer_isr(void)
 			end_run();
 			hc_port_exit(s);
 			return;
+		case TM_STORM:
+			if (storm_on) {
+				NVIC_ISPR0 = 1u << IRQ_STORM;
+				push(t.at + storm_period, TM_STORM, 0, 0);
+			}
+			break;
 		case TM_STORMEND:
-			board_storm(0);
+			storm_on = 0;
 			hc_event(HC_EV_FE, -1, t.arg);
 			break;
 		}

@@ -45,11 +45,13 @@ void board_timer0_at(uint64_t delta_ticks); /* 0: stop */
 void board_wdog_arm(uint32_t us);
 void board_wdog_kick(void);
 void board_wdog_off(void);
-void board_storm(uint32_t period_us); /* 0: stop */
+void board_budget(uint64_t ticks); /* one-shot compute budget; 0: stop */
+void board_storm_prio(int prio);
 
 /* kernel.c, called from board.c's interrupt handlers */
 void k_timer_isr(void);
 void k_storm_isr(void);
+void k_budget_isr(void);
 int k_current_task(void);
 
 /* the kernel's state the agent's callbacks use */

@@ -15,6 +15,7 @@ void TIMER1_Handler(void);
 void UART0RX_Handler(void);
 void UART0TX_Handler(void);
 void DUALTIMER_Handler(void);
+void STORM_Handler(void);
 
 __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 32])(void) = {
 	(void (*)(void))__stack_top,
@@ -41,7 +42,8 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 32])
 	[16 + 8] = TIMER0_Handler,
 	[16 + 9] = TIMER1_Handler,
 	[16 + 10] = DUALTIMER_Handler,
-	[16 + 11 ... 16 + 31] = Default_Handler,
+	[16 + 11 ... 16 + 30] = Default_Handler,
+	[16 + 31] = STORM_Handler,
 };
 
 void Reset_Handler(void)
