@@ -1,11 +1,13 @@
 package harness
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"time"
 
 	"github.com/hilchaos/hilchaos/targets"
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // Two clocks. Every frame from a real board has two times: the board's own
@@ -113,5 +115,43 @@ func (s *session) linkInfo() *LinkInfo {
 			})
 		}
 	}
+	if w, ok := s.t.(targets.ResetWitness); ok {
+		li.Witness = s.witness(w.WitnessedResets())
+	}
 	return li
+}
+
+// witness sets the resets a target saw by itself against the reboots the
+// board announced (the first MaxResetLog of them).
+func (s *session) witness(seen []targets.WitnessedReset) *ResetWitness {
+	rw := &ResetWitness{}
+	for _, w := range seen {
+		switch w.Kind {
+		case "watchdog":
+			rw.Watchdog++
+		case "reset":
+			rw.Resets++
+		}
+	}
+	for _, r := range s.obs.Resets {
+		if r.Reason == "" {
+			continue // a hang whose reboot never came
+		}
+		rw.BoardReboots++
+		if r.Reason == wire.ReasonWatchdog {
+			rw.BoardWatchdog++
+		}
+	}
+	if len(s.obs.Resets) == s.obs.ResetCount {
+		switch {
+		case rw.Watchdog != rw.BoardWatchdog:
+			rw.Disagreement = fmt.Sprintf("the target saw the watchdog fire %d times, the board announced %d watchdog reboots", rw.Watchdog, rw.BoardWatchdog)
+		case rw.Resets != rw.BoardReboots:
+			rw.Disagreement = fmt.Sprintf("the target saw %d resets, the board announced %d reboots", rw.Resets, rw.BoardReboots)
+		}
+		rw.Agrees = rw.Disagreement == ""
+	} else {
+		rw.Disagreement = fmt.Sprintf("only the first %d of %d resets are listed: not compared", len(s.obs.Resets), s.obs.ResetCount)
+	}
+	return rw
 }

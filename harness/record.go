@@ -10,6 +10,7 @@ type (
 	HostInfo          = record.HostInfo
 	Summary           = record.Summary
 	LinkInfo          = record.LinkInfo
+	ResetWitness      = record.ResetWitness
 	LinkGap           = record.LinkGap
 	ClockDrift        = record.ClockDrift
 	ResetCounts       = record.ResetCounts

@@ -82,7 +82,7 @@ struct ktimer {
 	int16_t idx;
 	uint32_t arg;
 };
-enum { TM_RELEASE, TM_DEADLINE, TM_FAULT, TM_SUMMARY, TM_RUNEND, TM_STORM, TM_STORMEND };
+enum { TM_START, TM_RELEASE, TM_DEADLINE, TM_FAULT, TM_SUMMARY, TM_RUNEND, TM_STORM, TM_STORMEND };
 
 struct stored {
 	uint64_t at_us;
@@ -715,15 +715,28 @@ static void summaries(void)
 	last_sm = board_us();
 }
 
+/* GO: the run starts at the next whole millisecond of board time, from
+ * TIMER0. Under `-icount shift=N` (N <= 6) a millisecond boundary falls on
+ * an instruction boundary, so from there on the run is a pure function of
+ * the instructions executed, whenever the host's GO happened to arrive. */
+static uint64_t run_duration;
+
 void k_go(uint64_t duration_us)
 {
 	uint32_t s = hc_port_enter();
 	active = 1;
-	run_start = board_us();
+	run_duration = duration_us;
+	run_start = (board_us() / 1000 + 1) * 1000;
+	push(run_start, TM_START, 0, 0);
+	hc_port_exit(s);
+}
+
+static void start_run(void)
+{
 	rng = 0x9E3779B97F4A7C15ull;
-	hc_event(HC_EV_GO, -1, (int64_t)duration_us);
-	if (duration_us)
-		push(run_start + duration_us, TM_RUNEND, 0, 0);
+	hc_event(HC_EV_GO, -1, (int64_t)run_duration);
+	if (run_duration)
+		push(run_start + run_duration, TM_RUNEND, 0, 0);
 	for (int i = 0; i < prof->ntasks; i++)
 		push(run_start + prof->tasks[i].offset_us, TM_RELEASE, i, 0);
 	for (int i = 0; i < MAXSTORED; i++)
@@ -733,7 +746,6 @@ void k_go(uint64_t duration_us)
 	last_sm = run_start;
 	if (prof->watchdog_us)
 		board_wdog_arm(prof->watchdog_us);
-	yield_exit(s);
 }
 
 /* Stop the run: summaries, the CPU to idle, every thread restarted, DN. */
@@ -795,6 +807,9 @@ void k_timer_isr(void)
 	while (nheap > 0 && heap[0].at <= board_us()) {
 		struct ktimer t = pop();
 		switch (t.kind) {
+		case TM_START:
+			start_run();
+			break;
 		case TM_RELEASE:
 			release(t.idx, t.at);
 			break;

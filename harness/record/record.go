@@ -202,6 +202,20 @@ type Summary struct {
 type LinkInfo struct {
 	Gaps  []LinkGap   `json:"gaps"`
 	Clock *ClockDrift `json:"clock,omitempty"`
+	// Witness is what a target that sees resets by itself (QEMU's QMP
+	// events) saw, beside what the board announced.
+	Witness *ResetWitness `json:"witness,omitempty"`
+}
+
+// ResetWitness compares the resets a target witnessed on its own with the
+// reboots the board announced in its BOOT banners, count for count.
+type ResetWitness struct {
+	Watchdog      int    `json:"watchdog"`       // the watchdog fired (QMP WATCHDOG)
+	Resets        int    `json:"resets"`         // the machine reset (QMP RESET)
+	BoardWatchdog int    `json:"board_watchdog"` // reboots the board gave reason WDT
+	BoardReboots  int    `json:"board_reboots"`  // reboots the board announced
+	Agrees        bool   `json:"agrees"`
+	Disagreement  string `json:"disagreement,omitempty"`
 }
 
 // LinkGap is one stretch where the link was down and the target was
