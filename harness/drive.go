@@ -10,6 +10,7 @@ import (
 
 	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
@@ -27,6 +28,7 @@ type Observation struct {
 	EndUS         int64
 	Analyzer      *analyze.Analyzer
 	Link          *LinkInfo // real links only: gaps and clock drift
+	Crashes       []Crash   // crash frames, the first record.MaxCrashes
 }
 
 // InfraError is a failure of the rig, not of the firmware: the port is
@@ -287,7 +289,28 @@ func (s *session) dispatch(f *wire.Frame) {
 		if s.running {
 			s.running, s.done = false, true
 		}
+	case wire.TypeCrash:
+		if c, err := f.Crash(); err == nil && len(s.obs.Crashes) < record.MaxCrashes {
+			s.obs.Crashes = append(s.obs.Crashes, s.crash(c))
+		}
 	}
+}
+
+// crash records a crash frame, symbolized when the target knows its ELF.
+func (s *session) crash(c wire.Crash) Crash {
+	r := Crash{AtUS: s.lastRun, PC: c.PC, LR: c.LR, XPSR: c.XPSR, CFSR: c.CFSR}
+	if c.Task >= 0 {
+		r.Task = s.obs.Table.TaskName(c.Task)
+	}
+	if sym, ok := s.t.(targets.Symbolizer); ok {
+		if fn, file, line, ok := sym.Symbolize(uint64(c.PC)); ok {
+			r.At = &CodeLoc{Function: fn, File: file, Line: line}
+		}
+		if fn, file, line, ok := sym.Symbolize(uint64(c.LR)); ok {
+			r.From = &CodeLoc{Function: fn, File: file, Line: line}
+		}
+	}
+	return r
 }
 
 // sequence checks the shared EV/SM sequence number: a gap is lost

@@ -11,6 +11,8 @@ type (
 	Summary           = record.Summary
 	LinkInfo          = record.LinkInfo
 	ResetWitness      = record.ResetWitness
+	Crash             = record.Crash
+	CodeLoc           = record.CodeLoc
 	LinkGap           = record.LinkGap
 	ClockDrift        = record.ClockDrift
 	ResetCounts       = record.ResetCounts

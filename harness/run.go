@@ -290,6 +290,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Link = obs.Link
+	rec.Crashes = obs.Crashes
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}

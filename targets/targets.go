@@ -169,3 +169,9 @@ type WitnessedReset struct {
 type ResetWitness interface {
 	WitnessedResets() []WitnessedReset
 }
+
+// Symbolizer is a target that knows the firmware's ELF and can say where a
+// code address lies (a crash frame's PC and LR).
+type Symbolizer interface {
+	Symbolize(addr uint64) (function, file string, line int, ok bool)
+}

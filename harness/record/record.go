@@ -97,6 +97,28 @@ type Firmware struct {
 	Build   string `json:"build"`
 }
 
+// MaxCrashes is how many crash frames a run record keeps.
+const MaxCrashes = 100
+
+// Crash is one crash frame: the registers a fault handler found stacked.
+type Crash struct {
+	AtUS int64    `json:"at_us"` // run time of the last event before it
+	Task string   `json:"task,omitempty"`
+	PC   uint32   `json:"pc"`
+	LR   uint32   `json:"lr"`
+	XPSR uint32   `json:"xpsr"`
+	CFSR uint32   `json:"cfsr"`
+	At   *CodeLoc `json:"pc_at,omitempty"` // where PC lies in the ELF
+	From *CodeLoc `json:"lr_at,omitempty"` // where LR lies
+}
+
+// CodeLoc is a code address's function, file and line in the firmware's ELF.
+type CodeLoc struct {
+	Function string `json:"function"`
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line,omitempty"`
+}
+
 // RunRecord is everything known about one run. It is what runs.jsonl
 // stores, one record per line, and what every report is derived from.
 type RunRecord struct {
@@ -129,6 +151,10 @@ type RunRecord struct {
 	// while it was down and the drift between board and host clocks.
 	// Absent for the simulator, which owns time.
 	Link *LinkInfo `json:"link,omitempty"`
+	// Crashes are the crash frames (CR) the board sent from its fault
+	// handlers, the first MaxCrashes, with PC and LR symbolized when the
+	// target knows the firmware's ELF.
+	Crashes []Crash `json:"crashes,omitempty"`
 	// Host holds wall-clock facts. It is stored in runs.jsonl but left out
 	// of the printed document, which must be identical for the same seed.
 	Host *HostInfo `json:"host,omitempty"`

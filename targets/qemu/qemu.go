@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/targets"
+	"github.com/hilchaos/hilchaos/targets/elfsym"
 	"github.com/hilchaos/hilchaos/targets/serial"
 )
 
@@ -98,11 +99,16 @@ type Target struct {
 	lastNL  bool
 	qmpW    *json.Encoder
 
+	symOnce sync.Once
+	sym     *elfsym.Table
+	symErr  error
+
 	closeOnce sync.Once
 	exited    chan struct{}
 }
 
 var (
+	_ targets.Symbolizer   = (*Target)(nil)
 	_ targets.Target       = (*Target)(nil)
 	_ targets.Resetter     = (*Target)(nil)
 	_ targets.ResetWitness = (*Target)(nil)
@@ -290,6 +296,17 @@ func (t *Target) WitnessedResets() []targets.WitnessedReset {
 // ResetBoard implements targets.Resetter: QMP system_reset, the reset
 // button.
 func (t *Target) ResetBoard() error { return t.execute("system_reset") }
+
+// Symbolize implements targets.Symbolizer with the firmware ELF's symbol
+// and DWARF line tables (read on first use).
+func (t *Target) Symbolize(addr uint64) (function, file string, line int, ok bool) {
+	t.symOnce.Do(func() { t.sym, t.symErr = elfsym.Open(t.spec.Firmware) })
+	if t.symErr != nil {
+		return "", "", 0, false
+	}
+	loc, ok := t.sym.Lookup(addr)
+	return loc.Function, loc.File, loc.Line, ok
+}
 
 // Name implements targets.Target.
 func (t *Target) Name() string { return t.name }

@@ -125,10 +125,16 @@ func TestSIGKILLedParentStopsQEMU(t *testing.T) {
 	waitGone(t, pid, "after its parent was SIGKILLed")
 }
 
+var readers = map[targets.Target]*wire.Reader{}
+
 // frames reads frames from tg until pred is true or the board falls silent.
 func frames(t *testing.T, tg targets.Target, pred func(*wire.Frame) bool) {
 	t.Helper()
-	r := wire.NewReader(tg)
+	r := readers[tg]
+	if r == nil {
+		r = wire.NewReader(tg)
+		readers[tg] = r
+	}
 	for {
 		tg.SetReadDeadline(time.Now().Add(targettest.Patience))
 		f, err := r.Next()
@@ -179,4 +185,67 @@ func TestWatchdogWitnessed(t *testing.T) {
 	if len(w) != 2 || w[0].Kind != "watchdog" || w[1].Kind != "reset" {
 		t.Fatalf("QEMU witnessed %+v, want one watchdog then one reset", w)
 	}
+}
+
+// A HardFault gives a crash frame whose PC the target symbolizes, with the
+// ELF's DWARF, to the function that faulted. The CR fault exists only in
+// the test build.
+func TestCrashSymbolized(t *testing.T) {
+	tg := start(t, "test", 5)
+	frames(t, tg, func(f *wire.Frame) bool { return f.Type == wire.TypeTableEnd })
+	send(t, tg, wire.Command{Type: wire.TypeStart, ID: 1, Duration: 0})
+	frames(t, tg, func(f *wire.Frame) bool { return f.Type == wire.TypeAck })
+	// FN 2: fault 7, kind CR, mode 0 (a read from an address with nothing behind it)
+	line := "FN,2,7,CR,0"
+	if _, err := tg.Write([]byte("$" + line + "*" + strings.ToUpper(strconv.FormatUint(uint64(wire.CRC16([]byte(line)))|0x10000, 16)[1:]) + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	var c wire.Crash
+	frames(t, tg, func(f *wire.Frame) bool {
+		if f.Type != wire.TypeCrash {
+			return false
+		}
+		var err error
+		if c, err = f.Crash(); err != nil {
+			t.Fatal(err)
+		}
+		return true
+	})
+	fn, file, ln, ok := tg.Symbolize(uint64(c.PC))
+	if !ok || fn != "crash_bus_read" || file != "firmware/mps2-an385/kernel.c" || ln == 0 {
+		t.Errorf("PC %#x symbolized as %q %s:%d (%v), want crash_bus_read in firmware/mps2-an385/kernel.c", c.PC, fn, file, ln, ok)
+	}
+	if c.CFSR&(1<<9) == 0 { // BFSR.PRECISERR
+		t.Errorf("CFSR %#x: want a precise bus fault", c.CFSR)
+	}
+	if fn, _, _, ok := tg.Symbolize(uint64(c.LR)); !ok || fn == "crash_bus_read" {
+		t.Errorf("LR %#x symbolized as %q (%v), want its caller", c.LR, fn, ok)
+	}
+	var b wire.Boot
+	frames(t, tg, func(f *wire.Frame) bool {
+		if f.Type != wire.TypeBoot {
+			return false
+		}
+		b, _ = f.Boot()
+		return true
+	})
+	if b.Reason != "CRASH" || b.BootCount != 2 {
+		t.Errorf("reboot after the crash: reason %q boot %d, want CRASH 2", b.Reason, b.BootCount)
+	}
+	// the other builds refuse the crash fault
+	other := start(t, "none", 5)
+	frames(t, other, func(f *wire.Frame) bool { return f.Type == wire.TypeTableEnd })
+	send(t, other, wire.Command{Type: wire.TypeStart, ID: 1})
+	if _, err := other.Write([]byte("$" + line + "*" + strings.ToUpper(strconv.FormatUint(uint64(wire.CRC16([]byte(line)))|0x10000, 16)[1:]) + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	frames(t, other, func(f *wire.Frame) bool {
+		if f.Type != wire.TypeNak {
+			return false
+		}
+		if id, reason, _ := f.Nak(); id != 2 || reason != "bad_fault" {
+			t.Errorf("NK %d %s, want NK 2 bad_fault", id, reason)
+		}
+		return true
+	})
 }

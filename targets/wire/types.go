@@ -35,6 +35,7 @@ const (
 	TypeStop          // SP id
 	TypeReset         // RS id
 	TypeDump          // DP id
+	TypeCrash         // CR time_us,task,pc,lr,xpsr,cfsr  (board to host: a fault handler ran)
 	numTypes
 )
 
@@ -45,6 +46,7 @@ var typeNames = [numTypes][2]byte{
 	TypeBlackBox: {'B', 'X'}, TypePing: {'P', 'G'}, TypeConfig: {'C', 'F'},
 	TypeSchedule: {'S', 'F'}, TypeFire: {'F', 'N'}, TypeStart: {'G', 'O'},
 	TypeStop: {'S', 'P'}, TypeReset: {'R', 'S'}, TypeDump: {'D', 'P'},
+	TypeCrash: {'C', 'R'},
 }
 
 // String returns the two-letter code of t, or "??".
@@ -117,6 +119,17 @@ const (
 	ReasonWatchdog = "WDT"
 	ReasonSoftware = "SW"
 )
+
+// Crash is a decoded CR frame: the registers a Cortex-M fault handler found
+// stacked, sent just before the board resets itself (reason CRASH).
+type Crash struct {
+	Time uint64 // µs since boot
+	Task int32  // the task that was running, -1 for none
+	PC   uint32 // stacked program counter: where the fault happened
+	LR   uint32 // stacked link register: where that function was called from
+	XPSR uint32
+	CFSR uint32 // Configurable Fault Status Register (0 on cores without one)
+}
 
 // Boot is a decoded BT frame.
 type Boot struct {
