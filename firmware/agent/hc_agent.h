@@ -63,7 +63,7 @@ struct hc_fault {
 /* One recorded event (black box, host tests). */
 struct hc_event {
 	uint64_t time_us;
-	int32_t arg;
+	int64_t arg;
 	int16_t task;
 	uint8_t kind;
 	uint8_t pad;
