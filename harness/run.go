@@ -275,15 +275,15 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return drive(ctx, t, c, p, raw)
+	return driveRun(ctx, t, c, p, raw)
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
-	if obs == nil {
+	if obs == nil || obs.Observation == nil {
 		return
 	}
-	rec.Firmware = obs.Firmware
-	rec.ResetLog = obs.Resets
+	rec.Firmware = Firmware(obs.Firmware)
+	rec.ResetLog = resetsOf(obs.Resets)
 	if rec.ResetLog == nil {
 		rec.ResetLog = []ResetEvent{}
 	}
@@ -312,17 +312,13 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	}
 	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
-	rec.Telemetry = obs.Telemetry
+	rec.Telemetry = telemetryOf(obs.Telemetry)
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []PlannedFault{}
 	}
 }
-
-// maxBlackBoxes is how many resets (the first ones) keep their black box in
-// the record, so a soak that resets all night keeps a record of sane size.
-const maxBlackBoxes = 10
 
 // boxEvents resolves a black box's task and lock names.
 func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {

@@ -1,4 +1,9 @@
-package harness
+// Package drive runs one run over one Target: the protocol state machine
+// of docs/PROTOCOL.md. It waits for the board's banner and table, configures
+// it, uploads the fault schedule, starts the run, follows it across resets
+// and returns what it observed. It knows nothing of campaigns or records:
+// its input is a Config and its output an Observation.
+package drive
 
 import (
 	"context"
@@ -8,13 +13,12 @@ import (
 	"os"
 	"time"
 
-	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
-// Reset kinds, as counted in a run record.
+// Reset kinds, as counted in an observation.
 const (
 	ResetWatchdog = "watchdog"
 	ResetSoftware = "software"
@@ -24,69 +28,94 @@ const (
 	ResetExpected = "expected" // a kind the campaign's expect_resets allows
 )
 
-// MaxResetLog is how many resets (the first ones) a run record lists one by
-// one; the counts always cover every reset. A board that resets all night
-// keeps a record, and a harness, of bounded size.
+// MaxResetLog is how many resets (the first ones) an observation lists one
+// by one; the counts always cover every reset. A board that resets all
+// night keeps an observation, and a harness, of bounded size.
 const MaxResetLog = 1000
 
-// ResetEvent is one reset seen during a run.
-type ResetEvent struct {
-	AtUS      int64  `json:"at_us"` // run time of the last event before it
-	Kind      string `json:"kind"`
-	Reason    string `json:"reason,omitempty"` // as the board gave it in BOOT
-	BootCount uint32 `json:"boot_count,omitempty"`
-	// HostNS is the target clock (virtual for sim) when the harness noted
-	// the reset, ns since the run's connect.
-	HostNS int64 `json:"-"`
-	// RecoveryUS is the board time from the reset to the end of the first
-	// complete bus cycle after it (every task of the shortest period
-	// finished a job); -1 if the run ended first.
-	RecoveryUS int64 `json:"recovery_us"`
-	// BlackBox is what the board recorded just before a watchdog reset,
-	// read back with DP after the reboot, oldest first.
-	BlackBox []BoxEvent `json:"black_box,omitempty"`
+// MaxBlackBoxes is how many resets (the first ones) keep their black box,
+// so a soak that resets all night keeps a record of sane size.
+const MaxBlackBoxes = 10
+
+// Timeouts bound how long the driver waits for a board.
+type Timeouts struct {
+	Boot     time.Duration // from connect or reset to the BOOT banner and table
+	Liveness time.Duration // silence during a run that counts as a hang
 }
 
-// BoxEvent is one black-box event with names resolved, at run time.
-type BoxEvent struct {
-	AtUS int64  `json:"at_us"`
-	Kind string `json:"kind"` // the wire event kind: RL, EN, DM, WK, WX, ...
-	Task string `json:"task,omitempty"`
-	Lock string `json:"lock,omitempty"` // for BL, LK, UL
-	Arg  int64  `json:"arg"`
+// Fault is one planned firing, in run time.
+type Fault struct {
+	ID   uint32 // the fault id the board reports in FB/FE
+	AtUS int64  // run time, µs after the run started
+	Spec int    // which campaign fault this is a firing of: resolved once per Spec
+}
+
+// Config is everything one run needs, already decided by the caller.
+type Config struct {
+	Timeouts Timeouts
+	Trace    int   // trace level sent with CF trace
+	Duration int64 // board time the run lasts, µs
+	// Faults are the planned firings, sorted by AtUS.
+	Faults []Fault
+	// Resolve turns campaign fault spec into the command this board
+	// understands, given the table it declared. Called once per Spec.
+	Resolve func(tbl *wire.Table, spec int) (wire.FaultCmd, error)
+	// FaultName names spec in errors.
+	FaultName func(spec int) string
+	// BurstPriority gives the priority of load-burst fault id, for the
+	// analysis of inversions; nil means none is known.
+	BurstPriority func(id uint32) (int, bool)
+	// Raw, if not nil, receives the wire stream as received.
+	Raw io.Writer
+	// IDs gives command ids; nil means a counter private to this run.
+	// Share one across the runs of a campaign so ids never repeat.
+	IDs *IDs
 }
 
 // Telemetry counts what came over the line.
 type Telemetry struct {
-	Frames    uint64 `json:"frames"`
-	BadCRC    uint64 `json:"bad_crc"`
-	Malformed uint64 `json:"malformed"`
-	TooLong   uint64 `json:"too_long"`
-	Garbage   uint64 `json:"garbage_bytes"`
-	Lost      uint64 `json:"lost"`    // sequence gaps
-	Dropped   uint64 `json:"dropped"` // events the board reported dropping
+	Frames    uint64
+	BadCRC    uint64
+	Malformed uint64
+	TooLong   uint64
+	Garbage   uint64
+	Lost      uint64 // sequence gaps
+	Dropped   uint64 // events the board reported dropping
 }
 
 // Firmware is the identity a board gave in its BOOT banner.
 type Firmware struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Build   string `json:"build"`
+	Name    string
+	Version string
+	Build   string
+}
+
+// Reset is one reset seen during a run.
+type Reset struct {
+	AtUS      int64  // run time of the last event before it
+	Kind      string // one of the Reset* kinds
+	Reason    string // as the board gave it in BOOT
+	BootCount uint32
+	// HostNS is the target clock (virtual for sim) when the driver noted
+	// the reset, ns since the run's connect.
+	HostNS int64
 }
 
 // Observation is what driving one run produced, before scoring.
 type Observation struct {
 	Firmware      Firmware
 	Table         wire.Table
-	Resets        []ResetEvent   // the first MaxResetLog resets
+	Resets        []Reset        // the first MaxResetLog resets
 	ResetCount    int            // every reset
 	ResetKinds    map[string]int // every reset by kind
 	Telemetry     Telemetry
 	FaultsSkipped int            // planned faults that fell into a reboot
-	BlackBoxes    [][]wire.Event // per reset, for the first maxBlackBoxes (nil unless watchdog), run time
+	BlackBoxes    [][]wire.Event // per reset, for the first MaxBlackBoxes (nil unless watchdog), run time
 	EndUS         int64
 	Analyzer      *analyze.Analyzer
-	Link          *LinkInfo // real links only: gaps and clock drift
+	// Clock is the fit of host receive times against board time on a real
+	// link; nil for a target that owns time (sim) or with too few frames.
+	Clock *ClockDrift
 }
 
 // InfraError is a failure of the rig, not of the firmware: the port is
@@ -99,7 +128,7 @@ type InfraError struct {
 func (e *InfraError) Error() string { return fmt.Sprintf("%s: %v", e.Target, e.Err) }
 func (e *InfraError) Unwrap() error { return e.Err }
 
-// RefusedError is a board that refused a command the harness needs (NK).
+// RefusedError is a board that refused a command the driver needs (NK).
 type RefusedError struct {
 	Target  string
 	Command string
@@ -118,14 +147,15 @@ type session struct {
 	t     targets.Target
 	clk   targets.Clock
 	r     *wire.Reader
+	cfg   *Config
 	to    Timeouts
 	trace int
+	ids   *IDs
 	an    *analyze.Analyzer
 	obs   *Observation
 	start time.Time
 	wbuf  []byte
 
-	nextID   uint32
 	acks     map[uint32]string // id -> "" (acked), reason (refused); absent = pending
 	deadline time.Time
 
@@ -149,19 +179,21 @@ type session struct {
 	lastReset            string // kind of the latest reset
 
 	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
-	queue         []PlannedFault
-	resolved      map[*FaultSpec]wire.FaultCmd
+	queue         []Fault
+	resolved      map[int]wire.FaultCmd
 	qNext, qFired int
 	segStart      int64           // plan time of the segment start
 	shift         int64           // plan time minus run time in this segment
 	consumed      int             // faults uploaded before the last reset
 	async         map[uint32]bool // ids of SF sent during the run
 	refused       error
+	malformed     uint64 // frames the reader passed that did not decode
 
 	host *hostClock // receive times; nil when the target owns time (sim)
 }
 
-func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *session {
+func newSession(t targets.Target, cfg *Config) *session {
+	raw := cfg.Raw
 	var src io.Reader = t
 	clk := targets.ClockOf(t)
 	var stamp *stampReader
@@ -172,9 +204,13 @@ func newSession(t targets.Target, to Timeouts, trace int, raw io.Writer) *sessio
 	if raw != nil {
 		src = io.TeeReader(src, raw)
 	}
-	s := &session{t: t, clk: clk, r: wire.NewReader(src), to: to, trace: trace,
+	ids := cfg.IDs
+	if ids == nil {
+		ids = &IDs{}
+	}
+	s := &session{t: t, clk: clk, r: wire.NewReader(src), cfg: cfg, to: cfg.Timeouts, trace: cfg.Trace, ids: ids,
 		an: analyze.New(), acks: map[uint32]string{}, async: map[uint32]bool{}}
-	s.an.SetLevel(trace)
+	s.an.SetLevel(cfg.Trace)
 	s.obs = &Observation{Analyzer: s.an, ResetKinds: map[string]int{}}
 	s.start = s.clk.Now()
 	if stamp != nil {
@@ -230,8 +266,7 @@ func (s *session) send(b []byte) error {
 
 // command sends a command and returns its id.
 func (s *session) command(c wire.Command) (uint32, error) {
-	s.nextID++
-	c.ID = s.nextID
+	c.ID = s.ids.Next()
 	s.wbuf = wire.AppendCommand(s.wbuf[:0], c)
 	return c.ID, s.send(s.wbuf)
 }
@@ -286,7 +321,7 @@ func (s *session) dispatch(f *wire.Frame) {
 	case wire.TypeEvent:
 		ev, err := f.Event()
 		if err != nil {
-			s.obs.Telemetry.Malformed++
+			s.malformed++
 			return
 		}
 		if s.host != nil {
@@ -296,7 +331,7 @@ func (s *session) dispatch(f *wire.Frame) {
 	case wire.TypeBoot:
 		b, err := f.Boot()
 		if err != nil {
-			s.obs.Telemetry.Malformed++
+			s.malformed++
 			return
 		}
 		s.bootSeen(b)
@@ -424,7 +459,7 @@ func (s *session) bootSeen(b wire.Boot) {
 func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 	// Faults whose time had come are spent; those still waiting on the
 	// board died with the reset and are uploaded again.
-	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun+s.shift {
+	for s.qFired < s.qNext && s.queue[s.qFired].AtUS <= s.lastRun+s.shift {
 		s.qFired++
 	}
 	s.consumed = s.qFired
@@ -432,10 +467,10 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 	s.obs.ResetKinds[kind]++
 	s.lastReset = kind
 	if len(s.obs.Resets) < MaxResetLog {
-		s.obs.Resets = append(s.obs.Resets, ResetEvent{AtUS: s.lastRun, Kind: kind, Reason: reason,
+		s.obs.Resets = append(s.obs.Resets, Reset{AtUS: s.lastRun, Kind: kind, Reason: reason,
 			BootCount: bootCount, HostNS: int64(s.clk.Now().Sub(s.start))})
 	}
-	if len(s.obs.BlackBoxes) < maxBlackBoxes {
+	if len(s.obs.BlackBoxes) < MaxBlackBoxes {
 		s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
 	}
 	s.an.Reset(s.lastRun)
@@ -447,30 +482,32 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 	s.base, s.origin = s.lastRun, 0
 }
 
-// drive runs plan on an open target and returns what it observed.
-func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
-	s := newSession(t, c.Timeouts, c.Trace, raw)
-	defer func() { s.obs.Link = s.linkInfo() }()
-	s.an.SetBurstPriorities(func(id uint32) (int, bool) {
-		if int(id) < len(plan.Faults) && plan.Faults[id].ID == id {
-			if lb, ok := plan.Faults[id].spec.Fault.(*faults.LoadBurst); ok {
-				return lb.Priority, true
-			}
+// Run drives one run as cfg says on an open target and returns what it
+// observed. The observation is returned even with an error: what was seen
+// before it (telemetry, resets) is kept.
+func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error) {
+	s := newSession(t, &cfg)
+	defer func() {
+		s.stats()
+		if s.host != nil {
+			s.obs.Clock = s.host.result()
 		}
-		return 0, false
-	})
+	}()
+	if cfg.BurstPriority != nil {
+		s.an.SetBurstPriorities(cfg.BurstPriority)
+	}
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}
-	if _, err := s.configure(ctx, c.Trace); err != nil {
+	if _, err := s.configure(ctx, s.trace); err != nil {
 		return s.obs, err
 	}
 	var err error
-	s.resolved, err = resolveFaults(t.Name(), &s.obs.Table, plan)
+	s.resolved, err = s.resolveFaults()
 	if err != nil {
 		return s.obs, err
 	}
-	total := plan.Duration.Microseconds()
+	total := cfg.Duration
 	for {
 		// Where the run stands: 0 at the first start, the reset moment plus
 		// the reboot time after a reset.
@@ -482,7 +519,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		if remaining <= 0 {
 			break
 		}
-		if err := s.arm(ctx, plan.Faults, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
+		if err := s.arm(ctx, cfg.Faults, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
 			return s.obs, err
 		}
 		s.resetNew = false
@@ -495,13 +532,13 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			if err := s.awaitBoot(ctx, false); err != nil {
 				return s.obs, err
 			}
-			if s.lastReset == ResetWatchdog && s.obs.ResetCount <= maxBlackBoxes {
+			if s.lastReset == ResetWatchdog && s.obs.ResetCount <= MaxBlackBoxes {
 				if err := s.blackBox(ctx); err != nil {
 					return s.obs, err
 				}
 			}
 			if s.lastReset != ResetHang {
-				if _, err := s.configure(ctx, c.Trace); err != nil {
+				if _, err := s.configure(ctx, s.trace); err != nil {
 					return s.obs, err
 				}
 			}
@@ -522,14 +559,13 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			if err := s.awaitBoot(ctx, false); err != nil {
 				return s.obs, err
 			}
-			if _, err := s.configure(ctx, c.Trace); err != nil {
+			if _, err := s.configure(ctx, s.trace); err != nil {
 				return s.obs, err
 			}
 		default:
 			if ctx.Err() != nil {
 				s.command(wire.Command{Type: wire.TypeStop}) //nolint:errcheck // best effort on the way out
 			}
-			s.stats()
 			return s.obs, err
 		}
 	}
@@ -579,7 +615,7 @@ func (s *session) stats() {
 	st := s.r.Stats()
 	s.obs.Telemetry.Frames = st.Frames
 	s.obs.Telemetry.BadCRC = st.BadCRC
-	s.obs.Telemetry.Malformed += st.Malformed
+	s.obs.Telemetry.Malformed = s.malformed + st.Malformed
 	s.obs.Telemetry.TooLong = st.TooLong
 	s.obs.Telemetry.Garbage = st.GarbageBytes
 }
@@ -611,13 +647,13 @@ const (
 // offset from there. Every planned fault fires at most once: those that
 // fired before the reset, and those planned before the new start, are
 // skipped.
-func (s *session) arm(ctx context.Context, faults []PlannedFault, now, remaining, hyper int64) error {
+func (s *session) arm(ctx context.Context, faults []Fault, now, remaining, hyper int64) error {
 	planNow := now
 	if now > 0 && hyper > 0 {
 		planNow = (now + hyper/2) / hyper * hyper
 	}
 	s.queue, s.qNext, s.segStart, s.shift = faults, s.consumed, planNow, planNow-now
-	for s.qNext < len(s.queue) && int64(s.queue[s.qNext].At) < planNow {
+	for s.qNext < len(s.queue) && s.queue[s.qNext].AtUS < planNow {
 		s.obs.FaultsSkipped++
 		s.qNext++
 	}
@@ -641,11 +677,11 @@ func (s *session) arm(ctx context.Context, faults []PlannedFault, now, remaining
 // least uploadMin on the board.
 func (s *session) upload(runTime int64) ([]uint32, error) {
 	var ids []uint32
-	for s.qNext < len(s.queue) && (int64(s.queue[s.qNext].At) < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
+	for s.qNext < len(s.queue) && (s.queue[s.qNext].AtUS < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
 		pf := &s.queue[s.qNext]
-		fc := s.resolved[pf.spec]
+		fc := s.resolved[pf.Spec]
 		fc.ID = pf.ID
-		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(pf.At - s.segStart), Fault: fc})
+		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(pf.AtUS - s.segStart), Fault: fc})
 		if err != nil {
 			return ids, err
 		}
@@ -658,10 +694,10 @@ func (s *session) upload(runTime int64) ([]uint32, error) {
 // refill tops the board's fault queue up during a run; the answers are
 // checked as they arrive.
 func (s *session) refill() error {
-	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun+s.shift {
+	for s.qFired < s.qNext && s.queue[s.qFired].AtUS <= s.lastRun+s.shift {
 		s.qFired++
 	}
-	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || int64(s.queue[s.qNext].At) >= s.lastRun+s.shift+uploadLead) {
+	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || s.queue[s.qNext].AtUS >= s.lastRun+s.shift+uploadLead) {
 		return nil
 	}
 	ids, err := s.upload(s.lastRun)
@@ -731,20 +767,28 @@ func hyperperiod(t *wire.Table) int64 {
 	return h
 }
 
-// resolveFaults turns each campaign fault into the command form this board
-// understands, once per fault (not per firing). target names the board in
-// the error.
-func resolveFaults(target string, tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd, error) {
-	out := map[*FaultSpec]wire.FaultCmd{}
-	for _, pf := range plan.Faults {
-		if _, done := out[pf.spec]; done {
+func (s *session) resolveFaults() (map[int]wire.FaultCmd, error) {
+	return ResolveFaults(s.t.Name(), &s.obs.Table, s.cfg)
+}
+
+// ResolveFaults turns each campaign fault of cfg into the command form a
+// board with table tbl understands, once per fault spec (not per firing).
+// target names the board in the error.
+func ResolveFaults(target string, tbl *wire.Table, cfg *Config) (map[int]wire.FaultCmd, error) {
+	out := map[int]wire.FaultCmd{}
+	for _, f := range cfg.Faults {
+		if _, done := out[f.Spec]; done {
 			continue
 		}
-		fc, err := pf.spec.Fault.Command(tbl)
+		fc, err := cfg.Resolve(tbl, f.Spec)
 		if err != nil {
-			return nil, &RefusedError{Target: target, Command: "fault " + pf.Name, Reason: err.Error()}
+			name := fmt.Sprint(f.Spec)
+			if cfg.FaultName != nil {
+				name = cfg.FaultName(f.Spec)
+			}
+			return nil, &RefusedError{Target: target, Command: "fault " + name, Reason: err.Error()}
 		}
-		out[pf.spec] = fc
+		out[f.Spec] = fc
 	}
 	return out, nil
 }

@@ -1,0 +1,170 @@
+package harness
+
+import (
+	"context"
+	"io"
+	"math"
+	"time"
+
+	"github.com/hilchaos/hilchaos/faults"
+	"github.com/hilchaos/hilchaos/harness/drive"
+	"github.com/hilchaos/hilchaos/targets"
+	"github.com/hilchaos/hilchaos/targets/wire"
+)
+
+// The run driver lives in harness/drive; these names keep the harness's
+// callers and the record schema as they were.
+type (
+	InfraError   = drive.InfraError
+	RefusedError = drive.RefusedError
+)
+
+// Reset kinds, as counted in a run record.
+const (
+	ResetWatchdog = drive.ResetWatchdog
+	ResetSoftware = drive.ResetSoftware
+	ResetPowerOn  = drive.ResetPowerOn
+	ResetHang     = drive.ResetHang
+	ResetUnknown  = drive.ResetUnknown
+	ResetExpected = drive.ResetExpected
+)
+
+// MaxResetLog is how many resets (the first ones) a run record lists one by
+// one; the counts always cover every reset.
+const MaxResetLog = drive.MaxResetLog
+
+// maxBlackBoxes is how many resets (the first ones) keep their black box in
+// the record.
+const maxBlackBoxes = drive.MaxBlackBoxes
+
+// ResetEvent is one reset seen during a run.
+type ResetEvent struct {
+	AtUS      int64  `json:"at_us"` // run time of the last event before it
+	Kind      string `json:"kind"`
+	Reason    string `json:"reason,omitempty"` // as the board gave it in BOOT
+	BootCount uint32 `json:"boot_count,omitempty"`
+	// HostNS is the target clock (virtual for sim) when the harness noted
+	// the reset, ns since the run's connect.
+	HostNS int64 `json:"-"`
+	// RecoveryUS is the board time from the reset to the end of the first
+	// complete bus cycle after it (every task of the shortest period
+	// finished a job); -1 if the run ended first.
+	RecoveryUS int64 `json:"recovery_us"`
+	// BlackBox is what the board recorded just before a watchdog reset,
+	// read back with DP after the reboot, oldest first.
+	BlackBox []BoxEvent `json:"black_box,omitempty"`
+}
+
+// BoxEvent is one black-box event with names resolved, at run time.
+type BoxEvent struct {
+	AtUS int64  `json:"at_us"`
+	Kind string `json:"kind"` // the wire event kind: RL, EN, DM, WK, WX, ...
+	Task string `json:"task,omitempty"`
+	Lock string `json:"lock,omitempty"` // for BL, LK, UL
+	Arg  int64  `json:"arg"`
+}
+
+// Telemetry counts what came over the line.
+type Telemetry struct {
+	Frames    uint64 `json:"frames"`
+	BadCRC    uint64 `json:"bad_crc"`
+	Malformed uint64 `json:"malformed"`
+	TooLong   uint64 `json:"too_long"`
+	Garbage   uint64 `json:"garbage_bytes"`
+	Lost      uint64 `json:"lost"`    // sequence gaps
+	Dropped   uint64 `json:"dropped"` // events the board reported dropping
+}
+
+// Firmware is the identity a board gave in its BOOT banner.
+type Firmware struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Build   string `json:"build"`
+}
+
+// Observation is what driving one run produced, before scoring.
+type Observation struct {
+	*drive.Observation
+	Link *LinkInfo // real links only: gaps and clock drift
+}
+
+// driveConfig is the driver's input for plan of c.
+func driveConfig(c *Campaign, plan RunPlan, raw io.Writer) drive.Config {
+	specs := map[*FaultSpec]int{}
+	var list []*FaultSpec
+	fs := make([]drive.Fault, len(plan.Faults))
+	for i, pf := range plan.Faults {
+		k, ok := specs[pf.spec]
+		if !ok {
+			k = len(list)
+			specs[pf.spec] = k
+			list = append(list, pf.spec)
+		}
+		fs[i] = drive.Fault{ID: pf.ID, AtUS: pf.At, Spec: k}
+	}
+	return drive.Config{
+		Timeouts: drive.Timeouts{Boot: c.Timeouts.Boot, Liveness: c.Timeouts.Liveness},
+		Trace:    c.Trace,
+		Duration: plan.Duration.Microseconds(),
+		Faults:   fs,
+		Resolve: func(tbl *wire.Table, spec int) (wire.FaultCmd, error) {
+			return list[spec].Fault.Command(tbl)
+		},
+		FaultName: func(spec int) string { return list[spec].Name },
+		BurstPriority: func(id uint32) (int, bool) {
+			if int(id) < len(plan.Faults) && plan.Faults[id].ID == id {
+				if lb, ok := plan.Faults[id].spec.Fault.(*faults.LoadBurst); ok {
+					return lb.Priority, true
+				}
+			}
+			return 0, false
+		},
+		Raw: raw,
+	}
+}
+
+// driveRun runs plan on an open target and returns what it observed.
+func driveRun(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
+	o, err := drive.Run(ctx, t, driveConfig(c, plan, raw))
+	obs := &Observation{Observation: o}
+	if o != nil {
+		obs.Link = linkInfo(t, o)
+	}
+	return obs, err
+}
+
+// linkInfo is what the driver saw of a real link: the target's gaps and
+// the clock fit. The simulator, which owns time, has none.
+func linkInfo(t targets.Target, o *drive.Observation) *LinkInfo {
+	if _, owns := t.(targets.Clock); owns {
+		return nil
+	}
+	li := &LinkInfo{Gaps: []LinkGap{}}
+	if d := o.Clock; d != nil {
+		li.Clock = &ClockDrift{Frames: d.Frames, DriftPPM: d.DriftPPM, OffsetUS: d.OffsetUS, JitterUS: d.JitterUS}
+	}
+	if g, ok := t.(targets.GapReporter); ok {
+		for _, gap := range g.Gaps() {
+			li.Gaps = append(li.Gaps, LinkGap{
+				Start:      gap.Start.UTC().Format(time.RFC3339Nano),
+				End:        gap.End.UTC().Format(time.RFC3339Nano),
+				DurationMS: math.Round(float64(gap.End.Sub(gap.Start))/1e4) / 100,
+				Cause:      gap.Cause,
+			})
+		}
+	}
+	return li
+}
+
+func telemetryOf(t drive.Telemetry) Telemetry {
+	return Telemetry{Frames: t.Frames, BadCRC: t.BadCRC, Malformed: t.Malformed, TooLong: t.TooLong,
+		Garbage: t.Garbage, Lost: t.Lost, Dropped: t.Dropped}
+}
+
+func resetsOf(rs []drive.Reset) []ResetEvent {
+	out := make([]ResetEvent, len(rs))
+	for i, r := range rs {
+		out[i] = ResetEvent{AtUS: r.AtUS, Kind: r.Kind, Reason: r.Reason, BootCount: r.BootCount, HostNS: r.HostNS}
+	}
+	return out
+}
