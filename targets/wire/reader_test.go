@@ -224,3 +224,38 @@ func TestReaderLongStream(t *testing.T) {
 		}
 	}
 }
+
+// The too-long boundary of PROTOCOL.md section 1: MaxFrame counts the '$'
+// and the line end, '\r' included.
+func TestReaderMaxFrameBoundary(t *testing.T) {
+	frameOf := func(total int, crlf bool) []byte {
+		end := "\n"
+		if crlf {
+			end = "\r\n"
+		}
+		fixed := len("$CF,1,k,") + len("*XXXX") + len(end)
+		body := "CF,1,k," + strings.Repeat("v", total-fixed)
+		return []byte("$" + body + "*" + string(appendHex4(nil, CRC16([]byte(body)))) + end)
+	}
+	for _, c := range []struct {
+		total   int
+		crlf    bool
+		tooLong bool
+	}{{MaxFrame, false, false}, {MaxFrame, true, false}, {MaxFrame + 1, false, true}, {MaxFrame + 1, true, true}} {
+		line := frameOf(c.total, c.crlf)
+		if len(line) != c.total {
+			t.Fatalf("built %d bytes, want %d", len(line), c.total)
+		}
+		r := NewReader(bytes.NewReader(line))
+		f, err := r.Next()
+		if c.tooLong {
+			if !errors.Is(err, io.EOF) || r.Stats().TooLong != 1 {
+				t.Errorf("%d bytes crlf=%v: err %v, stats %+v; want too long", c.total, c.crlf, err, r.Stats())
+			}
+			continue
+		}
+		if err != nil || f.Type != TypeConfig {
+			t.Errorf("%d bytes crlf=%v: err %v; want a CF frame", c.total, c.crlf, err)
+		}
+	}
+}
