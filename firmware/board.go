@@ -104,8 +104,8 @@ type Board struct {
 	bootReason int // why the board last booted, for the banner ID re-sends
 	// lastDN is the DN of the run that ended, repeated before the AK of a
 	// PG until the next GO or reset (PROTOCOL.md 2.4).
-	lastDN     [2]uint64 // seq, time_us
-	haveDN     bool
+	lastDN [2]uint64 // seq, time_us
+	haveDN bool
 
 	// Counters for tests and benchmarks.
 	events uint64 // EV frames emitted (sent or dropped)
