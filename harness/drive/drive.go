@@ -14,24 +14,25 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
-// Reset kinds, as counted in an observation.
+// Reset kinds, as counted in an observation: the record's.
 const (
-	ResetWatchdog = "watchdog"
-	ResetSoftware = "software"
-	ResetPowerOn  = "power_on"
-	ResetHang     = "hang"
-	ResetUnknown  = "unknown"  // the sequence restarted without a BOOT banner
-	ResetExpected = "expected" // a kind the campaign's expect_resets allows
+	ResetWatchdog = record.ResetWatchdog
+	ResetSoftware = record.ResetSoftware
+	ResetPowerOn  = record.ResetPowerOn
+	ResetHang     = record.ResetHang
+	ResetUnknown  = record.ResetUnknown  // the sequence restarted without a BOOT banner
+	ResetExpected = record.ResetExpected // a kind the campaign's expect_resets allows
 )
 
 // MaxResetLog is how many resets (the first ones) an observation lists one
 // by one; the counts always cover every reset. A board that resets all
 // night keeps an observation, and a harness, of bounded size.
-const MaxResetLog = 1000
+const MaxResetLog = record.MaxResetLog
 
 // MaxBlackBoxes is how many resets (the first ones) keep their black box,
 // so a soak that resets all night keeps a record of sane size.
