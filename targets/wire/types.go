@@ -49,8 +49,16 @@ var typeNames = [numTypes][2]byte{
 	TypeIdentify: {'I', 'D'},
 }
 
-// String returns the two-letter code of t, or "??".
+// TypeConsole is not on the wire: a Reader returns a console line (a whole
+// line that is not a frame, PROTOCOL.md 1.4) as a Frame of this type, the
+// text in Line, when asked to with ReportConsole.
+const TypeConsole Type = 0xFF
+
+// String returns the two-letter code of t, "console", or "??".
 func (t Type) String() string {
+	if t == TypeConsole {
+		return "console"
+	}
 	if t == TypeInvalid || t >= numTypes {
 		return "??"
 	}
