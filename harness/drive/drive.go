@@ -163,4 +163,3 @@ type RefusedError struct {
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s: board refused %s: %s", e.Target, e.Command, e.Reason)
 }
-
