@@ -4,10 +4,12 @@ import (
 	"context"
 	"io"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/harness/drive"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
@@ -28,6 +30,9 @@ type Observation struct {
 	*drive.Observation
 	Link *LinkInfo // real links only: gaps and clock drift
 }
+
+// newIDs is a command id source starting at a random id.
+func newIDs() *drive.IDs { return drive.NewIDs(rand.Uint32() >> 1) }
 
 // driveConfig is the driver's input for plan of c.
 func driveConfig(c *Campaign, plan RunPlan, raw io.Writer) drive.Config {
@@ -65,8 +70,10 @@ func driveConfig(c *Campaign, plan RunPlan, raw io.Writer) drive.Config {
 }
 
 // driveRun runs plan on an open target and returns what it observed.
-func driveRun(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
-	o, err := drive.Run(ctx, t, driveConfig(c, plan, raw))
+func driveRun(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer, ids *drive.IDs) (*Observation, error) {
+	cfg := driveConfig(c, plan, raw)
+	cfg.IDs = ids
+	o, err := drive.Run(ctx, t, cfg)
 	obs := &Observation{Observation: o}
 	if o != nil {
 		obs.Link = linkInfo(t, o)
@@ -99,13 +106,34 @@ func linkInfo(t targets.Target, o *drive.Observation) *LinkInfo {
 
 func telemetryOf(t drive.Telemetry) Telemetry {
 	return Telemetry{Frames: t.Frames, BadCRC: t.BadCRC, Malformed: t.Malformed, TooLong: t.TooLong,
-		Garbage: t.Garbage, Lost: t.Lost, Dropped: t.Dropped}
+		Garbage: t.Garbage, Lost: t.Lost, Dropped: t.Dropped, Truncated: t.Truncated, Gaps: t.Gaps,
+		Console: t.Console, Retries: t.Retries, Reasks: t.Reasks}
 }
 
 func resetsOf(rs []drive.Reset) []ResetEvent {
 	out := make([]ResetEvent, len(rs))
 	for i, r := range rs {
-		out[i] = ResetEvent{AtUS: r.AtUS, Kind: r.Kind, Reason: r.Reason, BootCount: r.BootCount, HostNS: r.HostNS}
+		out[i] = ResetEvent{AtUS: r.AtUS, Kind: r.Kind, Reason: r.Reason, BootCount: r.BootCount, HostNS: r.HostNS,
+			Console: consoleOf(r.Console)}
 	}
 	return out
+}
+
+func consoleOf(ls []drive.ConsoleLine) []record.ConsoleLine {
+	if len(ls) == 0 {
+		return nil
+	}
+	out := make([]record.ConsoleLine, len(ls))
+	for i, l := range ls {
+		out[i] = record.ConsoleLine{AtUS: l.AtUS, HostUS: l.HostUS, Text: l.Text}
+	}
+	return out
+}
+
+// fillDriven copies what the driver saw beyond the figures into rec.
+func fillDriven(rec *RunRecord, o *drive.Observation) {
+	rec.Protocol = o.Proto
+	if o.Telemetry.Console > 0 {
+		rec.Console = &record.Console{Lines: o.Telemetry.Console, Last: consoleOf(o.Console)}
+	}
 }
