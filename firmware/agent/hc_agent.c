@@ -347,12 +347,14 @@ static void hc_bb_record(const struct hc_event *e)
 		hc_ni.bb_len++;
 }
 
-void hc_event(uint8_t kind, int32_t task, int64_t arg)
+void hc_event(uint8_t kind, int32_t task, int64_t arg) { hc_event_at(kind, task, arg, hc_port_now_us()); }
+
+void hc_event_at(uint8_t kind, int32_t task, int64_t arg, uint64_t time_us)
 {
 	if (kind == 0 || kind >= HC_EV_COUNT)
 		return;
 	uint32_t s = hc_port_enter();
-	struct hc_event e = {hc_port_now_us(), arg, (int16_t)task, kind, 0};
+	struct hc_event e = {time_us, arg, (int16_t)task, kind, 0};
 	if (hc_kind_level[kind] <= HC_BB_LEVEL)
 		hc_bb_record(&e);
 	if (hc_kind_level[kind] <= hc_trace) {

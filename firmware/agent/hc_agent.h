@@ -86,6 +86,9 @@ void hc_init(const struct hc_ident *id);
 /* Record an event. ISR-safe. Black box always (levels 0-1); the line
  * according to the trace level. */
 void hc_event(uint8_t kind, int32_t task, int64_t arg);
+/* The same with an explicit time (us since boot), e.g. the GO event stamped
+ * with the run's start rather than the moment the timer ISR got to it. */
+void hc_event_at(uint8_t kind, int32_t task, int64_t arg, uint64_t time_us);
 
 /* A per-task summary (SM), sent at every trace level. */
 void hc_summary(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses);

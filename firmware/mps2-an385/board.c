@@ -8,21 +8,23 @@
 #include "hc_port.h"
 #include "kernel.h"
 
-/* TIMER1 counts down from T1_RELOAD: one wrap every 100 s exactly. */
+/* TIMER1 counts down from T1_RELOAD: one wrap every 100 s exactly. Wraps
+ * are counted when the clock is read (the kernel reads it at least every
+ * millisecond), not by an interrupt: an interrupt every 100 s would land at
+ * a different point of each run and break icount repeatability. */
 #define T1_RELOAD 2499999999u
-static volatile uint32_t t1_wraps;
+static uint32_t t1_wraps, t1_last = T1_RELOAD;
 static volatile int tx_busy;
 
 static void read_clock(uint32_t *wraps, uint32_t *elapsed)
 {
 	uint32_t s = hc_port_enter();
-	uint32_t w = t1_wraps, v = TIMER_VALUE(TIMER1_BASE);
-	if (TIMER_INT(TIMER1_BASE) & 1) { /* wrapped, interrupt not yet taken */
-		v = TIMER_VALUE(TIMER1_BASE);
-		w++;
-	}
+	uint32_t v = TIMER_VALUE(TIMER1_BASE);
+	if (v > t1_last)
+		t1_wraps++;
+	t1_last = v;
+	*wraps = t1_wraps;
 	hc_port_exit(s);
-	*wraps = w;
 	*elapsed = T1_RELOAD - v;
 }
 
@@ -106,6 +108,15 @@ void board_timer0_at(uint64_t delta)
 	TIMER_CTRL(TIMER0_BASE) = TIMER_CTRL_EN | TIMER_CTRL_IE;
 }
 
+void board_timer0_periodic(uint32_t ticks)
+{
+	TIMER_CTRL(TIMER0_BASE) = 0;
+	TIMER_INT(TIMER0_BASE) = 1;
+	TIMER_RELOAD(TIMER0_BASE) = ticks;
+	TIMER_VALUE(TIMER0_BASE) = ticks;
+	TIMER_CTRL(TIMER0_BASE) = TIMER_CTRL_EN | TIMER_CTRL_IE;
+}
+
 static uint32_t wdog_load;
 
 void board_wdog_arm(uint32_t us)
@@ -148,28 +159,21 @@ void board_init(void)
 	/* board clock */
 	TIMER_RELOAD(TIMER1_BASE) = T1_RELOAD;
 	TIMER_VALUE(TIMER1_BASE) = T1_RELOAD;
-	TIMER_CTRL(TIMER1_BASE) = TIMER_CTRL_EN | TIMER_CTRL_IE;
+	TIMER_CTRL(TIMER1_BASE) = TIMER_CTRL_EN;
 	/* UART0 at 115200 baud (QEMU does not pace it) */
 	UART_BAUDDIV = SYSCLK_HZ / 115200u;
 	UART_CTRL = UART_CTRL_TXEN | UART_CTRL_RXEN | UART_CTRL_TXIE | UART_CTRL_RXIE;
-	/* priorities (3 bits): clock wrap, then kernel timer and budget, then UART, then storm */
-	NVIC_IPR(IRQ_TIMER1) = 0x00;
+	/* priorities (3 bits): kernel timer and budget, then UART, then storm */
 	NVIC_IPR(IRQ_TIMER0) = 0x20;
 	NVIC_IPR(IRQ_UART0_RX) = 0x40;
 	NVIC_IPR(IRQ_UART0_TX) = 0x40;
 	NVIC_IPR(IRQ_DUALTIMER) = 0x20;
 	NVIC_IPR(IRQ_STORM) = 0x60;
-	NVIC_ISER0 = (1u << IRQ_TIMER1) | (1u << IRQ_TIMER0) | (1u << IRQ_UART0_RX) |
+	NVIC_ISER0 = (1u << IRQ_TIMER0) | (1u << IRQ_UART0_RX) |
 		     (1u << IRQ_UART0_TX) | (1u << IRQ_DUALTIMER) | (1u << IRQ_STORM);
 }
 
 /* ---- interrupt handlers ---- */
-
-void TIMER1_Handler(void)
-{
-	TIMER_INT(TIMER1_BASE) = 1;
-	t1_wraps++;
-}
 
 void TIMER0_Handler(void)
 {

@@ -82,7 +82,7 @@ struct ktimer {
 	int16_t idx;
 	uint32_t arg;
 };
-enum { TM_START, TM_RELEASE, TM_DEADLINE, TM_FAULT, TM_SUMMARY, TM_RUNEND, TM_STORM, TM_STORMEND };
+enum { TM_RELEASE, TM_DEADLINE, TM_FAULT, TM_SUMMARY, TM_RUNEND, TM_STORM, TM_STORMEND };
 
 struct stored {
 	uint64_t at_us;
@@ -173,8 +173,19 @@ static struct ktimer pop(void)
 	return top;
 }
 
+/* Between runs TIMER0 ticks every millisecond, free-running from boot
+ * (`heartbeat`), and nothing reprograms it: a GO starts the run at the
+ * second tick after it, an instant fixed by the boot, not by when the host's
+ * command arrived. From there on TIMER0 is a one-shot reprogrammed only by
+ * the run itself, so under QEMU's icount the whole run repeats exactly. */
+static int heartbeat = 1;
+static int go_pending;
+#define HEARTBEAT_TICKS (1000u * TICKS_PER_US - 1) /* the counter runs RELOAD..0 */
+
 static void rearm(void)
 {
+	if (heartbeat)
+		return;
 	if (nheap == 0) {
 		board_timer0_at(0);
 		return;
@@ -692,7 +703,7 @@ const char *k_fault(const void *fv, uint64_t at_us, int now)
 		return "full";
 	}
 	stored[slot] = (struct stored){at_us, *f, 1};
-	if (active) {
+	if (active && !heartbeat) {
 		uint64_t at = run_start + at_us, n = board_us();
 		push(at > n ? at : n, TM_FAULT, slot, 0);
 	}
@@ -715,10 +726,6 @@ static void summaries(void)
 	last_sm = board_us();
 }
 
-/* GO: the run starts at the next whole millisecond of board time, from
- * TIMER0. Under `-icount shift=N` (N <= 6) a millisecond boundary falls on
- * an instruction boundary, so from there on the run is a pure function of
- * the instructions executed, whenever the host's GO happened to arrive. */
 static uint64_t run_duration;
 
 void k_go(uint64_t duration_us)
@@ -726,15 +733,16 @@ void k_go(uint64_t duration_us)
 	uint32_t s = hc_port_enter();
 	active = 1;
 	run_duration = duration_us;
-	run_start = (board_us() / 1000 + 1) * 1000;
-	push(run_start, TM_START, 0, 0);
+	go_pending = 2;
 	hc_port_exit(s);
 }
 
 static void start_run(void)
 {
+	heartbeat = 0;
+	run_start = board_us();
 	rng = 0x9E3779B97F4A7C15ull;
-	hc_event(HC_EV_GO, -1, (int64_t)run_duration);
+	hc_event_at(HC_EV_GO, -1, (int64_t)run_duration, run_start);
 	if (run_duration)
 		push(run_start + run_duration, TM_RUNEND, 0, 0);
 	for (int i = 0; i < prof->ntasks; i++)
@@ -746,6 +754,7 @@ static void start_run(void)
 	last_sm = run_start;
 	if (prof->watchdog_us)
 		board_wdog_arm(prof->watchdog_us);
+	rearm();
 }
 
 /* Stop the run: summaries, the CPU to idle, every thread restarted, DN. */
@@ -760,7 +769,9 @@ static void end_run(void)
 	board_wdog_off();
 	storm_on = 0;
 	nheap = 0;
-	rearm();
+	heartbeat = 1;
+	go_pending = 0;
+	board_timer0_periodic(HEARTBEAT_TICKS);
 	for (int i = 0; i < nthreads; i++) {
 		struct tcb *t = &threads[i];
 		if (t == idle)
@@ -804,12 +815,16 @@ void k_stop(void)
 void k_timer_isr(void)
 {
 	uint32_t s = hc_port_enter();
+	if (heartbeat) {
+		(void)board_ticks(); /* counts TIMER1's wraps between runs */
+		if (go_pending && --go_pending == 0)
+			start_run();
+		hc_port_exit(s);
+		return;
+	}
 	while (nheap > 0 && heap[0].at <= board_us()) {
 		struct ktimer t = pop();
 		switch (t.kind) {
-		case TM_START:
-			start_run();
-			break;
 		case TM_RELEASE:
 			release(t.idx, t.at);
 			break;
@@ -910,6 +925,7 @@ void k_start(void)
 	k_cur = &boot_tcb;
 	k_next = idle;
 	SCB_SHPR3 |= 0xFFu << 16; /* PendSV: lowest priority */
+	board_timer0_periodic(HEARTBEAT_TICKS);
 	/* thread mode on PSP, on a scratch stack PendSV saves main's context to */
 	__asm volatile("msr psp, %0\n\tmovs r0, #2\n\tmsr control, r0\n\tisb" ::"r"(boot_stack + 64)
 		       : "r0", "memory");

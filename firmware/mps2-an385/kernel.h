@@ -41,7 +41,8 @@ __attribute__((noreturn)) void k_start(void); /* becomes the idle thread */
 uint64_t board_ticks(void); /* 40 ns ticks since boot */
 uint64_t board_us(void);
 void board_init(void);
-void board_timer0_at(uint64_t delta_ticks); /* 0: stop */
+void board_timer0_at(uint64_t delta_ticks); /* one-shot; 0: stop */
+void board_timer0_periodic(uint32_t ticks);
 void board_wdog_arm(uint32_t us);
 void board_wdog_kick(void);
 void board_wdog_off(void);

@@ -11,7 +11,6 @@ void NMI_Handler(void);
 void HardFault_Handler(void);
 void PendSV_Handler(void);
 void TIMER0_Handler(void);
-void TIMER1_Handler(void);
 void UART0RX_Handler(void);
 void UART0TX_Handler(void);
 void DUALTIMER_Handler(void);
@@ -40,7 +39,7 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 32])
 	[16 + 6] = Default_Handler,
 	[16 + 7] = Default_Handler,
 	[16 + 8] = TIMER0_Handler,
-	[16 + 9] = TIMER1_Handler,
+	[16 + 9] = Default_Handler,
 	[16 + 10] = DUALTIMER_Handler,
 	[16 + 11 ... 16 + 30] = Default_Handler,
 	[16 + 31] = STORM_Handler,

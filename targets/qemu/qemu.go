@@ -95,8 +95,11 @@ type Target struct {
 	mu      sync.Mutex
 	witness []targets.WitnessedReset
 	inject  []byte
-	pending []byte
+	buf     []byte    // read from the PTY by drain, not yet by Read
+	rerr    error     // why drain stopped
+	dl      time.Time // the read deadline
 	lastNL  bool
+	notify  chan struct{} // data, an error, or a new deadline
 	qmpW    *json.Encoder
 
 	symOnce sync.Once
@@ -158,7 +161,8 @@ func Start(name string, s Spec) (*Target, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("%s: start %s: %v: %w", name, bin, err, targets.ErrUnreachable)
 	}
-	t := &Target{name: name, spec: s, cmd: cmd, dir: dir, pid: cmd.Process.Pid, exited: make(chan struct{}), lastNL: true}
+	t := &Target{name: name, spec: s, cmd: cmd, dir: dir, pid: cmd.Process.Pid, exited: make(chan struct{}), lastNL: true,
+		notify: make(chan struct{}, 1)}
 	go func() { cmd.Wait(); close(t.exited) }() //nolint:errcheck // the exit is reported through exited
 
 	fail := func(err error) (*Target, error) {
@@ -197,6 +201,7 @@ func Start(name string, s Spec) (*Target, error) {
 		return fail(err)
 	}
 	t.Target = st
+	go t.drain()
 	if err := t.execute("cont"); err != nil {
 		st.Close()
 		return fail(err)
@@ -322,34 +327,86 @@ func (t *Target) Inject(p []byte) {
 	t.mu.Unlock()
 }
 
+// drain reads the PTY as fast as QEMU writes it, into an unbounded
+// buffer: QEMU writes a byte per write(2), and a PTY holds 4 KiB, so a
+// harness busy for a few milliseconds would hold the emulated UART full,
+// and a firmware whose transmit interrupts come later than in the last
+// run does not repeat under icount.
+func (t *Target) drain() {
+	b := make([]byte, 64<<10)
+	for {
+		n, err := t.Target.Read(b)
+		t.mu.Lock()
+		t.buf = append(t.buf, b[:n]...)
+		if err != nil {
+			t.rerr = err
+		}
+		t.mu.Unlock()
+		t.wake()
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (t *Target) wake() {
+	select {
+	case t.notify <- struct{}{}:
+	default:
+	}
+}
+
+// SetReadDeadline implements targets.Target.
+func (t *Target) SetReadDeadline(d time.Time) error {
+	t.mu.Lock()
+	t.dl = d
+	t.mu.Unlock()
+	t.wake()
+	return nil
+}
+
 // Read implements io.Reader, with injected noise between two lines.
 func (t *Target) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	t.mu.Lock()
-	if len(t.inject) > 0 && t.lastNL {
-		n := copy(p, t.inject)
-		t.inject = t.inject[n:]
-		t.mu.Unlock()
-		return n, nil
-	}
-	if len(t.pending) > 0 {
-		n := t.cut(p, copy(p, t.pending))
-		t.pending = t.pending[n:]
-		t.mu.Unlock()
-		return n, nil
-	}
-	t.mu.Unlock()
-	n, err := t.Target.Read(p)
-	if n > 0 {
+	for {
 		t.mu.Lock()
-		m := t.cut(p, n)
-		t.pending = append(t.pending, p[m:n]...)
-		n = m
+		if len(t.inject) > 0 && t.lastNL {
+			n := copy(p, t.inject)
+			t.inject = t.inject[n:]
+			t.mu.Unlock()
+			return n, nil
+		}
+		if len(t.buf) > 0 {
+			n := t.cut(p, copy(p, t.buf))
+			t.buf = t.buf[n:]
+			if len(t.buf) == 0 {
+				t.buf = t.buf[:0:0] // let a large buffer go
+			}
+			t.mu.Unlock()
+			return n, nil
+		}
+		rerr, dl := t.rerr, t.dl
 		t.mu.Unlock()
+		if rerr != nil {
+			return 0, rerr
+		}
+		if dl.IsZero() {
+			<-t.notify
+			continue
+		}
+		wait := time.Until(dl)
+		if wait <= 0 {
+			return 0, fmt.Errorf("%s: read: %w", t.name, os.ErrDeadlineExceeded)
+		}
+		tm := time.NewTimer(wait)
+		select {
+		case <-t.notify:
+		case <-tm.C:
+		}
+		tm.Stop()
 	}
-	return n, err
 }
 
 // cut returns how many of the n bytes in p to deliver: all of them, or up

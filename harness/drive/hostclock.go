@@ -1,13 +1,11 @@
-package harness
+package drive
 
 import (
-	"fmt"
 	"io"
 	"math"
 	"time"
 
 	"github.com/hilchaos/hilchaos/targets"
-	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // Two clocks. Every frame from a real board has two times: the board's own
@@ -98,60 +96,11 @@ func (h *hostClock) result() *ClockDrift {
 	}
 }
 
-// linkInfo is what the session saw of a real link: the target's gaps and
-// the clock fit. The simulator, which owns time, has none.
-func (s *session) linkInfo() *LinkInfo {
-	if s.host == nil {
-		return nil
-	}
-	li := &LinkInfo{Gaps: []LinkGap{}, Clock: s.host.result()}
-	if g, ok := s.t.(targets.GapReporter); ok {
-		for _, gap := range g.Gaps() {
-			li.Gaps = append(li.Gaps, LinkGap{
-				Start:      gap.Start.UTC().Format(time.RFC3339Nano),
-				End:        gap.End.UTC().Format(time.RFC3339Nano),
-				DurationMS: math.Round(float64(gap.End.Sub(gap.Start))/1e4) / 100,
-				Cause:      gap.Cause,
-			})
-		}
-	}
-	if w, ok := s.t.(targets.ResetWitness); ok {
-		li.Witness = s.witness(w.WitnessedResets())
-	}
-	return li
-}
-
-// witness sets the resets a target saw by itself against the reboots the
-// board announced (the first MaxResetLog of them).
-func (s *session) witness(seen []targets.WitnessedReset) *ResetWitness {
-	rw := &ResetWitness{}
-	for _, w := range seen {
-		switch w.Kind {
-		case "watchdog":
-			rw.Watchdog++
-		case "reset":
-			rw.Resets++
-		}
-	}
-	for _, r := range s.obs.Resets {
-		if r.Reason == "" {
-			continue // a hang whose reboot never came
-		}
-		rw.BoardReboots++
-		if r.Reason == wire.ReasonWatchdog {
-			rw.BoardWatchdog++
-		}
-	}
-	if len(s.obs.Resets) == s.obs.ResetCount {
-		switch {
-		case rw.Watchdog != rw.BoardWatchdog:
-			rw.Disagreement = fmt.Sprintf("the target saw the watchdog fire %d times, the board announced %d watchdog reboots", rw.Watchdog, rw.BoardWatchdog)
-		case rw.Resets != rw.BoardReboots:
-			rw.Disagreement = fmt.Sprintf("the target saw %d resets, the board announced %d reboots", rw.Resets, rw.BoardReboots)
-		}
-		rw.Agrees = rw.Disagreement == ""
-	} else {
-		rw.Disagreement = fmt.Sprintf("only the first %d of %d resets are listed: not compared", len(s.obs.Resets), s.obs.ResetCount)
-	}
-	return rw
+// ClockDrift compares the board's clock with the host's receive times over
+// every timed frame of the run (a least-squares fit per boot, pooled).
+type ClockDrift struct {
+	Frames   uint64  // frames in the fit
+	DriftPPM float64 // host clock rate vs board clock, minus 1, in parts per million
+	OffsetUS int64   // host receive time (µs since connect) minus board time at the first frame
+	JitterUS float64 // RMS of receive times around the fit: link and scheduling jitter
 }
