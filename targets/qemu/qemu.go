@@ -1,7 +1,8 @@
 // Package qemu is the qemu:// target: a firmware ELF run in
 // qemu-system-arm's mps2-an385 machine (Cortex-M3), driven through its
 // UART0 on a pseudo-terminal like any board, with QEMU's own QMP events
-// (WATCHDOG, RESET) kept as an independent witness of every reset.
+// (RESET, and the watchdog pausing the machine) kept as an independent
+// witness of every reset.
 //
 //	qemu://mps2-an385?fw=PATH.elf[&icount=N]
 //
@@ -142,7 +143,12 @@ func Start(name string, s Spec) (*Target, error) {
 	}
 	sock := filepath.Join(dir, "qmp.sock")
 	args := []string{"-M", Machine, "-nographic", "-monitor", "none", "-serial", "pty",
-		"-kernel", s.Firmware, "-S", "-qmp", "unix:" + sock + ",server=on,wait=off"}
+		"-kernel", s.Firmware, "-S", "-qmp", "unix:" + sock + ",server=on,wait=off",
+		// The watchdog's reset pauses the machine instead: QEMU throttles
+		// WATCHDOG events to one a second, but a paused machine is
+		// counted exactly (STOP, then query-status says "watchdog"), and
+		// the target then completes the reset (system_reset, cont).
+		"-watchdog-action", "pause"}
 	if s.Icount >= 0 {
 		args = append(args, "-icount", fmt.Sprintf("shift=%d,sleep=off", s.Icount))
 	}
@@ -255,9 +261,16 @@ type qmpMsg struct {
 		Action string `json:"action"`
 		Reason string `json:"reason"`
 	} `json:"data"`
+	ID     string `json:"id"`
+	Return struct {
+		Status string `json:"status"`
+	} `json:"return"`
 }
 
-// events records QMP's WATCHDOG and RESET events until the socket closes.
+// events records QMP's RESET events and the watchdog's pauses until the
+// socket closes. A STOP is followed by a query-status; its answer
+// "watchdog" means the CMSDK watchdog's second expiry: that is a watchdog
+// reset, which the target completes.
 func (t *Target) events(dec *json.Decoder) {
 	for {
 		var m qmpMsg
@@ -265,10 +278,15 @@ func (t *Target) events(dec *json.Decoder) {
 			return
 		}
 		var w targets.WitnessedReset
-		switch m.Event {
-		case "WATCHDOG":
-			w = targets.WitnessedReset{At: time.Now(), Kind: "watchdog", Detail: m.Data.Action}
-		case "RESET":
+		switch {
+		case m.Event == "STOP":
+			t.executeID("query-status", "stop")
+			continue
+		case m.ID == "stop" && m.Return.Status == "watchdog":
+			w = targets.WitnessedReset{At: time.Now(), Kind: "watchdog", Detail: "watchdog expired twice"}
+			t.execute("system_reset") //nolint:errcheck // a closed socket ends the loop
+			t.execute("cont")         //nolint:errcheck
+		case m.Event == "RESET":
 			w = targets.WitnessedReset{At: time.Now(), Kind: "reset", Detail: m.Data.Reason}
 		default:
 			continue
@@ -277,6 +295,12 @@ func (t *Target) events(dec *json.Decoder) {
 		t.witness = append(t.witness, w)
 		t.mu.Unlock()
 	}
+}
+
+func (t *Target) executeID(cmd, id string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.qmpW.Encode(map[string]string{"execute": cmd, "id": id}) //nolint:errcheck // a closed socket ends events
 }
 
 // execute sends one QMP command; its reply is read (and dropped) by events.
@@ -289,9 +313,9 @@ func (t *Target) execute(cmd string) error {
 	return nil
 }
 
-// WitnessedResets implements targets.ResetWitness: QEMU's WATCHDOG and
-// RESET events so far, in order. A watchdog reset gives a "watchdog" then a
-// "reset"; a software reset (AIRCR) a "reset" alone.
+// WitnessedResets implements targets.ResetWitness: the watchdog's resets
+// and QEMU's RESET events so far, in order. A watchdog reset gives a
+// "watchdog" then a "reset"; a software reset (AIRCR) a "reset" alone.
 func (t *Target) WitnessedResets() []targets.WitnessedReset {
 	t.mu.Lock()
 	defer t.mu.Unlock()
