@@ -76,6 +76,12 @@ type Task struct {
 	jobExec     int64 // exec at the job's release
 	burst       bool  // the load pseudo-task: its jobs are load bursts
 	ep          episode
+
+	// Sequence gaps: the ends of jobs that were in flight when events were
+	// lost (or whose release was lost) are not observations.
+	GapCut   uint64 // jobs whose end came after a gap they straddled
+	gapOwed  int    // jobs known in flight at the last gap, ends still to come
+	afterGap bool   // a gap happened and no release has been seen since
 }
 
 // Lock holds the figures and state of one declared lock.
@@ -126,6 +132,10 @@ type Analyzer struct {
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
+
+	// Gaps counts the calls to Gap: places in the stream where events were
+	// lost (a sequence gap or a rejected frame).
+	Gaps uint64
 
 	// recovery after resets
 	recovering bool
@@ -344,6 +354,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			tk.MaxJitter = max(tk.MaxJitter, j)
 		}
 		tk.lastRelease = t
+		tk.afterGap = false
 		if tk.pLen < len(tk.pending) { // overrun beyond the ring: keep the oldest
 			tk.pending[(tk.pHead+tk.pLen)%len(tk.pending)] = t
 			tk.pLen++
@@ -430,6 +441,16 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 }
 
 func (a *Analyzer) end(t int64, tk *Task, r int64) {
+	if tk.gapCut() {
+		if tk.pLen > 0 && tk.gapOwed == 0 {
+			// The job released after the gap is the one in progress now.
+			tk.active = true
+		}
+		tk.jobBlocked, tk.blockedOn = 0, -1
+		tk.jobExec = tk.execAt(t, a.running == tk)
+		a.recoveredEnd(t, tk)
+		return
+	}
 	tk.Jobs++
 	if r > tk.MaxResponse {
 		tk.MaxResponse, tk.MaxResponseAt = r, t
@@ -461,6 +482,12 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 	}
 	tk.active = tk.pLen > 0
 	tk.jobExec = tk.execAt(t, a.running == tk)
+	a.recoveredEnd(t, tk)
+}
+
+// recoveredEnd notes that a job of tk ended at t, for the recovery after a
+// reset: the end is a fact even when the job's figures are not.
+func (a *Analyzer) recoveredEnd(t int64, tk *Task) {
 	if a.recovering && a.pending[tk] {
 		delete(a.pending, tk)
 		if len(a.pending) == 0 {
@@ -551,6 +578,56 @@ func (a *Analyzer) closeEpisodes(t int64) {
 	}
 }
 
+// Gap tells the analyzer that events were lost (a sequence gap, or a frame
+// rejected for its CRC or its form) after the event at run time t, the last
+// one received before the loss. Nothing is joined across it:
+//
+//   - a job in flight at the gap, or whose release was lost in it, is not an
+//     observation: its end, when it comes, is counted in Task.GapCut and
+//     enters neither the response figures nor Jobs;
+//   - a wait for a lock, a critical section, an inversion episode and the
+//     release interval open at the gap are closed at t without inventing
+//     what happened in the gap: a wait or a section that was open does not
+//     count at all, an episode keeps what was seen up to t;
+//   - who runs and which locks are held are forgotten until events say it
+//     again; active load bursts are forgotten too (their FE may be lost).
+//
+// The figures are then built on a gap: TaskResult.GapCut says by how many
+// jobs.
+func (a *Analyzer) Gap(t int64) {
+	a.Gaps++
+	a.closeEpisodes(t)
+	if r := a.running; r != nil {
+		r.exec += t - r.runSince // no preemption: nobody knows what ran next
+		a.running = nil
+	}
+	for _, tk := range a.order {
+		tk.gapOwed += tk.pLen
+		tk.afterGap = true
+		tk.pHead, tk.pLen = 0, 0
+		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
+	}
+	for _, l := range a.locks {
+		l.holder = nil
+	}
+	clear(a.bursts)
+}
+
+// gapCut reports whether the end of a job of tk now belongs to a job that
+// straddled a gap, and counts it when so.
+func (tk *Task) gapCut() bool {
+	switch {
+	case tk.gapOwed > 0:
+		tk.gapOwed--
+	case tk.afterGap && tk.pLen == 0:
+		// released in the gap (its RL was lost)
+	default:
+		return false
+	}
+	tk.GapCut++
+	return true
+}
+
 // Finish closes what is still open at the end of the run (run time t).
 func (a *Analyzer) Finish(t int64) {
 	a.closeEpisodes(t)
@@ -612,6 +689,9 @@ type TaskResult struct {
 	MaxReleaseJitterUS int64            `json:"max_release_jitter_us"`
 	BlockingByLockUS   map[string]int64 `json:"blocking_by_lock_us,omitempty"` // worst single wait per lock
 	ResponseHist       []Bin            `json:"response_hist,omitempty"`
+	// GapCut counts jobs left out of every figure because they straddled a
+	// sequence gap or a rejected frame: the figures are built on a gap.
+	GapCut uint64 `json:"gap_cut,omitempty"`
 }
 
 // histBins is how many bars a stored response histogram has at most.
@@ -626,7 +706,7 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 			continue
 		}
 		r := TaskResult{Jobs: tk.Jobs, MaxResponseUS: tk.MaxResponse, DeadlineMisses: tk.Misses, MaxBlockingUS: tk.MaxBlocking,
-			MaxExecUS: tk.MaxExec, Preemptions: tk.Preemptions, MaxReleaseJitterUS: tk.MaxJitter}
+			MaxExecUS: tk.MaxExec, Preemptions: tk.Preemptions, MaxReleaseJitterUS: tk.MaxJitter, GapCut: tk.GapCut}
 		if tk.Hist.TotalCount() > 0 {
 			r.P99ResponseUS = min(tk.Hist.ValueAtQuantile(99), tk.MaxResponse)
 			r.P50ResponseUS = min(tk.Hist.ValueAtQuantile(50), tk.MaxResponse)
