@@ -43,7 +43,8 @@ type Task struct {
 	Deadline int64
 	WCET     int64 // declared, µs; 0 = unknown
 
-	Jobs          uint64
+	Jobs          uint64 // jobs that ended (and were not cut by a gap)
+	Censored      uint64 // jobs a reset killed: samples of their time to the reset
 	Misses        uint64
 	MaxResponse   int64
 	MaxResponseAt int64 // run time of the worst response's end
@@ -66,6 +67,7 @@ type Task struct {
 	// Release times of jobs released and not yet ended, oldest first, in a
 	// small ring: a job a reset killed still tells how long it waited.
 	pending     [8]int64
+	missed      [8]bool // the board reported the pending job's deadline miss
 	pHead, pLen int
 	blockedOn   int   // lock (order index) waited for, -1 none
 	blockedAt   int64 // run time the current wait started
@@ -218,15 +220,27 @@ const LoadTask = "load"
 // are gone, and the time to recover is measured from t.
 //
 // A job that was released and never ended had waited at least from its
-// release until the reset; that lower bound counts towards MaxResponse, so a
-// task whose jobs die in resets does not look fast.
+// release until the reset: it is a censored sample of that length in the
+// response histogram (so max, percentiles and histograms all see it, and a
+// task whose jobs die in resets does not look fast), and a deadline miss
+// when its deadline had passed and the board had not said so.
 func (a *Analyzer) Reset(t int64) {
 	a.setRunning(t, nil)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
 		a.cutWait(t, tk)
-		if tk.pLen > 0 && t-tk.pending[tk.pHead] > tk.MaxResponse {
-			tk.MaxResponse, tk.MaxResponseAt = t-tk.pending[tk.pHead], t
+		for i := range tk.pLen {
+			k := (tk.pHead + i) % len(tk.pending)
+			r := t - tk.pending[k]
+			tk.Censored++
+			_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
+			if r > tk.MaxResponse {
+				tk.MaxResponse, tk.MaxResponseAt = r, t
+			}
+			if tk.Deadline > 0 && r > tk.Deadline && !tk.missed[k] {
+				tk.Misses++
+			}
+			tk.missed[k] = false
 		}
 		tk.pHead, tk.pLen = 0, 0
 		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
@@ -356,7 +370,8 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 		tk.lastRelease = t
 		tk.afterGap = false
 		if tk.pLen < len(tk.pending) { // overrun beyond the ring: keep the oldest
-			tk.pending[(tk.pHead+tk.pLen)%len(tk.pending)] = t
+			k := (tk.pHead + tk.pLen) % len(tk.pending)
+			tk.pending[k], tk.missed[k] = t, false
 			tk.pLen++
 		}
 		if !tk.active {
@@ -410,8 +425,18 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			a.setRunning(t, tk)
 		}
 	case wire.EvDeadlineMiss:
-		if tk != nil {
+		// At level 0 the SM frames count the misses (a board may send DM
+		// there too: counting both would count each miss twice).
+		if tk != nil && a.level > 0 {
 			tk.Misses++
+			// Deadlines pass in release order: the oldest pending job
+			// not yet reported is the one.
+			for i := range tk.pLen {
+				if k := (tk.pHead + i) % len(tk.pending); !tk.missed[k] {
+					tk.missed[k] = true
+					break
+				}
+			}
 		}
 	case wire.EvFaultBegin:
 		if p, ok := a.burstPriority(uint32(ev.Arg)); ok {
@@ -477,6 +502,7 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 	}
 	// A job queued behind this one (after an overrun) is next.
 	if tk.pLen > 0 {
+		tk.missed[tk.pHead] = false
 		tk.pHead = (tk.pHead + 1) % len(tk.pending)
 		tk.pLen--
 	}
@@ -604,7 +630,7 @@ func (a *Analyzer) Gap(t int64) {
 	for _, tk := range a.order {
 		tk.gapOwed += tk.pLen
 		tk.afterGap = true
-		tk.pHead, tk.pLen = 0, 0
+		tk.pHead, tk.pLen, tk.missed = 0, 0, [8]bool{}
 		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
 	}
 	for _, l := range a.locks {
@@ -653,6 +679,9 @@ func (a *Analyzer) cutWait(t int64, tk *Task) {
 }
 
 // Summary takes an SM frame (trace level 0, where there are no EN events).
+// Its max_resp is the worst response of one window (a second): the
+// histogram then holds window maxima, and the figures say so
+// (TaskResult.WindowMax).
 func (a *Analyzer) Summary(s *wire.Summary) {
 	tk := a.task(s.Task)
 	if tk == nil {
@@ -661,7 +690,7 @@ func (a *Analyzer) Summary(s *wire.Summary) {
 	tk.Jobs += uint64(s.Jobs)
 	tk.Misses += uint64(s.Misses)
 	if s.MaxResp > tk.MaxResponse {
-		tk.MaxResponse = s.MaxResp
+		tk.MaxResponse, tk.MaxResponseAt = s.MaxResp, int64(s.Time)
 	}
 	if s.Jobs > 0 && s.MaxResp > 0 {
 		_ = tk.Hist.RecordValue(min(s.MaxResp, histMax))
@@ -676,11 +705,25 @@ type Bin struct {
 }
 
 // TaskResult is one task's figures in a run record. Times are µs of board time.
+//
+// The response figures (max, percentiles, histogram) come from one set of
+// samples: every job that ended, plus every job a reset killed, at its time
+// from release to the reset (Censored counts those; the true response was
+// at least that). At trace level 0 the board sends one worst response per
+// task and second instead of one per job: WindowMax is set, the percentiles
+// are of those window maxima and are named so (P99OfWindowMaxUS,
+// P50OfWindowMaxUS), and P99ResponseUS/P50ResponseUS are absent.
 type TaskResult struct {
-	Jobs           uint64 `json:"jobs"`
-	MaxResponseUS  int64  `json:"max_response_us"`
-	P99ResponseUS  int64  `json:"p99_response_us"`
-	P50ResponseUS  int64  `json:"p50_response_us"`
+	Jobs          uint64 `json:"jobs"`
+	Censored      uint64 `json:"censored,omitempty"`
+	MaxResponseUS int64  `json:"max_response_us"`
+	P99ResponseUS int64  `json:"p99_response_us,omitempty"`
+	P50ResponseUS int64  `json:"p50_response_us,omitempty"`
+	// Trace level 0 only.
+	WindowMax        bool  `json:"window_max,omitempty"`
+	P99OfWindowMaxUS int64 `json:"p99_of_window_max_us,omitempty"`
+	P50OfWindowMaxUS int64 `json:"p50_of_window_max_us,omitempty"`
+
 	DeadlineMisses uint64 `json:"deadline_misses"`
 	MaxBlockingUS  int64  `json:"max_blocking_us"`
 	// Schedule figures (trace levels 1 and 2).
@@ -705,12 +748,19 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 		if tk.Period <= 0 {
 			continue
 		}
-		r := TaskResult{Jobs: tk.Jobs, MaxResponseUS: tk.MaxResponse, DeadlineMisses: tk.Misses, MaxBlockingUS: tk.MaxBlocking,
+		r := TaskResult{Jobs: tk.Jobs, Censored: tk.Censored, MaxResponseUS: tk.MaxResponse, DeadlineMisses: tk.Misses, MaxBlockingUS: tk.MaxBlocking,
 			MaxExecUS: tk.MaxExec, Preemptions: tk.Preemptions, MaxReleaseJitterUS: tk.MaxJitter, GapCut: tk.GapCut}
 		if tk.Hist.TotalCount() > 0 {
-			r.P99ResponseUS = min(tk.Hist.ValueAtQuantile(99), tk.MaxResponse)
-			r.P50ResponseUS = min(tk.Hist.ValueAtQuantile(50), tk.MaxResponse)
+			p99 := min(tk.Hist.ValueAtQuantile(99), tk.MaxResponse)
+			p50 := min(tk.Hist.ValueAtQuantile(50), tk.MaxResponse)
+			if a.level == 0 {
+				r.WindowMax, r.P99OfWindowMaxUS, r.P50OfWindowMaxUS = true, p99, p50
+			} else {
+				r.P99ResponseUS, r.P50ResponseUS = p99, p50
+			}
 			r.ResponseHist = bins(tk.Hist, tk.MaxResponse)
+		} else if a.level == 0 {
+			r.WindowMax = true
 		}
 		for k, l := range a.locks {
 			if k < len(tk.usesLock) && tk.usesLock[k] {

@@ -86,3 +86,77 @@ func TestGapClosesEpisode(t *testing.T) {
 	assert.Equal(t, uint64(1), ts["medium"].GapCut)
 	assert.Equal(t, uint64(1), ts["low"].GapCut)
 }
+
+// A job a reset kills is a censored sample at its time to the reset: it
+// enters the histogram, max and percentiles, and is a deadline miss when its
+// deadline had passed and the board had not reported the miss itself.
+//
+// high (deadline 100) completes 49 jobs in 2 µs each; then three jobs are
+// in flight at the reset at 10_150: one released at 10_000 (150 µs, past
+// its deadline, DM received at 10_100), one of medium released at 10_100
+// (50 µs, deadline not passed) and one of low released at 10_040 (110 µs,
+// past its deadline, no DM seen: lost or never sent).
+func TestResetCensorsJobs(t *testing.T) {
+	a := New()
+	a.SetLevel(1)
+	a.SetTable(table("none"))
+	for i := range int64(49) {
+		at := i * 100
+		feed(a, []step{{at, wire.EvRelease, tH, 0}, {at + 2, wire.EvEnd, tH, 2}}, false)
+	}
+	feed(a, []step{ // nothing after 4_900 until:
+		{10_000, wire.EvRelease, tH, 0},
+		{10_040, wire.EvRelease, tL, 0},
+		{10_100, wire.EvRelease, tM, 0},
+		{10_100, wire.EvDeadlineMiss, tH, 0},
+	}, false)
+	a.Reset(10_150)
+	ts := a.Tasks()
+	h := ts["high"]
+	assert.Equal(t, uint64(49), h.Jobs)
+	assert.Equal(t, uint64(1), h.Censored)
+	assert.Equal(t, uint64(1), h.DeadlineMisses, "the board's DM, not counted twice")
+	assert.Equal(t, int64(150), h.MaxResponseUS)
+	assert.Equal(t, int64(150), h.P99ResponseUS, "1 sample in 50 is the killed job: p99 sees it")
+	assert.Equal(t, int64(2), h.P50ResponseUS)
+	var n int64
+	for _, b := range h.ResponseHist {
+		n += b.Count
+	}
+	assert.Equal(t, int64(50), n, "the histogram holds the censored sample")
+	assert.Equal(t, int64(150), h.ResponseHist[len(h.ResponseHist)-1].LeUS)
+
+	m := ts["medium"]
+	assert.Equal(t, uint64(1), m.Censored)
+	assert.Zero(t, m.DeadlineMisses, "50 µs: its deadline had not passed")
+	assert.Equal(t, int64(50), m.MaxResponseUS)
+	l := ts["low"]
+	assert.Equal(t, uint64(1), l.DeadlineMisses, "110 µs > 100 µs deadline, no DM seen: a miss")
+	assert.Equal(t, int64(110), l.P99ResponseUS)
+}
+
+// At trace level 0 the figures are of window maxima and say so; deadline
+// misses come from the summaries only.
+func TestLevel0NamesWindowMaxima(t *testing.T) {
+	a := New()
+	a.SetLevel(0)
+	a.SetTable(table("none"))
+	for i := range 50 {
+		resp := int64(10)
+		if i == 49 {
+			resp = 90
+		}
+		a.Summary(&wire.Summary{Time: uint64(i+1) * 1_000_000, Task: tH, Jobs: 10, MaxResp: resp, Misses: 1})
+	}
+	ev := wire.Event{Kind: wire.EvDeadlineMiss, Task: tH}
+	a.Event(5, &ev) // a board that sends DM at level 0 too
+	h := a.Tasks()["high"]
+	assert.True(t, h.WindowMax)
+	assert.Zero(t, h.P99ResponseUS, "not a per-job percentile")
+	assert.Equal(t, int64(90), h.P99OfWindowMaxUS)
+	assert.Equal(t, int64(10), h.P50OfWindowMaxUS)
+	assert.Equal(t, int64(90), h.MaxResponseUS)
+	assert.Equal(t, uint64(500), h.Jobs)
+	assert.Equal(t, uint64(50), h.DeadlineMisses)
+	assert.Equal(t, int64(50_000_000), a.byName["high"].MaxResponseAt, "board time of the worst window")
+}
