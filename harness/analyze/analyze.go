@@ -48,6 +48,8 @@ type Task struct {
 	Misses        uint64
 	MaxResponse   int64
 	MaxResponseAt int64 // run time of the worst response's end
+	// MaxBlocking is the most time one job spent ready or waiting while a
+	// task of lower base priority ran (see account).
 	MaxBlocking   int64
 	MaxBlockingAt int64
 	MaxExec       int64
@@ -71,7 +73,7 @@ type Task struct {
 	pHead, pLen int
 	blockedOn   int   // lock (order index) waited for, -1 none
 	blockedAt   int64 // run time the current wait started
-	jobBlocked  int64 // blocking accumulated by the job in progress
+	jobBlocked  int64 // blocking accumulated by the job in progress (see account)
 	lastRelease int64 // -1 after a reset
 	exec        int64 // CPU time since the analyzer started (up to runSince when running)
 	runSince    int64
@@ -131,6 +133,7 @@ type Analyzer struct {
 	burstLookup func(uint32) (int, bool)
 	bursts      map[uint32]int // active bursts: fault id -> priority
 	running     *Task
+	acctAt      int64 // run time up to which blocking is accounted
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
@@ -225,10 +228,11 @@ const LoadTask = "load"
 // task whose jobs die in resets does not look fast), and a deadline miss
 // when its deadline had passed and the board had not said so.
 func (a *Analyzer) Reset(t int64) {
+	a.account(t)
 	a.setRunning(t, nil)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
-		a.cutWait(t, tk)
+		a.cutJob(t, tk)
 		for i := range tk.pLen {
 			k := (tk.pHead + i) % len(tk.pending)
 			r := t - tk.pending[k]
@@ -351,8 +355,34 @@ func (a *Analyzer) setRunning(t int64, next *Task) {
 	a.running = next
 }
 
+// account charges the run time since the last event to the blocking of
+// every task that had a job in progress (ready, or waiting for a lock) while
+// a task of lower base priority ran: blocking as scheduling theory defines
+// it, whatever the lock protocol. Under inheritance that is the holder's
+// critical section while the waiter waits (and push-through blocking of the
+// tasks in between); under the ceiling protocol the critical section a task
+// released while a lower one holds the lock cannot preempt; under no
+// protocol also the medium-priority work that keeps the holder off the CPU.
+// A wait for a lock while the CPU idles (the holder is off the CPU for
+// reasons the trace does not show) is blocking too: nothing more urgent ran.
+func (a *Analyzer) account(t int64) {
+	if d := t - a.acctAt; d > 0 {
+		r := a.running
+		for _, tk := range a.index {
+			if tk == r || !tk.active || tk.burst {
+				continue
+			}
+			if r == nil && tk.blockedOn >= 0 || r != nil && tk.Priority > a.prio(r) {
+				tk.jobBlocked += d
+			}
+		}
+	}
+	a.acctAt = t
+}
+
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
+	a.account(t)
 	tk := a.task(ev.Task)
 	sched := false
 	switch ev.Kind {
@@ -401,7 +431,6 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 		}
 		if tk.blockedOn >= 0 {
 			w := t - tk.blockedAt
-			tk.jobBlocked += w
 			tk.lockBlock[k] = max(tk.lockBlock[k], w)
 			tk.blockedOn = -1
 			a.closeEpisode(t, tk)
@@ -622,6 +651,7 @@ func (a *Analyzer) closeEpisodes(t int64) {
 // jobs.
 func (a *Analyzer) Gap(t int64) {
 	a.Gaps++
+	a.account(t)
 	a.closeEpisodes(t)
 	if r := a.running; r != nil {
 		r.exec += t - r.runSince // no preemption: nobody knows what ran next
@@ -656,22 +686,22 @@ func (tk *Task) gapCut() bool {
 
 // Finish closes what is still open at the end of the run (run time t).
 func (a *Analyzer) Finish(t int64) {
+	a.account(t)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
-		a.cutWait(t, tk)
+		a.cutJob(t, tk)
 	}
 }
 
-// cutWait ends, at t, a wait for a lock that will never be granted (a reset
-// killed the job, or the run ended): it waited at least this long, which
-// counts towards the task's worst blocking.
-func (a *Analyzer) cutWait(t int64, tk *Task) {
-	if tk.blockedOn < 0 {
-		return
+// cutJob ends, at t, the job of tk in progress, which will never end (a
+// reset killed it, or the run ended): the blocking it suffered so far, and a
+// wait for a lock that will never be granted, are lower bounds that count
+// towards the task's worst blocking.
+func (a *Analyzer) cutJob(t int64, tk *Task) {
+	if tk.blockedOn >= 0 {
+		w := t - tk.blockedAt
+		tk.lockBlock[tk.blockedOn] = max(tk.lockBlock[tk.blockedOn], w)
 	}
-	w := t - tk.blockedAt
-	tk.lockBlock[tk.blockedOn] = max(tk.lockBlock[tk.blockedOn], w)
-	tk.jobBlocked += w
 	if tk.jobBlocked > tk.MaxBlocking {
 		tk.MaxBlocking, tk.MaxBlockingAt = tk.jobBlocked, t
 	}
