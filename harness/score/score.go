@@ -1,9 +1,14 @@
-package harness
+// Package score judges run records: the score against the reference run
+// (docs/SCORING.md), the checks, and the requirements they cite. It reads
+// and writes harness/record types only.
+package score
 
 import (
 	"math"
+	"sort"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // Scoring rules; docs/SCORING.md explains them.
@@ -36,11 +41,11 @@ const (
 
 // Score compares a run with the reference run of the same plan. Each lost
 // point is explained by a Deduction.
-func Score(obs, ref *RunRecord) (float64, []Deduction) {
-	var ds []Deduction
+func Score(obs, ref *record.RunRecord) (float64, []record.Deduction) {
+	var ds []record.Deduction
 	add := func(metric string, refV, obsV float64, rule string, pts float64) {
 		if pts > 0 {
-			ds = append(ds, Deduction{Metric: metric, Reference: refV, Observed: obsV, Rule: rule, Points: pts})
+			ds = append(ds, record.Deduction{Metric: metric, Reference: refV, Observed: obsV, Rule: rule, Points: pts})
 		}
 	}
 	for _, k := range []struct {
@@ -104,11 +109,11 @@ func Score(obs, ref *RunRecord) (float64, []Deduction) {
 }
 
 // Evaluate runs every check on r.
-func Evaluate(checks []Check, r *RunRecord) []CheckResult {
-	out := make([]CheckResult, 0, len(checks))
+func Evaluate(checks []record.Check, r *record.RunRecord) []record.CheckResult {
+	out := make([]record.CheckResult, 0, len(checks))
 	for _, c := range checks {
 		v, ok := r.Metric(c.Metric)
-		out = append(out, CheckResult{Check: c, Value: v, Pass: ok && c.Holds(v)})
+		out = append(out, record.CheckResult{Check: c, Value: v, Pass: ok && c.Holds(v)})
 	}
 	return out
 }
@@ -124,4 +129,13 @@ func worst(t analyze.TaskResult, metric string) int64 {
 		return t.MaxExecUS
 	}
 	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
