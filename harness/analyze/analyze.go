@@ -134,6 +134,7 @@ type Analyzer struct {
 	bursts      map[uint32]int // active bursts: fault id -> priority
 	running     *Task
 	acctAt      int64 // run time up to which blocking is accounted
+	lastT       int64 // run time of the latest event
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
@@ -383,9 +384,18 @@ func (a *Analyzer) account(t int64) {
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	a.account(t)
+	prev := a.lastT
+	a.lastT = t
 	tk := a.task(ev.Task)
 	sched := false
 	switch ev.Kind {
+	case wire.EvDropped:
+		// The board dropped events since the one before: a gap, although
+		// the sequence numbers run on.
+		if ev.Arg > 0 {
+			a.Gap(prev)
+		}
+		return
 	case wire.EvRelease:
 		if tk == nil {
 			return

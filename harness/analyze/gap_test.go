@@ -160,3 +160,20 @@ func TestLevel0NamesWindowMaxima(t *testing.T) {
 	assert.Equal(t, uint64(50), h.DeadlineMisses)
 	assert.Equal(t, int64(50_000_000), a.byName["high"].MaxResponseAt, "board time of the worst window")
 }
+
+// Events the board reports dropping (DR) are a gap like a sequence gap.
+func TestDroppedIsAGap(t *testing.T) {
+	a := New()
+	a.SetTable(table("none"))
+	feed(a, []step{
+		{0, wire.EvRelease, tH, 0}, {0, wire.EvSwitch, tH, -1},
+		{5, wire.EvDropped, -1, 3},
+		{9, wire.EvEnd, tH, 9},
+		{100, wire.EvRelease, tH, 0}, {102, wire.EvEnd, tH, 2},
+	}, true)
+	h := a.Tasks()["high"]
+	assert.Equal(t, uint64(1), h.GapCut)
+	assert.Equal(t, uint64(1), h.Jobs)
+	assert.Equal(t, int64(2), h.MaxResponseUS)
+	assert.Equal(t, uint64(1), a.Gaps)
+}
