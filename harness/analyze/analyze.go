@@ -135,6 +135,8 @@ type Analyzer struct {
 	running     *Task
 	acctAt      int64 // run time up to which blocking is accounted
 	lastT       int64 // run time of the latest event
+	reached     int64 // run time the board said the run ended (Done)
+	faults      *faultBook
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
@@ -230,6 +232,8 @@ const LoadTask = "load"
 // when its deadline had passed and the board had not said so.
 func (a *Analyzer) Reset(t int64) {
 	a.account(t)
+	a.faultsReset(t)
+	a.lastT = max(a.lastT, t)
 	a.setRunning(t, nil)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
@@ -384,6 +388,10 @@ func (a *Analyzer) account(t int64) {
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	a.account(t)
+	if ev.Kind == wire.EvFaultBegin {
+		a.faultBegun(t, uint32(ev.Arg)) // before settling: a late FB is named late
+	}
+	a.faultsUpTo(t)
 	prev := a.lastT
 	a.lastT = t
 	tk := a.task(ev.Task)
@@ -662,6 +670,9 @@ func (a *Analyzer) closeEpisodes(t int64) {
 func (a *Analyzer) Gap(t int64) {
 	a.Gaps++
 	a.account(t)
+	if a.faults != nil && a.faults.gapFrom < 0 {
+		a.faults.gapFrom = t
+	}
 	a.closeEpisodes(t)
 	if r := a.running; r != nil {
 		r.exec += t - r.runSince // no preemption: nobody knows what ran next
@@ -697,6 +708,7 @@ func (tk *Task) gapCut() bool {
 // Finish closes what is still open at the end of the run (run time t).
 func (a *Analyzer) Finish(t int64) {
 	a.account(t)
+	a.faultsFinish(max(t, a.reached))
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
 		a.cutJob(t, tk)
