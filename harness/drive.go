@@ -286,6 +286,9 @@ func (s *session) dispatch(f *wire.Frame) {
 	case wire.TypeDone:
 		if s.running {
 			s.running, s.done = false, true
+			if _, t, err := f.Done(); err == nil {
+				s.an.Done(s.base + int64(t) - s.origin)
+			}
 		}
 	}
 }
@@ -298,6 +301,7 @@ func (s *session) sequence(seq uint32) {
 			s.resetSeen(ResetUnknown, "", 0)
 		} else {
 			s.obs.Telemetry.Lost += uint64(seq - s.lastSeq - 1)
+			s.an.Gap(s.lastRun)
 		}
 	}
 	s.haveSeq, s.lastSeq = true, seq
@@ -590,6 +594,7 @@ func (s *session) upload(runTime int64) ([]uint32, error) {
 			return ids, err
 		}
 		ids = append(ids, id)
+		s.an.ExpectFault(pf.ID, int64(pf.At)-s.segStart, beginWindow(&s.obs.Table, fc))
 		s.qNext++
 	}
 	return ids, nil
@@ -687,4 +692,19 @@ func resolveFaults(target string, tbl *wire.Table, plan RunPlan) (map[*FaultSpec
 		out[pf.spec] = fc
 	}
 	return out, nil
+}
+
+// beginWindow is how long after its firing time a fault may begin on the
+// board: a lock hold begins at the task's next critical section on the
+// lock, within one period of the task.
+func beginWindow(tbl *wire.Table, fc wire.FaultCmd) int64 {
+	if fc.Kind != wire.FaultLockHold {
+		return 0
+	}
+	for _, tk := range tbl.Tasks {
+		if tk.Index == fc.Task {
+			return tk.Period
+		}
+	}
+	return 0
 }

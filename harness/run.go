@@ -7,11 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/harness/score"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
@@ -206,17 +208,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	}
 	var ref RunRecord
 	fill(&ref, refObs, c)
-	rec.Score, rec.Deductions = Score(rec, &ref)
-	rec.Checks = Evaluate(c.Checks, rec)
-	rec.Verdict = Pass
-	for _, ch := range rec.Checks {
-		if !ch.Pass {
-			rec.Verdict = Fail
-		}
-	}
-	if rec.Score < c.MinScore {
-		rec.Verdict = Fail
-	}
+	score.Judge(rec, &ref, c.criteria(), observed(obs))
 	return rec, nil
 }
 
@@ -288,11 +280,31 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
+	// One number for every event that did not arrive: the record's
+	// telemetry.lost and the check of that name.
+	rec.Telemetry.SeqGaps = obs.Telemetry.Lost
+	rec.Telemetry.Lost = obs.Telemetry.Lost + obs.Telemetry.Dropped
+	if c != nil {
+		rec.TraceLevel = traceLevelName(c.Trace)
+	}
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}
+}
+
+// observed is what the verdict needs from a run beyond its record.
+func observed(obs *Observation) score.Observed {
+	if obs == nil || obs.Analyzer == nil {
+		return score.Observed{}
+	}
+	return score.Observed{Faults: obs.Analyzer.Faults(), ReachedUS: obs.Analyzer.ReachedUS()}
+}
+
+// criteria are what the campaign judges a run by.
+func (c *Campaign) criteria() score.Criteria {
+	return score.Criteria{Checks: c.Checks, MinScore: c.MinScore, MinJobs: c.MinJobs, MaxLoss: c.MaxLoss}
 }
 
 // maxBlackBoxes is how many resets (the first ones) keep their black box in
@@ -316,4 +328,14 @@ func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
 		out[i] = b
 	}
 	return out
+}
+
+// traceLevelName is the campaign name of a trace level.
+func traceLevelName(level int) string {
+	for name, l := range traceLevels {
+		if l == level {
+			return name
+		}
+	}
+	return strconv.Itoa(level)
 }

@@ -388,14 +388,7 @@ func (a *Analyzer) account(t int64) {
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	a.account(t)
-	if ev.Kind == wire.EvFaultBegin {
-		a.faultBegun(t, uint32(ev.Arg)) // before settling: a late FB is named late
-	}
-	a.faultsUpTo(t)
 	prev := a.lastT
-	a.lastT = t
-	tk := a.task(ev.Task)
-	sched := false
 	switch ev.Kind {
 	case wire.EvDropped:
 		// The board dropped events since the one before: a gap, although
@@ -403,6 +396,17 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 		if ev.Arg > 0 {
 			a.Gap(prev)
 		}
+	case wire.EvRun:
+		a.faultsGo(t)
+	case wire.EvFaultBegin:
+		a.faultBegun(t, uint32(ev.Arg)) // before settling: a late FB is named late
+	}
+	a.faultsUpTo(t)
+	a.lastT = t
+	tk := a.task(ev.Task)
+	sched := false
+	switch ev.Kind {
+	case wire.EvDropped:
 		return
 	case wire.EvRelease:
 		if tk == nil {

@@ -42,7 +42,8 @@ type FaultCheck struct {
 
 type expectation struct {
 	id    uint32
-	at    int64
+	late  int64 // how long after at the FB may come and still be in time
+	at    int64 // run time; until the segment's GO is seen, µs after it
 	begun int64 // -1 until its FB
 	done  bool
 }
@@ -54,6 +55,7 @@ type faultBook struct {
 	pending map[uint32]int // id -> index in queue of the unsettled expectation
 	check   FaultCheck
 	gapFrom int64 // run time a gap began, -1 none open
+	goAt    int64 // run time of this boot's GO event, -1 until it comes
 }
 
 // SetFaultTolerance changes DefaultFaultTolerance for this run.
@@ -61,22 +63,43 @@ func (a *Analyzer) SetFaultTolerance(us int64) { a.book().tol = us }
 
 func (a *Analyzer) book() *faultBook {
 	if a.faults == nil {
-		a.faults = &faultBook{tol: DefaultFaultTolerance, pending: map[uint32]int{}, gapFrom: -1}
+		a.faults = &faultBook{tol: DefaultFaultTolerance, pending: map[uint32]int{}, gapFrom: -1, goAt: -1}
 	}
 	return a.faults
 }
 
 // ExpectFault tells the analyzer that the board was given fault id to fire
-// at run time at (µs). The driver calls it for every firing it uploads,
+// afterGO µs after the GO that starts (or started) the current boot's run,
+// as the SF command says. window is how long after that the fault may
+// begin: 0 for a fault that begins when it fires (a load burst), the
+// task's period for a lock hold (it begins at the task's next critical
+// section on the lock). The driver calls it for every firing it uploads,
 // in upload order.
-func (a *Analyzer) ExpectFault(id uint32, at int64) {
+func (a *Analyzer) ExpectFault(id uint32, afterGO, window int64) {
 	b := a.book()
 	if i, ok := b.pending[id]; ok {
 		// Uploaded again (after a reset): the new time stands.
 		b.queue[i].done = true
 	}
+	at := afterGO
+	if b.goAt >= 0 {
+		at += b.goAt
+	}
 	b.pending[id] = len(b.queue)
-	b.queue = append(b.queue, expectation{id: id, at: at, begun: -1})
+	b.queue = append(b.queue, expectation{id: id, at: at, late: max(window, 0), begun: -1})
+}
+
+// faultsGo notes the run's GO event at run time t: the firings uploaded
+// before it are due relative to it.
+func (a *Analyzer) faultsGo(t int64) {
+	b := a.faults
+	if b == nil || b.goAt >= 0 {
+		return
+	}
+	b.goAt = t
+	for i := b.head; i < len(b.queue); i++ {
+		b.queue[i].at += t
+	}
 }
 
 // faultBegun matches an FB event at run time t.
@@ -89,7 +112,7 @@ func (a *Analyzer) faultBegun(t int64, id uint32) {
 	}
 	e := &b.queue[i]
 	e.begun = t
-	a.settle(e, t-e.at <= b.tol && e.at-t <= b.tol, false)
+	a.settle(e, t-e.at <= b.tol+e.late && e.at-t <= b.tol, false)
 }
 
 // settle records an expectation's outcome.
@@ -127,14 +150,14 @@ func (a *Analyzer) settle(e *expectation, begun, excused bool) {
 // before t: its FB should have come. Called with each event's time.
 func (a *Analyzer) faultsUpTo(t int64) {
 	b := a.faults
-	if b == nil {
+	if b == nil || b.goAt < 0 {
 		return
 	}
 	if b.gapFrom >= 0 {
 		// Events were lost from gapFrom to t: an FB may have been among
 		// them. Firings due in there are excused.
 		for i := b.head; i < len(b.queue) && b.queue[i].at <= t+b.tol; i++ {
-			if e := &b.queue[i]; !e.done && e.at >= b.gapFrom-b.tol {
+			if e := &b.queue[i]; !e.done && e.at+e.late >= b.gapFrom-b.tol {
 				a.settle(e, false, true)
 			}
 		}
@@ -143,7 +166,7 @@ func (a *Analyzer) faultsUpTo(t int64) {
 	for b.head < len(b.queue) {
 		e := &b.queue[b.head]
 		if !e.done {
-			if e.at+b.tol >= t {
+			if e.at+e.late+b.tol >= t {
 				break
 			}
 			a.settle(e, false, false)
@@ -173,17 +196,21 @@ func (a *Analyzer) faultsReset(t int64) {
 	a.faultsUpTo(t)
 	for i := b.head; i < len(b.queue); i++ {
 		if e := &b.queue[i]; !e.done {
-			if e.at < t-b.tol {
+			switch {
+			case b.goAt < 0: // never started: nothing was due
+				e.done = true
+				delete(b.pending, e.id)
+			case e.at+e.late < t-b.tol:
 				a.settle(e, false, false)
-			} else if e.at <= t {
+			case e.at <= t:
 				a.settle(e, false, true)
-			} else {
+			default:
 				e.done = true
 				delete(b.pending, e.id)
 			}
 		}
 	}
-	b.queue, b.head = b.queue[:0], 0
+	b.queue, b.head, b.goAt = b.queue[:0], 0, -1
 }
 
 // faultsFinish settles what is due by the end of the run at t; firings
@@ -194,9 +221,9 @@ func (a *Analyzer) faultsFinish(t int64) {
 		return
 	}
 	a.faultsUpTo(t)
-	for i := b.head; i < len(b.queue); i++ {
+	for i := b.head; i < len(b.queue) && b.goAt >= 0; i++ {
 		if e := &b.queue[i]; !e.done {
-			if e.at < t-b.tol {
+			if e.at+e.late < t-b.tol {
 				a.settle(e, false, false)
 			} else if e.at <= t {
 				a.settle(e, false, true)

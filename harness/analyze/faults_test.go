@@ -9,6 +9,11 @@ import (
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
+func goEv(a *Analyzer, t int64) {
+	ev := wire.Event{Kind: wire.EvRun, Task: -1}
+	a.Event(t, &ev)
+}
+
 func fb(a *Analyzer, t int64, id int64) {
 	ev := wire.Event{Kind: wire.EvFaultBegin, Task: -1, Arg: id}
 	a.Event(t, &ev)
@@ -21,8 +26,9 @@ func TestFaultReconciliation(t *testing.T) {
 	a.SetTable(table("none"))
 	a.SetFaultTolerance(2)
 	for i, at := range []int64{100, 200, 300, 400, 5000} {
-		a.ExpectFault(uint32(i), at)
+		a.ExpectFault(uint32(i), at, 0)
 	}
+	goEv(a, 0)
 	fb(a, 100, 0)
 	fb(a, 205, 1) // late by 5 µs
 	fb(a, 401, 3) // 1 µs late: within the tolerance
@@ -44,8 +50,9 @@ func TestFaultsIgnored(t *testing.T) {
 	a := New()
 	a.SetTable(table("none"))
 	for i := range 10 {
-		a.ExpectFault(uint32(i), int64(i)*1_000_000)
+		a.ExpectFault(uint32(i), int64(i)*1_000_000, 0)
 	}
+	goEv(a, 0)
 	for tt := int64(0); tt < 10_000_000; tt += 125_000 {
 		feed(a, []step{{tt, wire.EvRelease, tH, 0}, {tt + 5, wire.EvEnd, tH, 5}}, false)
 	}
@@ -65,15 +72,17 @@ func TestFaultsAcrossGapAndReset(t *testing.T) {
 	a := New()
 	a.SetTable(table("none"))
 	a.SetFaultTolerance(2)
-	a.ExpectFault(0, 100)
-	a.ExpectFault(1, 300)
-	a.ExpectFault(2, 900)
-	a.ExpectFault(3, 1500)
+	a.ExpectFault(0, 100, 0)
+	a.ExpectFault(1, 300, 0)
+	a.ExpectFault(2, 900, 0)
+	a.ExpectFault(3, 1500, 0)
+	goEv(a, 0)
 	feed(a, []step{{50, wire.EvRelease, tH, 0}}, false)
 	a.Gap(50)
 	feed(a, []step{{400, wire.EvEnd, tH, 350}}, false) // firings 0 and 1 fell in the gap
 	a.Reset(1000)                                      // 2 was due at 900 and never began
-	a.ExpectFault(3, 1600)                             // uploaded again after the reboot
+	a.ExpectFault(3, 500, 0)                           // uploaded again after the reboot, relative to its GO
+	goEv(a, 1100)
 	fb(a, 1600, 3)
 	a.Finish(2000)
 	fc := a.Faults()
@@ -83,4 +92,22 @@ func TestFaultsAcrossGapAndReset(t *testing.T) {
 	assert.Equal(t, uint64(4), fc.Expected)
 	require.Len(t, fc.List, 1)
 	assert.Equal(t, uint32(2), fc.List[0].ID)
+}
+
+// A lock hold begins at the task's next critical section on the lock: its
+// FB may come up to the window after the firing time, and no later.
+func TestLockHoldWindow(t *testing.T) {
+	a := New()
+	a.SetTable(table("none"))
+	a.SetFaultTolerance(2)
+	a.ExpectFault(0, 100, 50)
+	a.ExpectFault(1, 200, 50)
+	goEv(a, 0)
+	fb(a, 141, 0) // 41 µs after: within its window
+	fb(a, 260, 1) // 60 µs after: beyond 50 + 2
+	a.Finish(1000)
+	fc := a.Faults()
+	assert.Equal(t, uint64(1), fc.Begun)
+	require.Len(t, fc.List, 1)
+	assert.Equal(t, "FB late by 60 µs", fc.List[0].Why)
 }
