@@ -50,6 +50,38 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%s: board refused %s: %s", e.Target, e.Command, e.Reason)
 }
 
+// BrickError is a board that did not boot again within the boot timeout
+// after a reset, while the link stayed up (reads timed out, they did not
+// fail): the firmware did not come back. It is a firmware failure, not a
+// rig error; a link that is gone is an InfraError.
+type BrickError struct {
+	Target  string
+	After   string // the kind of the reset before the silence
+	AtUS    int64  // run time of that reset
+	Timeout time.Duration
+}
+
+func (e *BrickError) Error() string {
+	return fmt.Sprintf("%s: no BOOT banner and task table within %v after the %s reset at t=%.3f s: the board did not come back (brick)",
+		e.Target, e.Timeout, e.After, float64(e.AtUS)/1e6)
+}
+
+// rebootOrBrick waits for the board to boot again after a reset; silence
+// past the boot timeout on a live link is a brick. The analysis is closed
+// at the reset, so the record of the run up to it stands.
+func (s *session) rebootOrBrick(ctx context.Context) error {
+	err := s.awaitBoot(ctx, false)
+	if err == nil || !errors.Is(err, errBootTimeout) {
+		return err
+	}
+	s.finish()
+	return &BrickError{Target: s.t.Name(), After: s.lastReset, AtUS: s.lastRun, Timeout: s.to.Boot}
+}
+
+// errBootTimeout marks the InfraError of a boot that timed out on a live
+// link (as opposed to a read that failed).
+var errBootTimeout = errors.New("boot timeout")
+
 // errTimeout is a read deadline that passed.
 var errTimeout = errors.New("timeout")
 
@@ -215,7 +247,7 @@ func (s *session) awaitBoot(ctx context.Context, mayReset bool) error {
 		err = s.pump(ctx, s.clk.Now().Add(s.to.Boot), ready)
 	}
 	if errors.Is(err, errTimeout) {
-		return s.infra("no BOOT banner and task table within %v", s.to.Boot)
+		return &InfraError{Target: s.t.Name(), Err: fmt.Errorf("no BOOT banner and task table within %v: %w (%w)", s.to.Boot, targets.ErrUnreachable, errBootTimeout)}
 	}
 	return err
 }
@@ -436,7 +468,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			return s.finish(), nil
 		case err == nil && s.resetNew:
 			// The board reset; wait for its table, then re-arm what is left.
-			if err := s.awaitBoot(ctx, false); err != nil {
+			if err := s.rebootOrBrick(ctx); err != nil {
 				return s.obs, err
 			}
 			if s.lastReset == ResetWatchdog && s.obs.ResetCount <= maxBlackBoxes {
@@ -463,7 +495,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			} else if _, err := s.command(wire.Command{Type: wire.TypeReset}); err != nil {
 				return s.obs, err
 			}
-			if err := s.awaitBoot(ctx, false); err != nil {
+			if err := s.rebootOrBrick(ctx); err != nil {
 				return s.obs, err
 			}
 			if _, err := s.configure(ctx, c.Trace); err != nil {

@@ -185,6 +185,16 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	obs, err := observe(ctx, c.Target, c, p, trace)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
+	// A board that did not come back after a reset failed; the run up to
+	// the reset is judged like any other.
+	var brick *BrickError
+	if errors.As(err, &brick) {
+		err = nil
+		rec.Resets.Brick = 1
+		if len(rec.ResetLog) < MaxResetLog {
+			rec.ResetLog = append(rec.ResetLog, ResetEvent{AtUS: brick.AtUS, Kind: record.ResetBrick, Reason: brick.Error(), RecoveryUS: -1})
+		}
+	}
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
 		err = &InfraError{Target: c.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
 			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
@@ -208,7 +218,9 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	}
 	var ref RunRecord
 	fill(&ref, refObs, c)
-	score.Judge(rec, &ref, c.criteria(), observed(obs))
+	o := observed(obs)
+	o.Brick = brick != nil
+	score.Judge(rec, &ref, c.criteria(), o)
 	return rec, nil
 }
 
