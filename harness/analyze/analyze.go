@@ -19,6 +19,8 @@
 package analyze
 
 import (
+	"sort"
+
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -99,23 +101,64 @@ type Lock struct {
 }
 
 // Episode is one priority inversion: High waited for Lock, held by the
-// lower-priority Low, while Medium (priority strictly between them) ran.
-// It starts when a medium task first runs during the wait and ends when
-// High gets the lock (or the board resets or the run ends).
+// lower-priority Low, while medium-priority tasks (priority strictly
+// between them) ran. It starts when a medium task first runs during the
+// wait and ends when High gets the lock (or the board resets, events are
+// lost, or the run ends).
 type Episode struct {
 	StartUS  int64  `json:"start_us"`
 	LengthUS int64  `json:"length_us"`
 	High     string `json:"high"`
 	Low      string `json:"low"`
-	Medium   string `json:"medium"` // the first medium-priority task that ran
+	// Medium is the culprit: the medium-priority task that took the most
+	// CPU during the episode (load bursts count as the task "load").
+	Medium   string `json:"medium"`
 	Lock     string `json:"lock"`
-	MediumUS int64  `json:"medium_us"` // CPU time medium-priority tasks took during it
+	MediumUS int64  `json:"medium_us"` // CPU time all medium-priority tasks took during it
+	// Shares is each medium task's CPU time during the episode, largest
+	// first: the preemption that kept Low from releasing the lock.
+	Shares []Share `json:"shares"`
+}
+
+// Share is one medium-priority task's part of an inversion episode.
+type Share struct {
+	Task string `json:"task"`
+	US   int64  `json:"us"`
+}
+
+// SharesText lists the shares for a person, largest first:
+// "load 100.0 ms, imaging 86.0 ms, comm_tx 10.0 ms".
+func (e Episode) SharesText() string {
+	s := ""
+	for i, sh := range e.Shares {
+		if i > 0 {
+			s += ", "
+		}
+		s += sh.Task + " " + us(sh.US)
+	}
+	return s
 }
 
 type episode struct {
-	open   bool
-	e      Episode
-	medRun int64 // run time a medium task started running, -1 if none runs
+	open    bool
+	e       Episode
+	medRun  int64 // run time the medium task on the CPU started running, -1 if none runs
+	medTask *Task // that task
+}
+
+// addShare adds us of CPU time to tk's share of the episode.
+func (ep *episode) addShare(tk *Task, us int64) {
+	if us <= 0 {
+		return
+	}
+	ep.e.MediumUS += us
+	for i := range ep.e.Shares {
+		if ep.e.Shares[i].Task == tk.Name {
+			ep.e.Shares[i].US += us
+			return
+		}
+	}
+	ep.e.Shares = append(ep.e.Shares, Share{Task: tk.Name, US: us})
 }
 
 // Analyzer consumes events in run time (µs since the run started, across
@@ -620,15 +663,16 @@ func (a *Analyzer) inversions(t int64) {
 		medium := l != nil && m != nil && m != l && m != h &&
 			l.Priority < h.Priority && a.prio(m) > l.Priority && a.prio(m) < h.Priority
 		ep := &h.ep
-		switch {
-		case !medium && ep.medRun >= 0:
-			ep.e.MediumUS += t - ep.medRun
+		if ep.medRun >= 0 && (!medium || m != ep.medTask) {
+			ep.addShare(ep.medTask, t-ep.medRun)
 			ep.medRun = -1
-		case medium && !ep.open:
-			ep.open, ep.medRun = true, t
-			ep.e = Episode{StartUS: t, High: h.Name, Low: l.Name, Medium: m.Name, Lock: a.locks[h.blockedOn].Name}
-		case medium && ep.medRun < 0:
-			ep.medRun = t
+		}
+		if medium && !ep.open {
+			ep.open = true
+			ep.e = Episode{StartUS: t, High: h.Name, Low: l.Name, Lock: a.locks[h.blockedOn].Name}
+		}
+		if medium && ep.medRun < 0 {
+			ep.medRun, ep.medTask = t, m
 		}
 	}
 }
@@ -639,10 +683,14 @@ func (a *Analyzer) closeEpisode(t int64, h *Task) {
 		return
 	}
 	if ep.medRun >= 0 {
-		ep.e.MediumUS += t - ep.medRun
+		ep.addShare(ep.medTask, t-ep.medRun)
+	}
+	sort.SliceStable(ep.e.Shares, func(i, j int) bool { return ep.e.Shares[i].US > ep.e.Shares[j].US })
+	if len(ep.e.Shares) > 0 {
+		ep.e.Medium = ep.e.Shares[0].Task
 	}
 	ep.e.LengthUS = t - ep.e.StartUS
-	ep.open, ep.medRun = false, -1
+	ep.open, ep.medRun, ep.medTask = false, -1, nil
 	a.Inversions++
 	if len(a.Episodes) < MaxEpisodes {
 		a.Episodes = append(a.Episodes, ep.e)

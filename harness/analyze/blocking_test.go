@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
@@ -80,4 +81,46 @@ func TestOracleLevel0NoLockData(t *testing.T) {
 	assert.Equal(t, int64(-1), h.BlockingBoundUS)
 	assert.Contains(t, h.Note, "no bound: no lock data")
 	assert.Equal(t, int64(3_000_000), a.byName["high"].MaxResponseAt)
+}
+
+// Pathfinder's episodes: comm_tx runs first, briefly; then a load burst and
+// imaging do most of the preempting. The culprit is the largest share, not
+// the first medium task seen, and every medium task's share is listed.
+//
+//	table: high 9, tx 6, imaging 4, low 2, load (burst at 5)
+//	0 low locks   2 high blocks   3..5 tx   5..25 burst   25..40 imaging
+//	40..41 tx     41 low unlocks, high locks
+func TestInversionCulprit(t *testing.T) {
+	a := New()
+	a.SetFaultPriority(7, 5)
+	a.SetTable(&wire.Table{
+		Tasks: []wire.TaskInfo{
+			{Index: 0, Name: "high", Priority: 9, Period: 1000, Deadline: 1000},
+			{Index: 1, Name: "comm_tx", Priority: 6, Period: 1000, Deadline: 1000},
+			{Index: 2, Name: "imaging", Priority: 4, Period: 1000, Deadline: 1000},
+			{Index: 3, Name: "low", Priority: 2, Period: 1000, Deadline: 1000},
+			{Index: 4, Name: LoadTask},
+		},
+		Locks: []wire.LockInfo{{Index: 0, Name: "bus", Protocol: "none", Ceiling: 9}},
+	})
+	feed(a, []step{
+		{0, wire.EvRelease, 3, 0}, {0, wire.EvSwitch, 3, -1}, {0, wire.EvLock, 3, 0},
+		{1, wire.EvRelease, 0, 0}, {1, wire.EvSwitch, 0, 3},
+		{2, wire.EvBlock, 0, 0}, {2, wire.EvSwitch, 3, 0},
+		{3, wire.EvRelease, 1, 0}, {3, wire.EvSwitch, 1, 3},
+		{5, wire.EvFaultBegin, 4, 7}, {5, wire.EvSwitch, 4, 1},
+		{25, wire.EvFaultEnd, 4, 7}, {25, wire.EvRelease, 2, 0}, {25, wire.EvSwitch, 2, 4},
+		{40, wire.EvEnd, 2, 15}, {40, wire.EvSwitch, 1, 2},
+		{41, wire.EvEnd, 1, 38}, {41, wire.EvSwitch, 3, 1},
+		{42, wire.EvUnlock, 3, 0}, {42, wire.EvLock, 0, 0}, {42, wire.EvSwitch, 0, 3},
+	}, true)
+	a.Finish(50)
+	require.Len(t, a.Episodes, 1)
+	e := a.Episodes[0]
+	assert.Equal(t, LoadTask, e.Medium, "the burst took the most")
+	assert.Equal(t, []Share{{LoadTask, 20}, {"imaging", 15}, {"comm_tx", 3}}, e.Shares)
+	assert.Equal(t, int64(38), e.MediumUS)
+	assert.Equal(t, int64(3), e.StartUS)
+	assert.Equal(t, int64(39), e.LengthUS)
+	assert.Equal(t, "load 20 µs, imaging 15 µs, comm_tx 3 µs", e.SharesText())
 }
