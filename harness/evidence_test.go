@@ -56,7 +56,7 @@ func TestIgnoredFaultsAreInconclusive(t *testing.T) {
 	sim, err := targets.Open(c.Target, targets.Options{Seed: p.Seed, Trace: c.Trace})
 	require.NoError(t, err)
 	defer sim.Close()
-	obs, err := drive(context.Background(), &ignoresFaults{Target: sim}, c, p, nil)
+	obs, err := driveRun(context.Background(), &ignoresFaults{Target: sim}, c, p, nil, newIDs())
 	require.NoError(t, err)
 	assert.Zero(t, obs.ResetCount, "without its faults mutex=none runs clean")
 

@@ -760,7 +760,8 @@ func (tk *Task) gapCut() bool {
 // Finish closes what is still open at the end of the run (run time t).
 func (a *Analyzer) Finish(t int64) {
 	a.account(t)
-	a.faultsFinish(max(t, a.reached))
+	a.reached = max(a.reached, t)
+	a.faultsFinish(a.reached)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
 		a.cutJob(t, tk)

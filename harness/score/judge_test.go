@@ -99,7 +99,7 @@ func TestJudge(t *testing.T) {
 			r.Telemetry = record.Telemetry{Frames: 2372, Lost: 8748, Dropped: 8748}
 		}, record.Inconclusive, []string{"78.7% of telemetry lost (8748 events), more than max_loss 1%"}},
 		{"max_loss set by the campaign", func(r *record.RunRecord, o *Observed, cr *Criteria) {
-			r.Telemetry = record.Telemetry{Frames: 9_000, Lost: 1000, SeqGaps: 1000}
+			r.Telemetry = record.Telemetry{Frames: 9_000, Lost: 1000, SeqLost: 1000}
 			cr.MaxLoss = 0.2
 		}, record.Pass, nil},
 		{"missing evidence outweighs failed checks", func(r *record.RunRecord, o *Observed, cr *Criteria) {
@@ -129,7 +129,7 @@ func TestJudge(t *testing.T) {
 
 // The record's telemetry.lost and the check of that name are one number.
 func TestTelemetryLostIsOneNumber(t *testing.T) {
-	r := &record.RunRecord{Telemetry: record.Telemetry{Frames: 2372, Lost: 8748, SeqGaps: 0, Dropped: 8748}}
+	r := &record.RunRecord{Telemetry: record.Telemetry{Frames: 2372, Lost: 8748, SeqLost: 0, Dropped: 8748}}
 	v, ok := r.Metric("telemetry.lost")
 	require.True(t, ok)
 	assert.Equal(t, float64(r.Telemetry.Lost), v)

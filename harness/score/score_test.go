@@ -115,7 +115,7 @@ func TestScoringRules(t *testing.T) {
 		{"exactly 1% lost", func(o, r *record.RunRecord) { o.Telemetry.Frames, o.Telemetry.Lost = 990, 10 }, 100, nil},
 		{"just over 1% lost", func(o, r *record.RunRecord) { o.Telemetry.Frames, o.Telemetry.Lost = 990, 11 }, 95, []want{{"telemetry.lost", 5}}},
 		{"loss counts dropped events (one number)", func(o, r *record.RunRecord) {
-			o.Telemetry.Frames, o.Telemetry.SeqGaps, o.Telemetry.Dropped, o.Telemetry.Lost = 1000, 0, 500, 500
+			o.Telemetry.Frames, o.Telemetry.SeqLost, o.Telemetry.Dropped, o.Telemetry.Lost = 1000, 0, 500, 500
 		}, 95, []want{{"telemetry.lost", 5}}},
 
 		// each task metric outside the declared model the reference kept inside: -3, at most -15
