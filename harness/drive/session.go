@@ -500,6 +500,7 @@ func (s *session) dispatch(f *wire.Frame) {
 				s.lost(seq - s.lastSeq - 1)
 			}
 			s.lastRun = max(s.lastRun, s.base+int64(t)-s.origin)
+			s.an.Done(s.base + int64(t) - s.origin) // the board says how far the run got
 			s.running, s.done = false, true
 		}
 	}
@@ -740,6 +741,9 @@ func (s *session) creditBoot(hostBoot float64) {
 		est := s.prevBase - s.prevOrigin + int64(hostBoot-s.prevBootHost)
 		if est > s.base {
 			s.base = est
+			// The board's time up to its reboot passed (a hang's silence
+			// too): the run got that far, though no event shows it.
+			s.an.Done(est)
 			if n := len(s.obs.Resets); n > 0 && n == s.obs.ResetCount && s.obs.Resets[n-1].AtUS < est {
 				s.obs.Resets[n-1].AtUS = est
 			}
