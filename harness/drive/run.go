@@ -24,6 +24,11 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	if cfg.BurstPriority != nil {
 		s.an.SetBurstPriorities(cfg.BurstPriority)
 	}
+	// A board that is already up sends no banner: ask for it at once. One
+	// still booting ignores the request and sends its banner anyway.
+	if err := s.askTable(); err != nil {
+		return s.obs, err
+	}
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}

@@ -504,18 +504,15 @@ func (s *session) dispatch(f *wire.Frame) {
 }
 
 // tableFrame notes a TK, LK or TE frame. One that comes while the table is
-// complete and no banner preceded it is the table of a boot whose banner
-// was lost: the board rebooted.
+// complete is an answer to ID, or the table of a boot whose banner was
+// lost. The banner tells: it is asked for, and a new boot count is a
+// reboot (bootSeen), the same one is nothing.
 func (s *session) tableFrame() {
-	if !s.tableDone || (!s.askedAt.IsZero() && s.clk.Now().Sub(s.askedAt) < s.to.Boot) {
-		return // collecting, or the answer to an ID
+	if !s.tableDone || s.boot.Proto < wire.ProtoV2 {
+		return
 	}
-	if s.running || s.everGo {
-		s.newBoot()
-		s.resetSeen(ResetUnknown, "", 0)
-		s.unknown = true
-		// The banner is missing: ask for it (a v1 board cannot say).
-		s.booted = s.boot.Proto < wire.ProtoV2
+	if now := s.clk.Now(); now.Sub(s.askedAt) >= s.retry {
+		s.askTable() //nolint:errcheck // a write error shows at the next command
 	}
 }
 
@@ -646,8 +643,7 @@ func (s *session) newBoot() {
 }
 
 func (s *session) bootSeen(b wire.Boot) {
-	if s.haveBoot && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 &&
-		b.Uptime >= s.boot.Uptime && !s.askedAt.IsZero() && s.clk.Now().Sub(s.askedAt) < s.to.Boot+s.retry {
+	if s.haveBoot && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 && s.sameBoot(b.Uptime) {
 		// The same boot's banner again, asked for with ID: not a reset.
 		// (A board restarted from power-on counts its boots from 1 again,
 		// and its uptime starts afresh.)
@@ -708,6 +704,22 @@ func (s *session) bootSeen(b wire.Boot) {
 	}
 	s.resetSeen(kind, b.Reason, b.BootCount)
 	s.creditBoot(hostBoot)
+}
+
+// sameBoot reports whether a banner with the boot count of the known boot
+// and this uptime is that boot's banner again (the answer to ID) rather
+// than a board restarted from power-on, which counts from 1 again: its
+// uptime must be what the known boot's uptime is by now.
+func (s *session) sameBoot(uptime uint64) bool {
+	if !s.haveBootHost {
+		return uptime >= s.boot.Uptime
+	}
+	expect := s.hostUS() - s.bootHost
+	// Link latency, plus clock drift (500 ppm is far beyond any crystal)
+	// over a long run.
+	tol := min(max(250e3, expect*5e-4), expect/2)
+	d := float64(uptime) - expect
+	return d > -tol && d < tol
 }
 
 // reclassify gives the last reset, counted unknown, the kind its banner says.
