@@ -84,6 +84,9 @@ type session struct {
 	resetNew             bool   // a reset happened since the last arm
 	lastReset            string // kind of the latest reset
 	segEnd               int64  // run time the current GO ends at
+	goPending            bool   // GO was answered, its GO event not seen yet
+	goAckHost            float64
+	goDur                int64
 	probe                uint32 // id of the PG asking whether the run ended, 0 if none
 
 	// console: a ring of the last lines
@@ -598,15 +601,20 @@ func (s *session) event(ev *wire.Event) {
 	if !s.haveBootHost {
 		s.bootHost, s.haveBootHost = s.hostUS()-float64(ev.Time), true
 	}
-	if ev.Kind == wire.EvRun {
-		if !s.everGo {
-			s.origin = int64(ev.Time)
+	switch {
+	case ev.Kind == wire.EvRun:
+		s.goPending = false
+		s.startRun(int64(ev.Time), ev.Arg)
+	case s.goPending:
+		// The GO event was lost on the line (the events after it come):
+		// the run started when the board answered GO, which the host
+		// clock dates to within the link's latency.
+		s.goPending = false
+		at := int64(ev.Time)
+		if s.haveBootHost {
+			at = min(at, max(0, int64(s.goAckHost-s.bootHost)))
 		}
-		s.running, s.everGo = true, true
-		s.segEnd = s.base + int64(ev.Time) - s.origin + ev.Arg
-		if ev.Arg == 0 {
-			s.segEnd = 1<<62 - 1
-		}
+		s.startRun(at, s.goDur)
 	}
 	if !s.running {
 		return
@@ -617,6 +625,18 @@ func (s *session) event(ev *wire.Event) {
 		s.obs.Telemetry.Dropped += uint64(ev.Arg)
 	}
 	s.an.Event(t, ev)
+}
+
+// startRun notes the start of a run (GO) at board time at, for dur µs.
+func (s *session) startRun(at, dur int64) {
+	if !s.everGo {
+		s.origin = at
+	}
+	s.running, s.everGo = true, true
+	s.segEnd = s.base + at - s.origin + dur
+	if dur == 0 {
+		s.segEnd = 1<<62 - 1
+	}
 }
 
 // newBoot forgets the table and sequence of the boot before.
@@ -640,6 +660,7 @@ func (s *session) newBoot() {
 		}
 	}
 	s.probe = 0
+	s.goPending = false
 }
 
 func (s *session) bootSeen(b wire.Boot) {

@@ -1,0 +1,162 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/targets/boardserver"
+	_ "github.com/hilchaos/hilchaos/targets/serial" // the serial:// scheme
+	"github.com/hilchaos/hilchaos/targets/targettest"
+	"github.com/stretchr/testify/require"
+)
+
+// relay sits between a board on one PTY and the host on a second PTY, as a
+// noisy cable would: every byte from the board has its one random bit
+// flipped with probability ppm/1e6. Host to board bytes pass untouched.
+type relay struct {
+	ppm     atomic.Uint64
+	armOnGO uint64 // the rate to switch to when the board's GO event passes, 0: none
+	Path    string // the host's end
+	flipped atomic.Uint64
+}
+
+// startRelay relays the board on boardPath to a new PTY; flips start at
+// once (fromBoot) or when the run starts.
+func startRelay(t *testing.T, boardPath string, ppm uint64, fromBoot bool) *relay {
+	t.Helper()
+	in, err := os.OpenFile(boardPath, os.O_RDWR|syscall.O_NOCTTY, 0)
+	require.NoError(t, err)
+	host, err := boardserver.OpenPTY("")
+	require.NoError(t, err)
+	r := &relay{Path: host.Path}
+	if fromBoot {
+		r.ppm.Store(ppm)
+	} else {
+		r.armOnGO = ppm
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // board to host, with noise
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(1997, ppm))
+		buf := make([]byte, 4096)
+		var tail []byte
+		for {
+			n, err := in.Read(buf)
+			if err != nil {
+				return
+			}
+			p := buf[:n]
+			if r.armOnGO != 0 && r.ppm.Load() == 0 {
+				seen := append(tail, p...)
+				if bytes.Contains(seen, []byte(",GO,")) && bytes.Contains(seen, []byte("$EV,")) {
+					r.ppm.Store(r.armOnGO)
+				}
+				tail = append(tail[:0], seen[max(0, len(seen)-16):]...)
+			}
+			if rate := r.ppm.Load(); rate > 0 {
+				for i := range p {
+					if rng.Uint64N(1_000_000) < rate {
+						p[i] ^= 1 << rng.UintN(8)
+						r.flipped.Add(1)
+					}
+				}
+			}
+			if _, err := host.Master.Write(p); err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // host to board
+		defer wg.Done()
+		buf := make([]byte, 4096)
+		for {
+			n, err := host.Master.Read(buf)
+			if err != nil {
+				return
+			}
+			if _, err := in.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		in.Close()
+		host.Close()
+		wg.Wait()
+	})
+	return r
+}
+
+// noisyRun runs the Pathfinder campaign for d of board time on a PTY board
+// with mutex behind a relay flipping ppm of the bytes it sends.
+func noisyRun(t *testing.T, mutex firmware.Protocol, ppm uint64, fromBoot bool, d time.Duration) (*RunRecord, *relay, error) {
+	t.Helper()
+	p, err := firmware.Lookup("pathfinder")
+	require.NoError(t, err)
+	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: mutex, Trace: 2}})
+	r := startRelay(t, b.Path(), ppm, fromBoot)
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: d, Target: "serial://" + r.Path, Repeat: 1})
+	require.NoError(t, err)
+	start := time.Now()
+	sum, err := Execute(context.Background(), c, Options{})
+	require.Len(t, sum.Runs, 1, "%v", err)
+	rec := &sum.Runs[0]
+	t.Logf("mutex %v, %d ppm: %s in %v; resets %+v; telemetry %+v; err %v", mutex, ppm, rec.Verdict, time.Since(start).Round(time.Millisecond), rec.Resets, rec.Telemetry, err)
+	return rec, r, err
+}
+
+// Must show: at 1 % of flipped bytes during the run a passing board passes
+// and a failing board fails, and the record says how noisy the link was.
+func TestRelayOnePercentDuringTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	for _, c := range []struct {
+		mutex firmware.Protocol
+		want  string
+	}{{firmware.ProtoInherit, Pass}, {firmware.ProtoNone, Fail}} {
+		rec, r, err := noisyRun(t, c.mutex, 10_000, false, 3*time.Second)
+		if c.want == Pass {
+			require.NoError(t, err)
+		}
+		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s", c.mutex, rec.Checks, rec.Error)
+		require.Positive(t, r.flipped.Load())
+		tm := rec.Telemetry
+		require.Positive(t, tm.BadCRC+tm.Malformed+tm.Truncated+tm.TooLong, "mutex %v: %+v", c.mutex, tm)
+		require.Positive(t, tm.Lost, "mutex %v: %+v", c.mutex, tm)
+	}
+}
+
+// Must show: at 5 % a passing board never gets FAIL: it passes, or the run
+// is inconclusive (an error, exit 3).
+func TestRelayFivePercentNeverFailsAPassingBoard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	rec, _, err := noisyRun(t, firmware.ProtoInherit, 50_000, false, 3*time.Second)
+	require.NotEqual(t, Fail, rec.Verdict, "%+v %+v %v", rec.Checks, rec.Telemetry, err)
+}
+
+// Must show: at 1 % from boot the run starts: the banner and table are
+// asked for again until complete.
+func TestRelayOnePercentFromBoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	rec, _, err := noisyRun(t, firmware.ProtoInherit, 10_000, true, 2*time.Second)
+	require.NoError(t, err, "%+v", rec.Telemetry)
+	require.Equal(t, Pass, rec.Verdict, "%+v", rec.Checks)
+	require.Positive(t, rec.Telemetry.BadCRC+rec.Telemetry.Truncated+rec.Telemetry.Malformed)
+}
