@@ -160,3 +160,28 @@ func TestRelayOnePercentFromBoot(t *testing.T) {
 	require.Equal(t, Pass, rec.Verdict, "%+v", rec.Checks)
 	require.Positive(t, rec.Telemetry.BadCRC+rec.Telemetry.Truncated+rec.Telemetry.Malformed)
 }
+
+// Must show: the drift estimate of a board whose clock is the host's own
+// (a PTY board paced to this machine's clock) stays within 100 ppm of 0
+// across resets. The board hangs once (it is reset, and boots again).
+func TestDriftNearZeroAcrossResets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	p, err := firmware.Lookup("pathfinder")
+	require.NoError(t, err)
+	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 2},
+		FreezeAfter: 3 * time.Second})
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: 10 * time.Second, Target: "serial://" + b.Path(), Repeat: 1})
+	require.NoError(t, err)
+	c.Timeouts.Liveness, c.Timeouts.Boot = time.Second, 2*time.Second
+	sum, err := Execute(context.Background(), c, Options{})
+	require.NoError(t, err)
+	rec := sum.Runs[0]
+	require.Equal(t, 1, rec.Resets.Hang, "%+v", rec.ResetLog)
+	require.NotNil(t, rec.Link)
+	require.NotNil(t, rec.Link.Clock)
+	t.Logf("%+v", rec.Link.Clock)
+	require.InDelta(t, 0, rec.Link.Clock.DriftPPM, 100)
+}
