@@ -46,6 +46,8 @@ type session struct {
 	// commands: pend holds the commands not answered yet; answers the
 	// answers not collected yet ("" AK, else the NK reason).
 	pend     map[uint32]*pending
+	resendAt time.Time // when the oldest pending command is due again
+	dirty    bool      // pend changed: resendAt is to be recomputed
 	answers  map[uint32]string
 	deadline time.Time
 	retry    time.Duration
@@ -227,35 +229,45 @@ func (s *session) command(c wire.Command, what string) (uint32, error) {
 	frame := wire.AppendCommand(nil, c)
 	now := s.clk.Now()
 	s.pend[c.ID] = &pending{frame: frame, what: what, first: now, sent: now}
+	s.dirty = true
 	return c.ID, s.send(frame)
 }
 
-// nextResend is when the oldest pending command is due again.
+// nextResend is when the oldest pending command is due again. It is
+// asked before every read, so it is computed only when pend changed.
 func (s *session) nextResend() (time.Time, bool) {
-	var due time.Time
-	ok := false
-	for _, p := range s.pend {
-		if t := p.sent.Add(s.retry); !ok || t.Before(due) {
-			due, ok = t, true
+	if len(s.pend) == 0 {
+		return time.Time{}, false
+	}
+	if s.dirty {
+		s.dirty = false
+		first := true
+		for _, p := range s.pend {
+			if t := p.sent.Add(s.retry); first || t.Before(s.resendAt) {
+				s.resendAt, first = t, false
+			}
 		}
 	}
-	return due, ok
+	return s.resendAt, true
 }
 
 // resend sends again every pending command whose retry interval passed,
 // and fails once one has gone unanswered for the command timeout.
 func (s *session) resend() error {
 	now := s.clk.Now()
+	s.dirty = true
 	for id, p := range s.pend {
 		if now.Sub(p.sent) < s.retry {
 			continue
 		}
 		if now.Sub(p.first) >= s.to.Boot {
 			delete(s.pend, id)
+			s.dirty = true
 			return s.infra("no answer to %s (id %d) within %v, sent %d times", p.what, id,
 				s.to.Boot, 1+int(now.Sub(p.first)/s.retry))
 		}
 		p.sent = now
+		s.dirty = true
 		s.obs.Telemetry.Retries++
 		if err := s.send(p.frame); err != nil {
 			return err
@@ -272,6 +284,7 @@ func (s *session) answered(id uint32, reason string) {
 		return
 	}
 	delete(s.pend, id)
+	s.dirty = true
 	if id == s.probe {
 		s.probe = 0
 		if !s.done && s.running && s.lastRun >= s.segEnd {
@@ -657,6 +670,7 @@ func (s *session) newBoot() {
 	for id := range s.pend {
 		if !slices.Contains(s.rsIDs, id) {
 			delete(s.pend, id)
+			s.dirty = true
 		}
 	}
 	s.probe = 0
@@ -680,6 +694,7 @@ func (s *session) bootSeen(b wire.Boot) {
 	answersRS := len(s.rsIDs) > 0
 	for _, id := range s.rsIDs {
 		delete(s.pend, id)
+		s.dirty = true
 		s.answers[id] = ""
 	}
 	s.rsIDs = s.rsIDs[:0]
