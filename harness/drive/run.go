@@ -39,6 +39,9 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	}
 	total := cfg.Duration
 	for {
+		if !s.everGo && s.obs.ResetCount > maxResetsBeforeGo {
+			return s.obs, s.infra("the board reset %d times before a run could start", s.obs.ResetCount)
+		}
 		if !s.ready() {
 			if err := s.awaitBoot(ctx, false); err != nil {
 				return s.obs, err
@@ -102,6 +105,10 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	}
 	return s.finish(), nil
 }
+
+// maxResetsBeforeGo bounds the reboots the driver sits through before the
+// first GO: a board that never stays up long enough to be started.
+const maxResetsBeforeGo = 20
 
 // silence handles a board that stopped talking during a run. A v2 board is
 // asked who it is (ID): a banner of a new boot is a reboot whose banner was

@@ -237,3 +237,14 @@ func TestBoardIgnoringFaults(t *testing.T) {
 	require.Equal(t, 4, tg.Stats().FaultsIgnored)
 	require.Zero(t, obs.ResetCount)
 }
+
+// A board that resets before it can be started (here 2 ms after its
+// banner, and it loses the first copy of every command): the driver gives
+// up after a bounded number of reboots instead of looping forever.
+func TestBoardThatNeverStaysUp(t *testing.T) {
+	tg := board(t, firmware.ProtoInherit, 1, scripted.Knobs{ResetAfter: 52 * time.Millisecond, IgnoreFirst: true})
+	obs, err := Run(context.Background(), tg, config(time.Second, 1))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "before a run could start")
+	require.Greater(t, obs.ResetCount, maxResetsBeforeGo)
+}
