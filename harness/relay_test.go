@@ -15,6 +15,7 @@ import (
 	"github.com/hilchaos/hilchaos/targets/boardserver"
 	_ "github.com/hilchaos/hilchaos/targets/serial" // the serial:// scheme
 	"github.com/hilchaos/hilchaos/targets/targettest"
+	_ "github.com/hilchaos/hilchaos/targets/tcp" // the tcp:// scheme
 	"github.com/stretchr/testify/require"
 )
 
@@ -163,17 +164,31 @@ func TestRelayOnePercentFromBoot(t *testing.T) {
 
 // Must show: the drift estimate of a board whose clock is the host's own
 // (a PTY board paced to this machine's clock) stays within 100 ppm of 0
-// across resets. The board hangs once (it is reset, and boots again).
+// across resets, direct and through ser2net. The board hangs once (it is
+// reset, and boots again).
 func TestDriftNearZeroAcrossResets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
 	t.Parallel()
+	for _, via := range []string{"direct", "ser2net"} {
+		t.Run(via, func(t *testing.T) {
+			t.Parallel()
+			driftAcrossResets(t, via)
+		})
+	}
+}
+
+func driftAcrossResets(t *testing.T, via string) {
 	p, err := firmware.Lookup("pathfinder")
 	require.NoError(t, err)
 	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 2},
 		FreezeAfter: 3 * time.Second})
-	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: 10 * time.Second, Target: "serial://" + b.Path(), Repeat: 1})
+	target := "serial://" + b.Path()
+	if via == "ser2net" {
+		target = "tcp://" + targettest.Ser2net(t, b.Path())
+	}
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: 10 * time.Second, Target: target, Repeat: 1})
 	require.NoError(t, err)
 	c.Timeouts.Liveness, c.Timeouts.Boot = time.Second, 2*time.Second
 	sum, err := Execute(context.Background(), c, Options{})

@@ -72,7 +72,7 @@ type hostClock struct {
 // fastest frame enters the fit. Only whole buckets count: one cut short by
 // a reboot or the end has a floor from fewer samples, higher than the
 // rest, and would bias the slope.
-const bucketChunks = 8
+const bucketChunks = 16
 
 // fit is a streaming least-squares fit of y on x, pooled over segments.
 type fit struct {

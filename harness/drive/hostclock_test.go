@@ -33,7 +33,7 @@ func TestHostClockFitsDriftAndOffset(t *testing.T) {
 	require.EqualValues(t, 1000, d.Frames)
 	require.InDelta(t, 100, d.DriftPPM, 0.5)
 	require.EqualValues(t, 2000, d.OffsetUS)
-	require.InDelta(t, 0, d.JitterUS, 5) // the drift inside a bucket of 8 frames: at most 8 µs
+	require.InDelta(t, 0, d.JitterUS, 16) // the drift inside a bucket of 16 frames: at most 16 µs
 }
 
 // A board whose clock is the host's own, rebooting every 300 ms, seen
