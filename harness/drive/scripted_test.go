@@ -132,12 +132,19 @@ func TestLostDoneOnV1Board(t *testing.T) {
 	require.InDelta(t, 2e6, float64(obs.EndUS), 10e3)
 }
 
-// EV frames lost mid-run: the gap is counted, once per gap.
+// EV frames lost mid-run: the gap is counted, once per gap, and the
+// analysis is told at the run time of the last event before each.
 func TestGapsMidSpanAreCounted(t *testing.T) {
 	tg := board(t, firmware.ProtoInherit, 2, scripted.Knobs{DropEvents: []scripted.Range{{From: 100, To: 104}, {From: 300, To: 300}}})
-	obs := run(t, tg, config(2*time.Second, 2))
+	cfg := config(2*time.Second, 2)
+	var gaps []int64
+	cfg.onGap = func(t int64) { gaps = append(gaps, t) }
+	obs := run(t, tg, cfg)
 	require.EqualValues(t, 6, obs.Telemetry.Lost)
 	require.EqualValues(t, 2, obs.Telemetry.Gaps)
+	require.Len(t, gaps, 2)
+	require.Less(t, gaps[0], gaps[1])
+	require.Positive(t, gaps[0])
 }
 
 // A board that resets 60 ms after every boot, at trace level 0 (no event

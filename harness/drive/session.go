@@ -585,8 +585,14 @@ func (s *session) consoleTail() []ConsoleLine {
 func (s *session) lost(n uint32) {
 	s.obs.Telemetry.Lost += uint64(n)
 	s.obs.Telemetry.Gaps++
-	if s.gap != nil && s.running {
+	if !s.running {
+		return
+	}
+	if s.gap != nil {
 		s.gap.Gap(s.lastRun)
+	}
+	if s.cfg.onGap != nil {
+		s.cfg.onGap(s.lastRun)
 	}
 }
 
