@@ -255,3 +255,21 @@ func TestBoardThatNeverStaysUp(t *testing.T) {
 	require.Contains(t, err.Error(), "before a run could start")
 	require.Greater(t, obs.ResetCount, maxResetsBeforeGo)
 }
+
+// A reset while fault uploads are in flight (every command's first copy is
+// lost, so uploads wait for their resend): after the reboot the faults not
+// yet fired are uploaded again, and every planned fault fires once or is
+// counted skipped, never twice.
+func TestResetMidRefill(t *testing.T) {
+	tg := board(t, firmware.ProtoInherit, 1, scripted.Knobs{IgnoreFirst: true, ResetAtRun: 2100 * time.Millisecond})
+	cfg := config(6*time.Second, 1)
+	obs := run(t, tg, cfg)
+	require.Equal(t, 1, obs.ResetCount)
+	fired := 0
+	for id, n := range tg.Stats().Begun {
+		require.Equal(t, 1, n, "fault %d fired %d times", id, n)
+		fired++
+	}
+	require.Equal(t, len(cfg.Faults), fired+obs.FaultsSkipped, "fired %d, skipped %d", fired, obs.FaultsSkipped)
+	require.Positive(t, obs.Telemetry.Retries)
+}

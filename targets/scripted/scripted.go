@@ -56,6 +56,8 @@ type Stats struct {
 	Dropped       int // frames dropped from the board's output
 	Resets        int // resets the target forced
 	Boots         int // banners the board sent
+	// Begun counts the FB events the board sent, by fault id.
+	Begun map[uint32]int
 }
 
 // Epoch is what virtual time zero looks like as a time.Time.
@@ -308,6 +310,12 @@ func (t *Target) line(line []byte) {
 		ev, err := t.f.Event()
 		if err == nil && ev.Kind == wire.EvRun && t.goAt < 0 {
 			t.goAt = t.b.Now()
+		}
+		if err == nil && ev.Kind == wire.EvFaultBegin {
+			if t.stats.Begun == nil {
+				t.stats.Begun = map[uint32]int{}
+			}
+			t.stats.Begun[uint32(ev.Arg)]++
 		}
 		if err == nil {
 			for _, r := range t.k.DropEvents {
