@@ -3,6 +3,7 @@ package drive
 import (
 	"io"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/hilchaos/hilchaos/targets"
@@ -35,19 +36,20 @@ func (s *stampReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// hostClock fits host receive time against board time, streaming (memory
-// does not grow with the run). The board clock restarts at every boot, so
-// each boot is its own segment and the slope is pooled over segments:
-// sum of within-segment co-moments of (board, host), Welford-style so
-// hours of microseconds lose no precision.
+// hostClock fits host receive time against board time in bounded memory.
+// The board clock restarts at every boot, so each boot is its own segment
+// and the slope is pooled over segments (each has its own offset).
 //
 // Receive times carry the link's delay, which varies: a USB adapter,
-// ser2net or a PTY hand bytes over in batches, and a chunk's receive time
-// is when its last byte arrived. So only the last frame of each chunk is
-// taken, and of those only the fastest (smallest host minus board time) of
-// each bucketChunks chunks enters the fit: the floor of the delay is
-// steady where its average is not. Jitter is the RMS of every frame's
-// delay above its bucket's floor.
+// ser2net or a PTY hand bytes over in batches, a chunk's receive time is
+// when its last byte arrived, and a loaded host reads late. So only the
+// last frame of each chunk is taken, and of those only the fastest
+// (smallest host minus board time) of each bucketChunks chunks: the floor
+// of the delay is steady where its average is not. The floors (at most
+// maxFloors; pairs are merged when full) are fitted robustly: floors far
+// above the fit (a stretch where the host read late throughout) are left
+// out and the fit is done again. Jitter is the RMS of every frame's delay
+// above its bucket's floor.
 type hostClock struct {
 	stamp *stampReader
 
@@ -62,10 +64,15 @@ type hostClock struct {
 	bn, bsum, bsumsq float64 // its delays, for the jitter
 	jn, jsq          float64 // frames and squared delays above their floors
 
-	floor, plain fit // buckets' fastest frames; every chunk's last frame
-	frames       uint64
-	haveOffset   bool
-	offsetUS     float64
+	floors     []floorPt // buckets' fastest frames
+	seg        int32     // current segment (boot)
+	merge      int       // floors combined per stored point (a power of 2)
+	acc        floorPt   // the floors being combined
+	accN       int
+	plain      fit // every chunk's last frame: for a slow link with no whole bucket
+	frames     uint64
+	haveOffset bool
+	offsetUS   float64
 }
 
 // bucketChunks is how many chunks' last frames make a bucket, whose
@@ -73,6 +80,117 @@ type hostClock struct {
 // a reboot or the end has a floor from fewer samples, higher than the
 // rest, and would bias the slope.
 const bucketChunks = 16
+
+// maxFloors bounds the floors kept for the fit.
+const maxFloors = 4096
+
+// floorPt is one bucket's fastest frame: board time and delay (host minus
+// board time), in its segment.
+type floorPt struct {
+	seg  int32
+	x, d float64
+}
+
+// addFloor keeps one floor, merging floors when the store is full so that
+// memory stays bounded however long the run.
+func (h *hostClock) addFloor(p floorPt) {
+	if h.merge == 0 {
+		h.merge = 1
+	}
+	if h.accN == 0 || p.d < h.acc.d {
+		h.acc = p
+	}
+	h.accN++
+	if h.accN < h.merge {
+		return
+	}
+	h.accN = 0
+	h.floors = append(h.floors, h.acc)
+	if len(h.floors) < maxFloors {
+		return
+	}
+	// Full: merge neighbours of the same segment, keeping the faster.
+	out := h.floors[:0]
+	for i := 0; i < len(h.floors); i++ {
+		p := h.floors[i]
+		if i+1 < len(h.floors) && h.floors[i+1].seg == p.seg {
+			if q := h.floors[i+1]; q.d < p.d {
+				p = q
+			}
+			i++
+		}
+		out = append(out, p)
+	}
+	h.floors = out
+	h.merge *= 2
+}
+
+// floorSlope fits delay on board time over the floors, one offset per
+// segment and one slope, leaving out floors far above the fit; ok is
+// false without two floors apart in one segment.
+func floorSlope(pts []floorPt) (slope float64, ok bool) {
+	keep := make([]bool, len(pts))
+	for i := range keep {
+		keep[i] = true
+	}
+	for round := 0; round < 4; round++ {
+		type acc struct{ n, sx, sd float64 }
+		segs := map[int32]*acc{}
+		for i, p := range pts {
+			if !keep[i] {
+				continue
+			}
+			a := segs[p.seg]
+			if a == nil {
+				a = &acc{}
+				segs[p.seg] = a
+			}
+			a.n++
+			a.sx += p.x
+			a.sd += p.d
+		}
+		var sxx, sxd float64
+		for i, p := range pts {
+			if !keep[i] {
+				continue
+			}
+			a := segs[p.seg]
+			dx := p.x - a.sx/a.n
+			sxx += dx * dx
+			sxd += dx * (p.d - a.sd/a.n)
+		}
+		if sxx <= 0 {
+			return 0, false
+		}
+		slope, ok = sxd/sxx, true
+		// Residuals; their median absolute value is the scale.
+		res := make([]float64, len(pts))
+		var abs []float64
+		for i, p := range pts {
+			a := segs[p.seg]
+			if a == nil {
+				continue
+			}
+			res[i] = p.d - (a.sd/a.n + slope*(p.x-a.sx/a.n))
+			if keep[i] {
+				abs = append(abs, math.Abs(res[i]))
+			}
+		}
+		slices.Sort(abs)
+		scale := abs[len(abs)/2]
+		changed := false
+		for i := range pts {
+			k := segs[pts[i].seg] != nil && res[i] <= 3*scale+1
+			if k != keep[i] {
+				keep[i], changed = k, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	return slope, ok
+}
 
 // fit is a streaming least-squares fit of y on x, pooled over segments.
 type fit struct {
@@ -152,7 +270,7 @@ func (h *hostClock) flush() {
 	h.jn += h.bn
 	h.jsq += max(h.bsumsq-2*floor*h.bsum+h.bn*floor*floor, 0)
 	if h.bn >= bucketChunks {
-		h.floor.add(h.bx, h.by)
+		h.addFloor(floorPt{seg: h.seg, x: h.bx, d: h.by - h.bx})
 	}
 	h.bn, h.bsum, h.bsumsq = 0, 0, 0
 }
@@ -164,7 +282,8 @@ func (h *hostClock) reboot() {
 	}
 	h.flush()
 	h.haveLast = false
-	h.floor.segment()
+	h.accN = 0 // floors are not merged across boots
+	h.seg++
 	h.plain.segment()
 }
 
@@ -174,16 +293,22 @@ func (h *hostClock) result() *ClockDrift {
 		h.take(h.pendX, h.pendY)
 	}
 	h.flush()
-	// The floor when there is one (a fast link); every chunk otherwise
-	// (a slow link: a frame or two per bucket).
-	sxx, sxy := h.floor.sums()
-	if sxx <= 0 {
-		sxx, sxy = h.plain.sums()
+	if h.accN > 0 { // the floors being combined still count
+		h.floors = append(h.floors, h.acc)
+		h.accN = 0
 	}
-	if h.frames < 2 || sxx <= 0 {
-		return nil
+	// The floors when there are enough (a fast link); every chunk
+	// otherwise (a slow link: a frame or two per bucket).
+	var slope float64
+	if ds, ok := floorSlope(h.floors); ok && len(h.floors) >= 8 {
+		slope = 1 + ds
+	} else {
+		sxx, sxy := h.plain.sums()
+		if h.frames < 2 || sxx <= 0 {
+			return nil
+		}
+		slope = sxy / sxx
 	}
-	slope := sxy / sxx
 	jitter := 0.0
 	if h.jn > 0 {
 		jitter = math.Sqrt(h.jsq / h.jn)
