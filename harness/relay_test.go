@@ -23,6 +23,10 @@ import (
 // noisy cable would: every byte from the board has its one random bit
 // flipped with probability ppm/1e6. Host to board bytes pass untouched.
 type relay struct {
+	// dropPct, when set, drops that percentage of the 100 ms windows of
+	// board output instead of flipping bits (a link that loses chunks).
+	dropPct uint64
+	dropped atomic.Uint64
 	ppm     atomic.Uint64
 	armOnGO uint64 // the rate to switch to when the board's GO event passes, 0: none
 	Path    string // the host's end
@@ -31,13 +35,16 @@ type relay struct {
 
 // startRelay relays the board on boardPath to a new PTY; flips start at
 // once (fromBoot) or when the run starts.
-func startRelay(t *testing.T, boardPath string, ppm uint64, fromBoot bool) *relay {
+func startRelay(t *testing.T, boardPath string, ppm uint64, fromBoot bool, dropPct ...uint64) *relay {
 	t.Helper()
 	in, err := os.OpenFile(boardPath, os.O_RDWR|syscall.O_NOCTTY, 0)
 	require.NoError(t, err)
 	host, err := boardserver.OpenPTY("")
 	require.NoError(t, err)
 	r := &relay{Path: host.Path}
+	if len(dropPct) > 0 {
+		r.dropPct = dropPct[0]
+	}
 	if fromBoot {
 		r.ppm.Store(ppm)
 	} else {
@@ -48,6 +55,7 @@ func startRelay(t *testing.T, boardPath string, ppm uint64, fromBoot bool) *rela
 	go func() { // board to host, with noise
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(1997, ppm))
+		born := time.Now()
 		buf := make([]byte, 4096)
 		var tail []byte
 		for {
@@ -63,7 +71,14 @@ func startRelay(t *testing.T, boardPath string, ppm uint64, fromBoot bool) *rela
 				}
 				tail = append(tail[:0], seen[max(0, len(seen)-16):]...)
 			}
-			if rate := r.ppm.Load(); rate > 0 {
+			if rate := r.ppm.Load(); rate > 0 && r.dropPct > 0 {
+				// One fate per 100 ms window of this relay's life.
+				w := uint64(time.Since(born) / (100 * time.Millisecond))
+				if fate := rand.New(rand.NewPCG(w, 7)); fate.Uint64N(100) < r.dropPct {
+					r.dropped.Add(uint64(len(p)))
+					continue
+				}
+			} else if rate > 0 {
 				for i := range p {
 					if rng.Uint64N(1_000_000) < rate {
 						p[i] ^= 1 << rng.UintN(8)
@@ -98,13 +113,14 @@ func startRelay(t *testing.T, boardPath string, ppm uint64, fromBoot bool) *rela
 }
 
 // noisyRun runs the Pathfinder campaign for d of board time on a PTY board
-// with mutex behind a relay flipping ppm of the bytes it sends.
-func noisyRun(t *testing.T, mutex firmware.Protocol, ppm uint64, fromBoot bool, d time.Duration) (*RunRecord, *relay, error) {
+// with mutex behind a relay flipping ppm of the bytes it sends (or, with
+// dropPct, dropping that share of its 100 ms windows).
+func noisyRun(t *testing.T, mutex firmware.Protocol, ppm uint64, fromBoot bool, d time.Duration, dropPct ...uint64) (*RunRecord, *relay, error) {
 	t.Helper()
 	p, err := firmware.Lookup("pathfinder")
 	require.NoError(t, err)
 	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: mutex, Trace: 2}})
-	r := startRelay(t, b.Path(), ppm, fromBoot)
+	r := startRelay(t, b.Path(), ppm, fromBoot, dropPct...)
 	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: d, Target: "serial://" + r.Path, Repeat: 1})
 	require.NoError(t, err)
 	start := time.Now()
@@ -199,4 +215,23 @@ func driftAcrossResets(t *testing.T, via string) {
 	require.NotNil(t, rec.Link.Clock)
 	t.Logf("%+v", rec.Link.Clock)
 	require.InDelta(t, 0, rec.Link.Clock.DriftPPM, 100)
+}
+
+// 10 % of the 100 ms windows of board output lost during the run (the
+// issue's "exit 3 after 16 s, banner lost after RS"): the passing board
+// passes and the failing board fails, with the loss in the record.
+func TestRelayDroppedWindows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	for _, c := range []struct {
+		mutex firmware.Protocol
+		want  string
+	}{{firmware.ProtoInherit, Pass}, {firmware.ProtoNone, Fail}} {
+		rec, r, err := noisyRun(t, c.mutex, 1, false, 3*time.Second, 10)
+		require.Positive(t, r.dropped.Load())
+		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s %v", c.mutex, rec.Checks, rec.Error, err)
+		require.Positive(t, rec.Telemetry.Lost, "mutex %v: %+v", c.mutex, rec.Telemetry)
+	}
 }
