@@ -5,6 +5,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -12,10 +13,12 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets/boardserver"
 	_ "github.com/hilchaos/hilchaos/targets/serial" // the serial:// scheme
 	"github.com/hilchaos/hilchaos/targets/targettest"
 	_ "github.com/hilchaos/hilchaos/targets/tcp" // the tcp:// scheme
+	"github.com/hilchaos/hilchaos/targets/wire"
 	"github.com/stretchr/testify/require"
 )
 
@@ -233,5 +236,56 @@ func TestRelayDroppedWindows(t *testing.T) {
 		require.Positive(t, r.dropped.Load())
 		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s %v", c.mutex, rec.Checks, rec.Error, err)
 		require.Positive(t, rec.Telemetry.Lost, "mutex %v: %+v", c.mutex, rec.Telemetry)
+	}
+}
+
+// Must show: --repeat 3 against a board that stays up and de-duplicates
+// ids (the PTY reference board): three runs, and between the end of one
+// (its DN) and the start of the next (its GO event) less board time than
+// a boot timeout: no run waits for a banner the board will not send.
+func TestRepeatOnOneDeduplicatingBoard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	p, err := firmware.Lookup("pathfinder")
+	require.NoError(t, err)
+	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 1}})
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: time.Second, Target: "serial://" + b.Path(), Repeat: 3})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	sum, err := Execute(context.Background(), c, Options{Store: st})
+	require.NoError(t, err)
+	require.Len(t, sum.Runs, 3)
+	var goAt, dnAt []uint64 // board µs since its one boot
+	for i, r := range sum.Runs {
+		require.Equal(t, Pass, r.Verdict, "run %d: %s", i, r.Error)
+		require.Zero(t, r.Resets.Total(), "run %d", i)
+		tr, err := tracelog.Open(filepath.Join(dir, r.Trace))
+		require.NoError(t, err)
+		rd := wire.NewReader(tr)
+		for {
+			f, err := rd.Next()
+			if err != nil {
+				break
+			}
+			if ev, err := f.Event(); err == nil && f.Type == wire.TypeEvent && ev.Kind == wire.EvRun {
+				goAt = append(goAt, ev.Time)
+			}
+			if _, at, err := f.Done(); err == nil {
+				dnAt = append(dnAt, at)
+			}
+		}
+		tr.Close()
+	}
+	require.Len(t, goAt, 3)
+	require.Len(t, dnAt, 3)
+	for i := 1; i < 3; i++ {
+		between := time.Duration(goAt[i]-dnAt[i-1]) * time.Microsecond
+		t.Logf("board time from run %d's DN to run %d's GO: %v", i-1, i, between)
+		require.Less(t, between, c.Timeouts.Boot, "run %d waited for a banner", i)
 	}
 }
