@@ -71,6 +71,8 @@ type Config struct {
 	// IDs gives command ids; nil means a counter private to this run.
 	// Share one across the runs of a campaign so ids never repeat.
 	IDs *IDs
+
+	onGap func(t int64) // tests: sees every gap the analyzer is told of
 }
 
 // Telemetry counts what came over the line.
