@@ -326,7 +326,9 @@ func observed(obs *Observation) score.Observed {
 	if obs == nil || obs.Observation == nil || obs.Analyzer == nil {
 		return score.Observed{}
 	}
-	return score.Observed{Faults: obs.Analyzer.Faults(), ReachedUS: obs.Analyzer.ReachedUS()}
+	// The driver's end credits board time the analyzer saw no event of
+	// (a hung board's clock ran on until its reset).
+	return score.Observed{Faults: obs.Analyzer.Faults(), ReachedUS: max(obs.Analyzer.ReachedUS(), obs.EndUS)}
 }
 
 // criteria are what the campaign judges a run by.

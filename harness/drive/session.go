@@ -837,7 +837,9 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 // finish closes the analysis at the last event seen: the run is over.
 func (s *session) finish() *Observation {
 	s.obs.EndUS = s.lastRun
-	s.an.Finish(s.lastRun)
+	// After a reset credited up to the reboot (creditBoot) the run reached
+	// at least the new segment's origin, events or not.
+	s.an.Finish(max(s.lastRun, s.base))
 	return s.obs
 }
 

@@ -124,6 +124,9 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 		if r.Error != "" {
 			fmt.Fprintf(w, "  rig error: %s\n", r.Error)
 		}
+		if r.Verdict == record.Inconclusive && r.Evidence != nil {
+			fmt.Fprintf(w, "  no verdict without evidence: %s\n", strings.Join(r.Evidence.Missing, "; "))
+		}
 		if failed := record.FailedChecks(r.Checks); len(failed) > 0 {
 			fmt.Fprintf(w, "  checks failed: %s\n", strings.Join(failed, "; "))
 		}
@@ -137,8 +140,12 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 			fmt.Fprintf(w, "  reproduce: %s\n", reproduce(r))
 		}
 	}
-	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d errors; score %.1f/100\n",
-		strings.ToUpper(sum.Verdict), sum.Passed, sum.Failed, sum.Errors, sum.Score)
+	inconclusive := ""
+	if sum.Inconclusive > 0 {
+		inconclusive = fmt.Sprintf(", %d inconclusive", sum.Inconclusive)
+	}
+	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d errors%s; score %.1f/100\n",
+		strings.ToUpper(sum.Verdict), sum.Passed, sum.Failed, sum.Errors, inconclusive, sum.Score)
 }
 
 // keyTask is the task the runs table shows: the first one a check names,
