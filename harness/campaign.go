@@ -22,6 +22,7 @@ import (
 	"github.com/hilchaos/hilchaos/firmware"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/sim"
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // Campaign is a validated campaign file.
@@ -51,8 +52,6 @@ type Campaign struct {
 	Requirements map[string]string
 	// Sweep, if not nil, varies one fault parameter over a grid of values.
 	Sweep *Sweep
-
-	cycle faults.Cycle // the reference task set's cycles, for phase schedules
 }
 
 // Timeouts bound how long the harness waits for a board.
@@ -134,13 +133,21 @@ type rawCheck struct {
 // InvalidError is a campaign that cannot be used; Problems holds every
 // problem found, each naming the field.
 type InvalidError struct {
-	Path     string
+	Path string
+	// Context says what the campaign is invalid for: empty for the file
+	// itself, "does not fit the board at URL" for names only a board
+	// could answer.
+	Context  string
 	Problems []error
 }
 
 func (e *InvalidError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: invalid campaign (%d problem", e.Path, len(e.Problems))
+	what := "invalid campaign"
+	if e.Context != "" {
+		what = e.Context
+	}
+	fmt.Fprintf(&b, "%s: %s (%d problem", e.Path, what, len(e.Problems))
 	if len(e.Problems) != 1 {
 		b.WriteString("s")
 	}
@@ -220,10 +227,20 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("target", "%v", err))
 		}
 	}
-	c.Reference = firstNonEmpty(raw.Reference, defaultReference(c.Target))
-	refProfile, err := simProfile(c.Reference)
-	if err != nil {
-		errs = append(errs, fieldErr("reference", "%v", err))
+	c.Reference = raw.Reference
+	var refProfile *firmware.Profile
+	switch {
+	case c.Reference == ReferenceNone:
+	case c.Reference == "" && !isSimURL(c.Target):
+		errs = append(errs, fieldErr("reference", "required: the target %s is not a simulated model, so name the model of its task set to score it against (sim://PROFILE?mutex=inherit or sim:///path/to/taskset.yaml?mutex=inherit), or write reference: none to run the checks without a score", c.Target))
+	default:
+		if c.Reference == "" {
+			c.Reference = defaultReference(c.Target)
+		}
+		var err error
+		if refProfile, err = simProfile(c.Reference); err != nil {
+			errs = append(errs, fieldErr("reference", "%v", err))
+		}
 	}
 	c.Duration = DefaultDuration
 	if raw.Duration != nil {
@@ -290,22 +307,26 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		}
 	}
 
-	// Names the faults and checks may use: what the reference board (and
-	// the target, when it is simulated too) declares.
-	names := profileNames{}
-	taskSet := map[string]bool{}
-	for _, p := range []*firmware.Profile{refProfile, mustSimProfile(c.Target)} {
-		if p != nil {
-			names.add(p)
+	// Names the faults and checks may use, as far as they are known
+	// before a board boots: a simulated target's own table, else the
+	// reference's (which the board must match task by task). A real
+	// board's names are checked against the table it declares when it
+	// connects.
+	var static *wire.Table
+	staticWho := ""
+	if tp := mustSimProfile(c.Target); tp != nil {
+		static, staticWho = profileTable(tp), "the board at "+c.Target
+	} else if refProfile != nil {
+		static, staticWho = profileTable(refProfile), "the reference "+c.Reference
+	}
+	var cycle faults.Cycle
+	var taskSet map[string]bool
+	if static != nil {
+		cycle = TableCycle(static)
+		taskSet = map[string]bool{}
+		for _, t := range static.Tasks {
+			taskSet[t.Name] = true
 		}
-	}
-	for n := range names.tasks {
-		taskSet[n] = true
-	}
-	cycle := names.cycle
-	c.cycle = cycle
-	if refProfile == nil {
-		cycle, taskSet = nil, nil
 	}
 
 	for i, f := range raw.Faults {
@@ -325,9 +346,10 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		}
 		flt, fe := faults.Decode(rf.Kind, rf.Rest)
 		errs = append(errs, faults.Prefix(field, fe)...)
-		if flt != nil && refProfile != nil {
-			if _, err := flt.Command(names); err != nil {
-				errs = append(errs, faults.Prefix(field, []error{err})...)
+		if flt != nil && static != nil {
+			m := &missingNames{n: static}
+			if _, err := flt.Command(m); err != nil {
+				errs = append(errs, m.explain(field, staticWho, static, err))
 			}
 		}
 		spec.Fault = flt
@@ -477,30 +499,10 @@ func mustSimProfile(raw string) *firmware.Profile {
 	return p
 }
 
-// profileNames resolves names against one or more profiles.
-type profileNames struct {
-	tasks map[string]firmware.TaskSpec
-	locks map[string]int
-}
-
-func (n *profileNames) add(p *firmware.Profile) {
-	if n.tasks == nil {
-		n.tasks, n.locks = map[string]firmware.TaskSpec{}, map[string]int{}
-	}
-	for _, t := range p.Tasks {
-		n.tasks[t.Name] = t
-	}
-	for i, l := range p.Locks {
-		n.locks[l] = i
-	}
-}
-
-func (n profileNames) TaskIndex(name string) (int, bool) { _, ok := n.tasks[name]; return 0, ok }
-func (n profileNames) LockIndex(name string) (int, bool) { i, ok := n.locks[name]; return i, ok }
-
-func (n profileNames) cycle(task string) (time.Duration, time.Duration, bool) {
-	t, ok := n.tasks[task]
-	return t.Period, t.Offset, ok
+// isSimURL reports whether raw names a simulated board.
+func isSimURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "sim"
 }
 
 func sortedKeys[V any](m map[string]V) []string {

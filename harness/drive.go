@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -83,6 +82,8 @@ type Observation struct {
 	ResetKinds    map[string]int // every reset by kind
 	Telemetry     Telemetry
 	FaultsSkipped int            // planned faults that fell into a reboot
+	Faults        []PlannedFault // the first MaxFaultLog firings planned on this board
+	FaultsPlanned int            // every firing planned on this board
 	BlackBoxes    [][]wire.Event // per reset, for the first maxBlackBoxes (nil unless watchdog), run time
 	EndUS         int64
 	Analyzer      *analyze.Analyzer
@@ -148,9 +149,12 @@ type session struct {
 	resetNew             bool   // a reset happened since the last arm
 	lastReset            string // kind of the latest reset
 
-	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
-	queue         []PlannedFault
-	resolved      map[*FaultSpec]wire.FaultCmd
+	// fault queue: a window of the run's firings in run time, generated
+	// from src as the run needs them, uploaded up to qNext, due up to
+	// qFired. Firings before the window's start are spent and dropped.
+	queue         []queuedFault
+	src           *boardFaults
+	srcDone       bool
 	qNext, qFired int
 	segStart      int64           // plan time of the segment start
 	shift         int64           // plan time minus run time in this segment
@@ -424,7 +428,7 @@ func (s *session) bootSeen(b wire.Boot) {
 func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 	// Faults whose time had come are spent; those still waiting on the
 	// board died with the reset and are uploaded again.
-	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun+s.shift {
+	for s.qFired < s.qNext && s.queue[s.qFired].At <= s.lastRun+s.shift {
 		s.qFired++
 	}
 	s.consumed = s.qFired
@@ -447,18 +451,55 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 	s.base, s.origin = s.lastRun, 0
 }
 
-// drive runs plan on an open target and returns what it observed.
-func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer) (*Observation, error) {
+// queuedFault is one firing in the driver's window.
+type queuedFault struct {
+	At  int64 // plan time, µs
+	Cmd wire.FaultCmd
+}
+
+// have reports whether the window holds firing i, generating firings up
+// to it when needed.
+func (s *session) have(i int) bool {
+	for len(s.queue) <= i && !s.srcDone {
+		pf, fc, ok := s.src.next()
+		if !ok {
+			s.srcDone = true
+			break
+		}
+		s.queue = append(s.queue, queuedFault{At: pf.At, Cmd: fc})
+	}
+	return i < len(s.queue)
+}
+
+// keepBehind is how many spent firings the window keeps before the oldest
+// one a reset could still upload again.
+const keepBehind = 64
+
+// compact drops spent firings from the front of the window, so a run of
+// any length keeps only the next few seconds of its plan.
+func (s *session) compact() {
+	d := min(s.consumed, s.qFired) - keepBehind
+	if d < 4096 {
+		return
+	}
+	s.queue = append(s.queue[:0], s.queue[d:]...)
+	s.consumed -= d
+	s.qFired -= d
+	s.qNext -= d
+}
+
+// drive runs plan on an open target and returns what it observed. The
+// plan is bound to the table the board declares when it boots: faults
+// are phased against that board's tasks. underTest marks the board under
+// test, whose table is also compared with the reference's.
+func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer, underTest bool) (*Observation, error) {
 	s := newSession(t, c.Timeouts, c.Trace, raw)
 	defer func() { s.obs.Link = s.linkInfo() }()
-	s.an.SetBurstPriorities(func(id uint32) (int, bool) {
-		if int(id) < len(plan.Faults) && plan.Faults[id].ID == id {
-			if lb, ok := plan.Faults[id].spec.Fault.(*faults.LoadBurst); ok {
-				return lb.Priority, true
-			}
+	defer func() {
+		if s.src != nil {
+			s.obs.Faults, s.obs.FaultsPlanned = s.src.log, s.src.planned
 		}
-		return 0, false
-	})
+	}()
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}
@@ -466,10 +507,11 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		return s.obs, err
 	}
 	var err error
-	s.resolved, err = resolveFaults(t.Name(), &s.obs.Table, plan)
+	s.src, err = c.bind(t.Name(), &s.obs.Table, &plan, underTest)
 	if err != nil {
 		return s.obs, err
 	}
+	s.an.SetBurstPriorities(s.src.burstPriority)
 	total := plan.Duration.Microseconds()
 	for {
 		// Where the run stands: 0 at the first start, the reset moment plus
@@ -482,7 +524,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 		if remaining <= 0 {
 			break
 		}
-		if err := s.arm(ctx, plan.Faults, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
+		if err := s.arm(ctx, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
 			return s.obs, err
 		}
 		s.resetNew = false
@@ -611,13 +653,13 @@ const (
 // offset from there. Every planned fault fires at most once: those that
 // fired before the reset, and those planned before the new start, are
 // skipped.
-func (s *session) arm(ctx context.Context, faults []PlannedFault, now, remaining, hyper int64) error {
+func (s *session) arm(ctx context.Context, now, remaining, hyper int64) error {
 	planNow := now
 	if now > 0 && hyper > 0 {
 		planNow = (now + hyper/2) / hyper * hyper
 	}
-	s.queue, s.qNext, s.segStart, s.shift = faults, s.consumed, planNow, planNow-now
-	for s.qNext < len(s.queue) && int64(s.queue[s.qNext].At) < planNow {
+	s.qNext, s.segStart, s.shift = s.consumed, planNow, planNow-now
+	for s.have(s.qNext) && s.queue[s.qNext].At < planNow {
 		s.obs.FaultsSkipped++
 		s.qNext++
 	}
@@ -641,11 +683,9 @@ func (s *session) arm(ctx context.Context, faults []PlannedFault, now, remaining
 // least uploadMin on the board.
 func (s *session) upload(runTime int64) ([]uint32, error) {
 	var ids []uint32
-	for s.qNext < len(s.queue) && (int64(s.queue[s.qNext].At) < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
-		pf := &s.queue[s.qNext]
-		fc := s.resolved[pf.spec]
-		fc.ID = pf.ID
-		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(pf.At - s.segStart), Fault: fc})
+	for s.have(s.qNext) && (s.queue[s.qNext].At < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
+		qf := &s.queue[s.qNext]
+		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(qf.At - s.segStart), Fault: qf.Cmd})
 		if err != nil {
 			return ids, err
 		}
@@ -658,10 +698,11 @@ func (s *session) upload(runTime int64) ([]uint32, error) {
 // refill tops the board's fault queue up during a run; the answers are
 // checked as they arrive.
 func (s *session) refill() error {
-	for s.qFired < s.qNext && int64(s.queue[s.qFired].At) <= s.lastRun+s.shift {
+	for s.qFired < s.qNext && s.queue[s.qFired].At <= s.lastRun+s.shift {
 		s.qFired++
 	}
-	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || int64(s.queue[s.qNext].At) >= s.lastRun+s.shift+uploadLead) {
+	s.compact()
+	if s.qNext-s.qFired >= uploadMin && (!s.have(s.qNext) || s.queue[s.qNext].At >= s.lastRun+s.shift+uploadLead) {
 		return nil
 	}
 	ids, err := s.upload(s.lastRun)
@@ -690,7 +731,7 @@ func (s *session) observe(ctx context.Context) error {
 			if s.refused != nil {
 				return s.refused
 			}
-			if s.qNext < len(s.queue) && s.running {
+			if s.running && (s.qNext < len(s.queue) || !s.srcDone) {
 				if err := s.refill(); err != nil {
 					return err
 				}
@@ -729,22 +770,4 @@ func hyperperiod(t *wire.Table) int64 {
 		}
 	}
 	return h
-}
-
-// resolveFaults turns each campaign fault into the command form this board
-// understands, once per fault (not per firing). target names the board in
-// the error.
-func resolveFaults(target string, tbl *wire.Table, plan RunPlan) (map[*FaultSpec]wire.FaultCmd, error) {
-	out := map[*FaultSpec]wire.FaultCmd{}
-	for _, pf := range plan.Faults {
-		if _, done := out[pf.spec]; done {
-			continue
-		}
-		fc, err := pf.spec.Fault.Command(tbl)
-		if err != nil {
-			return nil, &RefusedError{Target: target, Command: "fault " + pf.Name, Reason: err.Error()}
-		}
-		out[pf.spec] = fc
-	}
-	return out, nil
 }

@@ -45,13 +45,16 @@ func TestExpectedResetCostsNothing(t *testing.T) {
 	}
 }
 
-// A fault the board's table cannot take names the board, the fault and why.
+// A fault the board's table cannot take names the board, the campaign
+// field and what the board declares.
 func TestUnresolvableFaultNamesTheTarget(t *testing.T) {
 	c, err := LoadCampaign("testdata/inversion.yaml", Overrides{})
 	require.NoError(t, err)
 	plan := PlanRun(c, 0)
-	require.NotEmpty(t, plan.Faults)
-	_, err = resolveFaults("tcp://rig:4001", &wire.Table{}, plan)
-	require.Error(t, err)
-	require.True(t, strings.HasPrefix(err.Error(), "tcp://rig:4001: board refused fault "+plan.Faults[0].Name+": "), err.Error())
+	_, err = c.bind("tcp://rig:4001", &wire.Table{}, &plan, false)
+	var inv *InvalidError
+	require.ErrorAs(t, err, &inv)
+	require.Contains(t, err.Error(), "does not fit the board at tcp://rig:4001")
+	require.Contains(t, err.Error(), "faults[0].task: the board at tcp://rig:4001 declares no task")
+	require.Contains(t, err.Error(), "(tasks none; locks none)")
 }

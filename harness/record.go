@@ -74,7 +74,8 @@ type RunRecord struct {
 	Tasks         map[string]analyze.TaskResult `json:"tasks"`
 	Checks        []CheckResult                 `json:"checks"`
 	Deductions    []Deduction                   `json:"deductions"`
-	Faults        []PlannedFault                `json:"faults"`
+	Faults        []PlannedFault                `json:"faults"` // the first MaxFaultLog firings
+	FaultsPlanned int                           `json:"faults_planned"`
 	FaultsSkipped int                           `json:"faults_skipped"`
 	Telemetry     Telemetry                     `json:"telemetry"`
 	Bounds        []analyze.Bound               `json:"bounds"`          // the timing oracle's bounds per task

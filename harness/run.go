@@ -186,7 +186,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	rec := &RunRecord{
 		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
-		Faults: p.Faults, Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
+		Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
 	trace := ""
 	if opt.Store != nil {
@@ -204,8 +204,10 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	)
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
-	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "") })
-	obs, err := observe(ctx, c.Target, c, p, trace)
+	if c.Scored() {
+		refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", false) })
+	}
+	obs, err := observe(ctx, c.Target, c, p, trace, true)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
@@ -229,9 +231,11 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		rec.Verdict, rec.Error = Error, "reference: "+err.Error()
 		return rec, err
 	}
-	var ref RunRecord
-	fill(&ref, refObs, c)
-	rec.Score, rec.Deductions = Score(rec, &ref)
+	if c.Scored() {
+		var ref RunRecord
+		fill(&ref, refObs, c)
+		rec.Score, rec.Deductions = Score(rec, &ref)
+	}
 	rec.Checks = Evaluate(c.Checks, rec)
 	rec.Verdict = Pass
 	for _, ch := range rec.Checks {
@@ -239,7 +243,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 			rec.Verdict = Fail
 		}
 	}
-	if rec.Score < c.MinScore {
+	if c.Scored() && rec.Score < c.MinScore {
 		rec.Verdict = Fail
 	}
 	return rec, nil
@@ -247,7 +251,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, underTest bool) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -275,7 +279,7 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return drive(ctx, t, c, p, raw)
+	return drive(ctx, t, c, p, raw, underTest)
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
@@ -314,6 +318,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped
+	rec.Faults, rec.FaultsPlanned = obs.Faults, obs.FaultsPlanned
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []PlannedFault{}

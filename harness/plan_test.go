@@ -1,0 +1,82 @@
+package harness
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/hilchaos/hilchaos/targets/wire"
+)
+
+// The plan is phased against the table the board declares, not the
+// reference's: the same campaign on a board whose asi_met is released
+// 118 ms into the cycle fires its phase faults 28 ms later than on one
+// whose asi_met is released at 90 ms.
+func TestFiringsFollowTheBoardsTable(t *testing.T) {
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{})
+	require.NoError(t, err)
+	ref := profileTable(mustSimProfile(c.Reference))
+	shifted := profileTable(mustSimProfile(c.Reference))
+	for i := range shifted.Tasks {
+		if shifted.Tasks[i].Name == "asi_met" {
+			shifted.Tasks[i].Offset = 118_000
+		}
+	}
+	p := PlanRun(c, 0)
+	a, err := c.bind("sim://ref", ref, &p, true)
+	require.NoError(t, err)
+	b, err := c.bind("serial:///dev/board", shifted, &p, true)
+	require.NoError(t, err, "offsets may differ from the reference: only names, priorities, periods and locks must match")
+	fa, fb := a.firings.All(), b.firings.All()
+	require.Equal(t, len(fa), len(fb))
+	require.NotEmpty(t, fa)
+	for i := range fa {
+		require.Equal(t, fa[i].Name, fb[i].Name)
+		require.Equal(t, fa[i].At+28_000, fb[i].At, "firing %d (%s)", i, fa[i].Name)
+	}
+}
+
+// A board whose table differs from the reference's task by task is
+// refused, each difference naming both sides.
+func TestReferenceComparedTaskByTask(t *testing.T) {
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{})
+	require.NoError(t, err)
+	tbl := profileTable(mustSimProfile(c.Reference))
+	tbl.Tasks[0].Priority = 3                                   // bc_sched
+	tbl.Tasks[2].Period = 100_000                               // comm_tx
+	tbl.Tasks = append(tbl.Tasks, wire.TaskInfo{Name: "extra"}) // unknown to the reference
+	tbl.Locks = append(tbl.Locks, wire.LockInfo{Name: "spi"})
+	p := PlanRun(c, 0)
+	_, err = c.bind("tcp://rig:1", tbl, &p, true)
+	var inv *InvalidError
+	require.ErrorAs(t, err, &inv)
+	msg := err.Error()
+	for _, want := range []string{
+		`task "bc_sched": the board at tcp://rig:1 declares priority 3, period 125ms; the reference sim://pathfinder?mutex=inherit declares priority 10, period 125ms`,
+		`task "comm_tx": the board at tcp://rig:1 declares priority 6, period 100ms; the reference sim://pathfinder?mutex=inherit declares priority 6, period 125ms`,
+		`task "extra": the board at tcp://rig:1 declares it`,
+		`locks: the board at tcp://rig:1 declares [bus, spi]; the reference sim://pathfinder?mutex=inherit declares [bus]`,
+		`reference: none`,
+	} {
+		require.Contains(t, msg, want)
+	}
+	// The reference run itself is not compared with itself.
+	_, err = c.bind("sim://pathfinder?mutex=inherit", profileTable(mustSimProfile(c.Reference)), &p, false)
+	require.NoError(t, err)
+}
+
+// The firings a run generates cost no memory that grows with its length.
+func TestFiringsAreLazy(t *testing.T) {
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: 1_000_000 * 3600 * 1e9})
+	require.NoError(t, err)
+	p := PlanRun(c, 0)
+	f := p.Firings(TableCycle(profileTable(mustSimProfile(c.Target))))
+	last := int64(-1)
+	for i := 0; i < 10000; i++ {
+		pf, ok := f.Next()
+		require.True(t, ok)
+		require.GreaterOrEqual(t, pf.At, last)
+		last = pf.At
+	}
+	require.Len(t, f.heads, 2, "one pending firing per campaign fault")
+}
