@@ -78,7 +78,7 @@ func WriteTable(w io.Writer, sum *harness.Summary, reproduce func(*harness.RunRe
 		k := r.Tasks[key]
 		t.Append(fmt.Sprint(r.Index), fmt.Sprint(r.Seed), resetText(r), fmt.Sprint(r.Inversions),
 			ms(k.MaxResponseUS), ms(k.P99ResponseUS), fmt.Sprint(k.DeadlineMisses), fmt.Sprint(len(r.Findings)),
-			fmt.Sprintf("%.1f", r.Score), strings.ToUpper(r.Verdict))
+			scoreText(r), strings.ToUpper(r.Verdict))
 	}
 	t.Render()
 
@@ -137,8 +137,20 @@ func WriteTable(w io.Writer, sum *harness.Summary, reproduce func(*harness.RunRe
 			fmt.Fprintf(w, "  reproduce: %s\n", reproduce(r))
 		}
 	}
-	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d errors; score %.1f/100\n",
-		strings.ToUpper(sum.Verdict), sum.Passed, sum.Failed, sum.Errors, sum.Score)
+	score := fmt.Sprintf("score %.1f/100", sum.Score)
+	if sum.Reference == harness.ReferenceNone {
+		score = "no score (reference: none: checks only)"
+	}
+	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d errors; %s\n",
+		strings.ToUpper(sum.Verdict), sum.Passed, sum.Failed, sum.Errors, score)
+}
+
+// scoreText is a run's score for the table: "-" when nothing scored it.
+func scoreText(r *harness.RunRecord) string {
+	if r.Reference == harness.ReferenceNone {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", r.Score)
 }
 
 // keyTask is the task the runs table shows: the first one a check names,
