@@ -8,12 +8,13 @@ import (
 
 	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // ReferenceNone is the reference value that turns scoring off: runs are
 // judged by their checks alone and carry no score.
-const ReferenceNone = "none"
+const ReferenceNone = record.ReferenceNone
 
 // Scored reports whether the campaign's runs are scored against a
 // reference.
@@ -108,11 +109,8 @@ func (c *Campaign) bind(target string, tbl *wire.Table, p *RunPlan, underTest bo
 		tasks[t.Name] = true
 	}
 	for i, ch := range c.Checks {
-		if _, run := runMetrics[ch.Metric]; run {
-			continue
-		}
-		if task, _, ok := strings.Cut(ch.Metric, "."); ok && !tasks[task] {
-			errs = append(errs, fieldErr(fmt.Sprintf("checks[%d]", i), "%q: %s declares no task %q (%s)", ch.Expr, who, task, describeTasks(tbl)))
+		if _, err := ParseCheck(ch.Expr, tasks); err != nil {
+			errs = append(errs, fieldErr(fmt.Sprintf("checks[%d]", i), "%v, as %s declares them", err, who))
 		}
 	}
 	if underTest {

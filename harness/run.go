@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
@@ -147,31 +147,6 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 	}
 	finish(c, sum, opt, nil)
 	return sum, nil
-}
-
-// Summarize recomputes the campaign verdict, score and counts from sum.Runs.
-func Summarize(sum *Summary) {
-	sum.Verdict = Pass
-	total := 0.0
-	sum.Passed, sum.Failed, sum.Errors = 0, 0, 0
-	for _, r := range sum.Runs {
-		total += r.Score
-		switch r.Verdict {
-		case Pass:
-			sum.Passed++
-		case Fail:
-			sum.Failed++
-			if sum.Verdict == Pass {
-				sum.Verdict = Fail
-			}
-		default:
-			sum.Errors++
-			sum.Verdict = Error
-		}
-	}
-	if n := len(sum.Runs); n > 0 {
-		sum.Score = math.Round(total/float64(n)*10) / 10
-	}
 }
 
 // ExecuteRun drives one run on the campaign's target and on the reference
@@ -318,10 +293,10 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = obs.Telemetry
 	rec.FaultsSkipped = obs.FaultsSkipped
-	rec.Faults, rec.FaultsPlanned = obs.Faults, obs.FaultsPlanned
+	rec.Faults, rec.FaultsPlanned = storedFaults(obs.Faults), obs.FaultsPlanned
 	rec.Link = obs.Link
 	if rec.Faults == nil {
-		rec.Faults = []PlannedFault{}
+		rec.Faults = []record.Fault{}
 	}
 }
 
