@@ -2,6 +2,8 @@ package harness
 
 import (
 	"fmt"
+	"hash/fnv"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/firmware"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
@@ -257,4 +260,32 @@ func profileTable(p *firmware.Profile) *wire.Table {
 		t.Locks = append(t.Locks, wire.LockInfo{Index: i, Name: l})
 	}
 	return t
+}
+
+// endUS is the run time an observation reached.
+func endUS(obs *Observation) int64 {
+	if obs == nil {
+		return 0
+	}
+	return obs.EndUS
+}
+
+// PlanID is the identity of the campaign's plan that a results directory
+// is kept for.
+func (c *Campaign) PlanID() record.PlanID {
+	id := record.PlanID{Campaign: c.Name, CampaignHash: c.Hash, Seed: c.Seed, Target: c.Target, DurationUS: c.Duration.Microseconds(), Runs: c.Runs()}
+	if c.Sweep != nil {
+		id.Search = c.Sweep.Search
+	}
+	return id
+}
+
+// TracePath is where run p's wire stream is stored, relative to the
+// results directory: named by the run's key, so no run of another plan,
+// seed or sweep value can overwrite it.
+func TracePath(c *Campaign, p RunPlan) string {
+	k := KeyOf(c, p)
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%d\x00%d\x00%s\x00%d\x00%s", k.CampaignHash, k.Index, k.Seed, k.Target, k.DurationUS, k.SweepValue)
+	return filepath.Join(tracelog.Dir, fmt.Sprintf("run-%d-%016x.wire.gz", p.Index, h.Sum64()))
 }

@@ -89,6 +89,14 @@ const (
 	DefaultDuration = 30 * time.Second
 )
 
+// Limits a campaign must stay within: lint and run refuse values beyond
+// them. Memory does not grow with either (plans and firings are generated
+// as they are needed), but a campaign summary keeps one record per run.
+const (
+	MaxDuration = 1_000_000 * time.Hour // board time per run
+	MaxRuns     = 100_000               // runs per campaign, sweep values included
+)
+
 // DefaultTimeouts apply where a campaign gives none.
 var DefaultTimeouts = Timeouts{Boot: 5 * time.Second, Liveness: 3 * time.Second, Reconnect: 30 * time.Second}
 
@@ -249,8 +257,12 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("duration", "must be positive, got %v", c.Duration))
 		}
 	}
+	durField := "duration"
 	if o.Duration != 0 {
-		c.Duration = o.Duration
+		c.Duration, durField = o.Duration, "--duration"
+	}
+	if c.Duration > MaxDuration {
+		errs = append(errs, fieldErr(durField, "%v is beyond the limit of %v of board time per run", c.Duration, MaxDuration))
 	}
 	c.Repeat = 1
 	if raw.Repeat != nil {
@@ -402,6 +414,16 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	}
 	if raw.Sweep != nil {
 		errs = append(errs, faults.Prefix("sweep", c.fillSweep(raw.Sweep))...)
+	}
+	if n := c.Runs(); n > MaxRuns {
+		field := "repeat"
+		switch {
+		case c.Sweep != nil:
+			field = "sweep"
+		case o.Repeat > 0:
+			field = "--repeat"
+		}
+		errs = append(errs, fieldErr(field, "plans %d runs, beyond the limit of %d runs per campaign (split it, or use longer runs)", n, MaxRuns))
 	}
 	if len(raw.Checks) == 0 {
 		for _, s := range []string{"resets.watchdog == 0", "resets.hang == 0"} {

@@ -96,6 +96,7 @@ type session struct {
 	src           *boardFaults
 	srcDone       bool
 	qNext, qFired int
+	stopAt        int64 // run time at which the host sends SP; -1: the board ends the run itself
 	segStart      int64           // plan time of the segment start
 	shift         int64           // plan time minus run time in this segment
 	consumed      int             // faults uploaded before the last reset
@@ -411,19 +412,25 @@ func (s *session) have(i int) bool {
 	return i < len(s.queue)
 }
 
+// maxGO is the longest run a GO command asks of a board (2^50 µs, about
+// 35 years, what the reference model accepts); longer runs go until SP.
+const maxGO = 1 << 50
+
 // keepBehind is how many spent firings the window keeps before the oldest
 // one a reset could still upload again.
 const keepBehind = 64
 
 // compact drops spent firings from the front of the window, so a run of
 // any length keeps only the next few seconds of its plan.
+// It runs while the board runs, when the firings before qFired are spent
+// for good: a reset uploads again only from the qFired it happens at.
 func (s *session) compact() {
-	d := min(s.consumed, s.qFired) - keepBehind
+	d := s.qFired - keepBehind
 	if d < 4096 {
 		return
 	}
 	s.queue = append(s.queue[:0], s.queue[d:]...)
-	s.consumed -= d
+	s.consumed = max(s.consumed-d, 0)
 	s.qFired -= d
 	s.qNext -= d
 }
@@ -511,6 +518,7 @@ func drive(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw
 			if ctx.Err() != nil {
 				s.command(wire.Command{Type: wire.TypeStop}) //nolint:errcheck // best effort on the way out
 			}
+			s.obs.EndUS = s.lastRun
 			s.stats()
 			return s.obs, err
 		}
@@ -611,7 +619,14 @@ func (s *session) arm(ctx context.Context, now, remaining, hyper int64) error {
 	if err := s.awaitAcks(ctx, "SF schedule", ids...); err != nil {
 		return err
 	}
-	id, err := s.command(wire.Command{Type: wire.TypeStart, Duration: uint64(remaining)})
+	// A run longer than a board's clock is asked to bear runs until SP
+	// (GO 0), and the host stops it when its time is up.
+	goUS := uint64(remaining)
+	s.stopAt = -1
+	if remaining >= maxGO {
+		goUS, s.stopAt = 0, now+remaining
+	}
+	id, err := s.command(wire.Command{Type: wire.TypeStart, Duration: goUS})
 	if err != nil {
 		return err
 	}
@@ -670,6 +685,12 @@ func (s *session) observe(ctx context.Context) error {
 			s.dispatch(f)
 			if s.refused != nil {
 				return s.refused
+			}
+			if s.stopAt >= 0 && s.lastRun >= s.stopAt && s.running {
+				if _, err := s.command(wire.Command{Type: wire.TypeStop}); err != nil {
+					return err
+				}
+				s.running, s.done = false, true
 			}
 			if s.running && (s.qNext < len(s.queue) || !s.srcDone) {
 				if err := s.refill(); err != nil {

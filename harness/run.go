@@ -27,6 +27,8 @@ type Options struct {
 	Store *Store
 	// Progress, if not nil, is told about each finished run.
 	Progress func(done, total int, r *RunRecord)
+	// Started, if not nil, is told when a run starts.
+	Started func(p RunPlan)
 	// Now is the wall clock for host facts; nil means time.Now.
 	Now func() time.Time
 	// Done holds records of runs finished by an earlier invocation
@@ -57,6 +59,9 @@ func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord
 	if r, ok := opt.Done[KeyOf(c, p)]; ok {
 		return &r, nil
 	}
+	if opt.Started != nil {
+		opt.Started(p)
+	}
 	rec, err := ExecuteRun(ctx, c, p, *opt)
 	if rec != nil && opt.Store != nil {
 		if serr := opt.Store.Append(rec); serr != nil {
@@ -83,7 +88,7 @@ func Execute(ctx context.Context, c *Campaign, opt Options) (*Summary, error) {
 }
 
 func newSummary(c *Campaign) *Summary {
-	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed}
+	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed, Planned: c.Runs()}
 }
 
 // finish summarises and adds what the campaign learned beyond verdicts.
@@ -94,7 +99,10 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 			sum.Resumed++
 		}
 	}
-	sum.Interrupted = errors.Is(err, ErrInterrupted)
+	sum.Interrupted = errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled)
+	if sum.Interrupted {
+		sum.Verdict = record.Interrupted
+	}
 	sum.Requirements = Requirements(c, sum.Runs)
 	if s := c.Sweep; s != nil {
 		if s.Search == SearchBreakingPoint {
@@ -103,6 +111,7 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 			if sum.Verdict == Fail {
 				sum.Verdict = Pass
 			}
+			searchVerdict(s, sum)
 			if s.MinMargin != nil && sum.Sweep != nil && sum.Sweep.Breaking != "" && sum.Sweep.MarginNum < s.MinMargin.Num && sum.Verdict == Pass {
 				sum.Verdict = Fail
 				sum.Sweep.Note = fmt.Sprintf("margin %s is below the required %s", sum.Sweep.Margin, s.MinMargin.Text)
@@ -128,6 +137,7 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 		}
 	}
 	sum := newSummary(c)
+	sum.Planned = len(plans)
 	for i, p := range plans {
 		if opt.stopped() {
 			finish(c, sum, opt, ErrInterrupted)
@@ -165,7 +175,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	}
 	trace := ""
 	if opt.Store != nil {
-		trace = tracelog.Path(p.Index)
+		trace = TracePath(c, p)
 		rec.Trace = trace
 		trace = filepath.Join(opt.Store.Dir(), trace)
 	}
@@ -194,7 +204,11 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		refWG.Wait()
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			// Cut short by a signal: keep what it saw (its resets
+			// happened), claim no verdict.
+			rec.Verdict = record.Interrupted
+			rec.Error = fmt.Sprintf("interrupted at board time %s of %s", time.Duration(endUS(obs))*time.Microsecond, p.Duration)
+			return rec, ctx.Err()
 		}
 		return rec, err
 	}

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // ExitInterrupted is the exit status of a campaign stopped by SIGINT or
@@ -170,21 +171,27 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	}
 	opt := harness.Options{Stop: stopOf(cmd.Context())}
 	if o.out != "" {
-		if opt.Done, err = a.finished(c, o); err != nil {
-			return err
-		}
-		st, err := harness.OpenStore(o.out)
-		if err != nil {
+		st, err := record.OpenStoreFor(o.out, c.PlanID())
+		var other *record.OtherPlanError
+		var locked *record.LockedError
+		switch {
+		case errors.As(err, &other), errors.As(err, &locked):
+			return withCode(ExitInvalid, err)
+		case err != nil:
 			return withCode(ExitInfra, err)
 		}
 		defer st.Close()
 		opt.Store = st
+		if opt.Done, err = a.finished(c, o); err != nil {
+			return err
+		}
 		if n := len(opt.Done); n > 0 {
 			fmt.Fprintf(a.stderr, "resume: %d finished run(s) of this plan in %s are not run again\n", n, o.out)
 		}
 	}
 	prog := a.progress(c, len(opt.Done))
 	opt.Progress = prog.update
+	opt.Started = prog.started
 	var sum *harness.Summary
 	if o.only >= 0 {
 		sum, err = harness.ExecuteRuns(cmd.Context(), c, []int{o.only}, opt)
@@ -261,8 +268,8 @@ func (a *app) finished(c *harness.Campaign, o runOptions) (map[harness.RunKey]ha
 	}
 	done := map[harness.RunKey]harness.RunRecord{}
 	for _, r := range recs {
-		if !planned[r.Key()] || r.Verdict == harness.Error {
-			continue // not a run of this plan, or a rig failure worth retrying
+		if !planned[r.Key()] || r.Verdict == harness.Error || r.Verdict == record.Interrupted {
+			continue // not a run of this plan, or a rig failure or cut-short run worth retrying
 		}
 		if _, dup := done[r.Key()]; !dup {
 			done[r.Key()] = r
@@ -322,6 +329,19 @@ func (p *progressReporter) update(done, total int, r *harness.RunRecord) {
 	}
 	fmt.Fprintf(p.a.stderr, "run %d/%d: index %d seed %d%s: %s, score %.1f, resets %d%s\n",
 		done, total, r.Index, r.Seed, sweep, r.Verdict, r.Score, r.Resets.Total(), eta)
+}
+
+// started says a run began, on plain output: on a long run it is the only
+// sign of life until the run ends.
+func (p *progressReporter) started(plan harness.RunPlan) {
+	if p.bar != nil {
+		return
+	}
+	sweep := ""
+	if plan.Sweep != nil {
+		sweep = fmt.Sprintf(" %s=%s", plan.Sweep.Param, plan.Sweep.Value)
+	}
+	fmt.Fprintf(p.a.stderr, "run index %d seed %d%s: started, %s of board time\n", plan.Index, plan.Seed, sweep, plan.Duration)
 }
 
 func (p *progressReporter) finish() {

@@ -159,6 +159,17 @@ func (r *RunRecord) Key() RunKey {
 	return k
 }
 
+// Interrupted is the verdict of a run cut short by SIGINT or SIGTERM:
+// what it observed until then is kept, and no verdict is claimed.
+const Interrupted = "interrupted"
+
+// Plan says which plan a run belongs to, so a results directory read on
+// its own can tell which runs are missing.
+type Plan struct {
+	Runs   int    `json:"runs"`             // runs the campaign plans (a search: the most it may need)
+	Search string `json:"search,omitempty"` // a sweep search: runs are picked as it goes
+}
+
 // ReferenceNone is the reference of a campaign that runs its checks and
 // scores nothing.
 const ReferenceNone = "none"
@@ -196,6 +207,9 @@ type Summary struct {
 	Resumed int `json:"-"`
 	// Interrupted is set when a stop was requested before every run was done.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Planned is the number of runs the campaign plans (for a search, the
+	// most it may need): with Interrupted, how far it got.
+	Planned int `json:"planned,omitempty"`
 	// Sweep is what a sweeping campaign learned, per value.
 	Sweep *SweepResult `json:"sweep,omitempty"`
 	// Requirements lists each requirement the checks cite, with its verdict

@@ -19,17 +19,24 @@ type Store struct {
 	f   *os.File
 }
 
-// OpenStore opens (creating if needed) a results directory.
+// OpenStore opens (creating if needed) a results directory and locks it
+// (flock on the run log) for as long as the store is open: a second
+// hilchaos writing into the same directory is refused with *LockedError.
 func OpenStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("results directory: %w", err)
 	}
 	path := filepath.Join(dir, RunsFile)
-	if err := dropTornTail(path); err != nil {
-		return nil, fmt.Errorf("results directory: %w", err)
-	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, &LockedError{Dir: dir, Err: err}
+	}
+	if err := dropTornTail(path); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("results directory: %w", err)
 	}
 	// Syncing the records is not enough for a new log: its name must be
@@ -88,7 +95,7 @@ func (s *Store) Append(r *RunRecord) error {
 	return nil
 }
 
-// Close closes the log.
+// Close closes the log and releases the directory's lock.
 func (s *Store) Close() error { return s.f.Close() }
 
 // ReadRuns reads every complete record of DIR/runs.jsonl. A last line cut

@@ -33,11 +33,161 @@ func Load(dir string) (*record.Summary, []error, error) {
 	if len(recs) == 0 {
 		return nil, warns, fmt.Errorf("%s: no run records", dir)
 	}
+	if err := samePlan(dir, recs); err != nil {
+		return nil, warns, err
+	}
 	first := recs[0]
 	sum := &record.Summary{Campaign: first.Campaign, CampaignHash: first.CampaignHash, Target: first.Target,
 		Reference: first.Reference, Seed: first.CampaignSeed, Runs: recs}
 	record.Summarize(sum)
+	plan, ok, err := record.ReadPlan(dir)
+	if err != nil {
+		return nil, warns, err
+	}
+	if ok {
+		if f, here, there := plan.Differs(record.PlanOf(&first)); f != "" {
+			return nil, warns, &MixedError{Dir: dir, Field: f, First: there, Next: here, Line: 1, AgainstPlan: true}
+		}
+		sum.Planned = plan.Runs
+		if plan.Search != "" {
+			sum.Sweep = &record.SweepResult{Search: plan.Search}
+		}
+	}
+	for _, r := range recs {
+		if r.Verdict == record.Interrupted {
+			sum.Interrupted = true
+		}
+	}
+	if sum.Interrupted {
+		sum.Verdict = record.Interrupted
+	}
 	return sum, warns, nil
+}
+
+// MixedError is a results directory holding runs of more than one plan
+// (campaign content, seed, target or board duration): no one verdict
+// covers them.
+type MixedError struct {
+	Dir         string
+	Field       string
+	First, Next string // the first record's value and the first that differs
+	Line        int    // the record (1-based) that differs
+	AgainstPlan bool   // First is plan.json's value, not a record's
+}
+
+func (e *MixedError) Error() string {
+	first := "record 1"
+	if e.AgainstPlan {
+		first = record.PlanFile
+	}
+	return fmt.Sprintf("%s mixes runs of different plans: %s has %s %s, record %d has %s %s; report on one plan at a time",
+		e.Dir, first, e.Field, e.First, e.Line, e.Field, e.Next)
+}
+
+// samePlan refuses a set of records that are not all of one plan.
+func samePlan(dir string, recs []record.RunRecord) error {
+	first := record.PlanOf(&recs[0])
+	for i := range recs[1:] {
+		if f, a, b := first.Differs(record.PlanOf(&recs[i+1])); f != "" {
+			return &MixedError{Dir: dir, Field: f, First: a, Next: b, Line: i + 2}
+		}
+	}
+	return nil
+}
+
+// Missing lists the run indices a plain (not sweeping) result set lacks,
+// given how many runs its plan has.
+func Missing(sum *record.Summary) []int {
+	if sum.Planned == 0 || len(sum.Runs) >= sum.Planned {
+		return nil
+	}
+	have := map[int]bool{}
+	for _, r := range sum.Runs {
+		if r.Sweep != nil {
+			return nil
+		}
+		if r.Verdict != record.Interrupted {
+			have[r.Index] = true
+		}
+	}
+	var out []int
+	for i := 0; i < sum.Planned; i++ {
+		if !have[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// SummaryLine is the last line of every table. It never says PASS over a
+// set that is not whole: an interrupted campaign, a partial directory and
+// a breaking-point search each say what they are.
+func SummaryLine(sum *record.Summary) string {
+	interrupted := 0
+	for _, r := range sum.Runs {
+		if r.Verdict == record.Interrupted {
+			interrupted++
+		}
+	}
+	complete := len(sum.Runs) - interrupted
+	counts := fmt.Sprintf("%d passed, %d failed, %d errors", sum.Passed, sum.Failed, sum.Errors-interrupted)
+	if interrupted > 0 {
+		counts += fmt.Sprintf(", %d cut short", interrupted)
+	}
+	score := fmt.Sprintf("score %.1f/100", sum.Score)
+	if sum.Reference == record.ReferenceNone {
+		score = "no score (reference: none: checks only)"
+	}
+	if s := sum.Sweep; s != nil && s.Search != "" {
+		verdict := strings.ToUpper(sum.Verdict)
+		if sum.Interrupted {
+			verdict = "INTERRUPTED"
+		}
+		if s.Fault == "" {
+			// Read back from a directory: the search's findings are in
+			// the output of the run that made it.
+			return fmt.Sprintf("SEARCH (%s): %d runs, %s (runs that break the board are what a search looks for); %s", s.Search, len(sum.Runs), counts, score)
+		}
+		found := "no breaking point in the range"
+		if s.Breaking != "" {
+			found = fmt.Sprintf("breaking point %s = %s", s.Param, s.Breaking)
+		}
+		return fmt.Sprintf("%s: %s search over %s.%s, %d runs: %s, margin %s (nominal %s)",
+			verdict, s.Search, s.Fault, s.Param, len(sum.Runs), found, s.Margin, s.Nominal)
+	}
+	if sum.Interrupted {
+		planned := ""
+		if sum.Planned > 0 {
+			planned = fmt.Sprintf(" of %d", sum.Planned)
+		}
+		return fmt.Sprintf("INTERRUPTED: %d%s runs, %s; %s", complete, planned, counts, score)
+	}
+	if sum.Planned > 0 && len(sum.Runs) < sum.Planned {
+		missing := ""
+		if m := Missing(sum); len(m) > 0 {
+			missing = ", missing runs " + Ranges(m)
+		}
+		return fmt.Sprintf("PARTIAL (%s so far): %d of %d runs%s; %s; %s", strings.ToUpper(sum.Verdict), len(sum.Runs), sum.Planned, missing, counts, score)
+	}
+	return fmt.Sprintf("%s: %s; %s", strings.ToUpper(sum.Verdict), counts, score)
+}
+
+// Ranges writes sorted integers compactly: 3, 8-11, 15.
+func Ranges(xs []int) string {
+	var parts []string
+	for i := 0; i < len(xs); {
+		j := i
+		for j+1 < len(xs) && xs[j+1] == xs[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", xs[i], xs[j]))
+		} else {
+			parts = append(parts, fmt.Sprint(xs[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 // WriteJSON writes the document `hilchaos run --format json` prints: the
@@ -137,12 +287,7 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 			fmt.Fprintf(w, "  reproduce: %s\n", reproduce(r))
 		}
 	}
-	score := fmt.Sprintf("score %.1f/100", sum.Score)
-	if sum.Reference == record.ReferenceNone {
-		score = "no score (reference: none: checks only)"
-	}
-	fmt.Fprintf(w, "\n%s: %d passed, %d failed, %d errors; %s\n",
-		strings.ToUpper(sum.Verdict), sum.Passed, sum.Failed, sum.Errors, score)
+	fmt.Fprintf(w, "\n%s\n", SummaryLine(sum))
 }
 
 // scoreText is a run's score for the table: "-" when nothing scored it.
