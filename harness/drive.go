@@ -96,7 +96,7 @@ type session struct {
 	src           *boardFaults
 	srcDone       bool
 	qNext, qFired int
-	stopAt        int64 // run time at which the host sends SP; -1: the board ends the run itself
+	stopAt        int64           // run time at which the host sends SP; -1: the board ends the run itself
 	segStart      int64           // plan time of the segment start
 	shift         int64           // plan time minus run time in this segment
 	consumed      int             // faults uploaded before the last reset
