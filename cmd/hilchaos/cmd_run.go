@@ -182,6 +182,9 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		}
 		defer st.Close()
 		opt.Store = st
+		for _, w := range st.Warnings {
+			fmt.Fprintf(a.stderr, "resume: %v\n", w)
+		}
 		if opt.Done, err = a.finished(c, o); err != nil {
 			return err
 		}
@@ -221,7 +224,15 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		if o.out == "" {
 			again = "(no --out: give --out DIR to keep runs across interruptions)"
 		}
-		return withCode(ExitInterrupted, fmt.Errorf("interrupted after %d run(s); the summary covers only those. Continue with: %s", len(sum.Runs), again))
+		complete, cut := 0, ""
+		for _, r := range sum.Runs {
+			if r.Verdict == record.Interrupted {
+				cut = fmt.Sprintf(" (run %d cut short and stored as interrupted)", r.Index)
+				continue
+			}
+			complete++
+		}
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted after %d run(s)%s; the summary covers only those. Continue with: %s", complete, cut, again))
 	}
 	if err != nil {
 		return err

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/report"
 )
 
@@ -18,8 +20,10 @@ func writeSweep(w io.Writer, sum *harness.Summary) {
 	}
 	fmt.Fprintf(w, "\nsweep %s.%s (nominal %s)\n", s.Fault, s.Param, s.Nominal)
 	t := report.NewTable(w)
-	t.Header("value", "runs", "broke", "resets", "")
-	for _, p := range s.Points {
+	t.Header(s.Fault+"."+s.Param, "runs", "broke", "resets", "")
+	points := append([]record.PointStats(nil), s.Points...)
+	sort.SliceStable(points, func(i, j int) bool { return report.ValueNum(points[i].Value) < report.ValueNum(points[j].Value) })
+	for _, p := range points {
 		mark := "holds"
 		if p.Broke {
 			mark = "BREAKS"

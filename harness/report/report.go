@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
@@ -222,13 +224,22 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 	key := keyTask(sum)
 	fmt.Fprintf(w, "campaign %s  target %s  reference %s  seed %d\n\n", sum.Campaign, sum.Target, sum.Reference, sum.Seed)
 	t := NewTable(w)
-	t.Header("run", "seed", "resets", "inversions", key+" max ms", key+" p99 ms", key+" misses", "outside model", "score", "verdict")
-	for i := range sum.Runs {
+	order, param := byValue(sum.Runs)
+	head := []any{"run", "seed", "resets", "inversions", key + " max ms", key + " p99 ms", key + " misses", "outside model", "points lost", "score", "verdict"}
+	if param != "" {
+		head = append([]any{param}, head...)
+	}
+	t.Header(head...)
+	for _, i := range order {
 		r := &sum.Runs[i]
 		k := r.Tasks[key]
-		t.Append(fmt.Sprint(r.Index), fmt.Sprint(r.Seed), resetText(r), fmt.Sprint(r.Inversions),
+		row := []any{fmt.Sprint(r.Index), fmt.Sprint(r.Seed), resetText(r), fmt.Sprint(r.Inversions),
 			ms(k.MaxResponseUS), ms(k.P99ResponseUS), fmt.Sprint(k.DeadlineMisses), fmt.Sprint(len(r.Findings)),
-			scoreText(r), strings.ToUpper(r.Verdict))
+			lostText(r), scoreText(r), strings.ToUpper(r.Verdict)}
+		if param != "" {
+			row = append([]any{r.Sweep.Value}, row...)
+		}
+		t.Append(row...)
 	}
 	t.Render()
 
@@ -287,6 +298,7 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 			fmt.Fprintf(w, "  reproduce: %s\n", reproduce(r))
 		}
 	}
+	writeDeductions(w, sum)
 	fmt.Fprintf(w, "\n%s\n", SummaryLine(sum))
 }
 
@@ -339,6 +351,69 @@ func resetText(r *record.RunRecord) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// lostText is the points a run lost against the reference, "-" when
+// nothing scored it.
+func lostText(r *record.RunRecord) string {
+	if r.Reference == record.ReferenceNone {
+		return "-"
+	}
+	return strconv.FormatFloat(lost(r), 'f', -1, 64)
+}
+
+// byValue orders the runs of a sweep by the swept value (then run index)
+// and names the parameter; other sets keep their order and get "".
+func byValue(runs []record.RunRecord) ([]int, string) {
+	order := make([]int, len(runs))
+	for i := range order {
+		order[i] = i
+	}
+	param := ""
+	for _, r := range runs {
+		if r.Sweep == nil {
+			return order, ""
+		}
+		param = r.Sweep.Fault + "." + r.Sweep.Param
+	}
+	num := func(i int) float64 { return ValueNum(runs[i].Sweep.Value) }
+	sort.SliceStable(order, func(a, b int) bool {
+		na, nb := num(order[a]), num(order[b])
+		if na != nb {
+			return na < nb
+		}
+		return runs[order[a]].Index < runs[order[b]].Index
+	})
+	return order, param
+}
+
+// ValueNum reads a sweep value (20ms, 7, 0.5) as a number to order by.
+func ValueNum(v string) float64 {
+	if d, err := time.ParseDuration(v); err == nil {
+		return float64(d)
+	}
+	f, _ := strconv.ParseFloat(v, 64)
+	return f
+}
+
+// writeDeductions lists every point each run lost, with the rule: a score
+// is worth only what explains it.
+func writeDeductions(w io.Writer, sum *record.Summary) {
+	any := false
+	for i := range sum.Runs {
+		r := &sum.Runs[i]
+		if len(r.Deductions) == 0 {
+			continue
+		}
+		if !any {
+			fmt.Fprintf(w, "\ndeductions (against the reference %s):\n", sum.Reference)
+			any = true
+		}
+		for _, d := range r.Deductions {
+			fmt.Fprintf(w, "  run %d: -%g %s: reference %s, observed %s (%s)\n", r.Index, d.Points, d.Metric,
+				record.FormatMetric(d.Metric, d.Reference), record.FormatMetric(d.Metric, d.Observed), d.Rule)
+		}
+	}
 }
 
 func lost(r *record.RunRecord) float64 {
