@@ -415,6 +415,20 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	if raw.Sweep != nil {
 		errs = append(errs, faults.Prefix("sweep", c.fillSweep(raw.Sweep))...)
 	}
+	// A fault that, as written, changes nothing is a mistake, unless a
+	// sweep gives it its values (the bottom of a sweep may be 0).
+	for i, f := range c.Faults {
+		idle, ok := f.Fault.(faults.Idler)
+		if !ok || !idle.Idle() || (c.Sweep != nil && c.Sweep.fault == i) {
+			continue
+		}
+		field := fmt.Sprintf("faults[%d]", i)
+		if _, given := f.Params["extra"]; !given && f.Kind == "lock-hold" {
+			errs = append(errs, fieldErr(field+".extra", "required: how much longer the critical section lasts (e.g. extra: 20ms); without it the fault does nothing"))
+			continue
+		}
+		errs = append(errs, fieldErr(field, "as written this %s changes nothing: give it an effect, or sweep it", f.Kind))
+	}
 	if n := c.Runs(); n > MaxRuns {
 		field := "repeat"
 		switch {

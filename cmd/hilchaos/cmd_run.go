@@ -70,10 +70,52 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) (string, bool)) error {
 		if !ok {
 			return
 		}
+		if f.Annotations == nil {
+			f.Annotations = map[string][]string{}
+		}
+		f.Annotations[fromEnv] = []string{envName(f.Name)}
 		if err := fs.Set(f.Name, val); err != nil {
 			errs = append(errs, fmt.Errorf("environment %s=%q: not a valid %s for --%s: %v", envName(f.Name), val, f.Value.Type(), f.Name, unwrapAll(err)))
 		}
 	})
+	return errors.Join(errs...)
+}
+
+// fromEnv marks a flag whose value came from its HILCHAOS_* variable.
+const fromEnv = "hilchaos-from-env"
+
+// flagSource names where a flag's value came from, for an error message.
+func flagSource(f *pflag.Flag) string {
+	if v := f.Annotations[fromEnv]; len(v) > 0 {
+		return fmt.Sprintf("%s=%q (for --%s)", v[0], f.Value.String(), f.Name)
+	}
+	return fmt.Sprintf("--%s %q", f.Name, f.Value.String())
+}
+
+// refuseEmpty refuses values given (on the command line or in the
+// environment) that can only be a mistake: an empty string, a zero or
+// negative count or duration, a negative run index. Defaults are not
+// checked: they mean "not given".
+func refuseEmpty(fs *pflag.FlagSet, positive, nonNegative, nonEmpty []string) error {
+	var errs []error
+	check := func(names []string, bad func(f *pflag.Flag) bool, why string) {
+		for _, n := range names {
+			if f := fs.Lookup(n); f != nil && f.Changed && bad(f) {
+				errs = append(errs, fmt.Errorf("%s: %s", flagSource(f), why))
+			}
+		}
+	}
+	num := func(f *pflag.Flag) float64 {
+		if d, err := time.ParseDuration(f.Value.String()); err == nil {
+			return float64(d)
+		}
+		var x float64
+		fmt.Sscan(f.Value.String(), &x) //nolint:errcheck // the flag parsed it already
+		return x
+	}
+	check(positive, func(f *pflag.Flag) bool { return num(f) <= 0 }, "must be positive")
+	check(nonNegative, func(f *pflag.Flag) bool { return num(f) < 0 }, "must not be negative")
+	check(nonEmpty, func(f *pflag.Flag) bool { return strings.TrimSpace(f.Value.String()) == "" }, "must not be empty")
 	return errors.Join(errs...)
 }
 
@@ -128,11 +170,8 @@ OVERNIGHT
 			default:
 				return withCode(ExitInvalid, fmt.Errorf("--format %q: want table or json", o.format))
 			}
-			if o.duration < 0 {
-				return withCode(ExitInvalid, fmt.Errorf("--duration %v: must be positive", o.duration))
-			}
-			if o.repeat < 0 {
-				return withCode(ExitInvalid, fmt.Errorf("--repeat %d: must be positive", o.repeat))
+			if err := refuseEmpty(cmd.Flags(), []string{"duration", "repeat"}, []string{"run"}, []string{"target", "out", "sweep-value", "format"}); err != nil {
+				return withCode(ExitInvalid, err)
 			}
 			if o.resume && o.out == "" {
 				return withCode(ExitInvalid, errors.New("--resume needs --out DIR: the results directory to continue"))
