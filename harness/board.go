@@ -10,6 +10,7 @@ import (
 
 	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -45,11 +46,12 @@ type boardFaults struct {
 	recent  [burstWindow]PlannedFault // ring of the latest firings, by ID
 }
 
-// next hands out the next firing with the command that carries it.
-func (b *boardFaults) next() (PlannedFault, wire.FaultCmd, bool) {
+// Next implements drive.Source: the next firing with the command that
+// carries it on this board.
+func (b *boardFaults) Next() (drive.Fault, wire.FaultCmd, bool) {
 	pf, ok := b.firings.Next()
 	if !ok {
-		return pf, wire.FaultCmd{}, false
+		return drive.Fault{}, wire.FaultCmd{}, false
 	}
 	if len(b.log) < MaxFaultLog {
 		b.log = append(b.log, pf)
@@ -58,7 +60,7 @@ func (b *boardFaults) next() (PlannedFault, wire.FaultCmd, bool) {
 	b.recent[pf.ID%burstWindow] = pf
 	fc := b.cmds[pf.spec]
 	fc.ID = pf.ID
-	return pf, fc, true
+	return drive.Fault{ID: pf.ID, AtUS: pf.At}, fc, true
 }
 
 // burstPriority gives the priority of load-burst firing id, for the

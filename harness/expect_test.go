@@ -46,12 +46,13 @@ func TestExpectedResetCostsNothing(t *testing.T) {
 }
 
 // A fault the board's table cannot take names the board, the campaign
-// field and what the board declares.
+// field and what the board declares, through the driver.
 func TestUnresolvableFaultNamesTheTarget(t *testing.T) {
 	c, err := LoadCampaign("testdata/inversion.yaml", Overrides{})
 	require.NoError(t, err)
 	plan := PlanRun(c, 0)
-	_, err = c.bind("tcp://rig:4001", &wire.Table{}, &plan, false)
+	cfg := driveConfig(c, plan, nil, "tcp://rig:4001", false, nil)
+	_, err = cfg.Plan(&wire.Table{})
 	var inv *InvalidError
 	require.ErrorAs(t, err, &inv)
 	require.Contains(t, err.Error(), "does not fit the board at tcp://rig:4001")

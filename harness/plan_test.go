@@ -1,12 +1,16 @@
 package harness
 
 import (
+	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
@@ -86,19 +90,31 @@ func TestFiringsAreLazy(t *testing.T) {
 // A target that is not itself a model needs a reference, or an explicit
 // reference: none, which runs the checks and scores nothing.
 func TestReferenceRequiredForRealBoards(t *testing.T) {
+	registerRig()
 	dir := t.TempDir()
 	write := func(name, ref string) string {
 		path := filepath.Join(dir, name)
-		body := "name: x\ntarget: serial:///dev/ttyACM9\n" + ref + "faults:\n  - kind: lock-hold\n    task: nosuch\n    lock: bus\n    extra: 5ms\n    schedule: {every: 1s}\n"
+		body := "name: x\ntarget: rig://bench-3\n" + ref + "faults:\n  - kind: lock-hold\n    task: nosuch\n    lock: bus\n    extra: 5ms\n    schedule: {every: 1s}\n"
 		require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
 		return path
 	}
 	_, err := LoadCampaign(write("none-given.yaml", ""), Overrides{})
-	require.ErrorContains(t, err, "reference: required: the target serial:///dev/ttyACM9 is not a simulated model")
+	require.ErrorContains(t, err, "reference: required: the target rig://bench-3 is not a simulated model")
 	_, err = LoadCampaign(write("pathfinder.yaml", "reference: sim://pathfinder?mutex=inherit\n"), Overrides{})
 	require.ErrorContains(t, err, `faults[0].task: the reference sim://pathfinder?mutex=inherit declares no task "nosuch"`,
 		"names are checked against the table the board must match, which says so")
 	c, err := LoadCampaign(write("unscored.yaml", "reference: none\n"), Overrides{})
 	require.NoError(t, err, "with no reference the names wait for the board's own table")
 	require.False(t, c.Scored())
+}
+
+var rigOnce sync.Once
+
+// registerRig registers a "rig" scheme that stands for a real board.
+func registerRig() {
+	rigOnce.Do(func() {
+		targets.Register("rig", func(u *url.URL, _ targets.Options) (targets.Target, error) {
+			return nil, errors.New("no such rig")
+		})
+	})
 }

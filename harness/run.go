@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
@@ -35,6 +36,12 @@ type Options struct {
 	// (--resume): a planned run with the same key is not run again, and
 	// its stored record stands in for it.
 	Done map[RunKey]RunRecord
+	// IDs gives the command ids of every run, so that no two commands of
+	// a campaign share an id (a board remembers the ids it answered, and
+	// does not act on a repeated one). Nil: ExecuteRuns makes one whose
+	// first id is random, so two invocations against the same board do
+	// not collide either.
+	IDs *drive.IDs
 	// Stop, when closed, asks for a graceful stop: the run in progress
 	// finishes and is stored, no further run starts, and Execute returns
 	// the summary so far with ErrInterrupted.
@@ -138,6 +145,9 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 	}
 	sum := newSummary(c)
 	sum.Planned = len(plans)
+	if opt.IDs == nil {
+		opt.IDs = newIDs()
+	}
 	for i, p := range plans {
 		if opt.stopped() {
 			finish(c, sum, opt, ErrInterrupted)
@@ -179,6 +189,10 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		rec.Trace = trace
 		trace = filepath.Join(opt.Store.Dir(), trace)
 	}
+	ids := opt.IDs
+	if ids == nil {
+		ids = newIDs()
+	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
 	// nothing but the wall time.
@@ -190,9 +204,9 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
 	if c.Scored() {
-		refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", false) })
+		refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false) })
 	}
-	obs, err := observe(ctx, c.Target, c, p, trace, true)
+	obs, err := observe(ctx, c.Target, c, p, trace, ids, true)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
@@ -240,7 +254,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, underTest bool) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs, underTest bool) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -268,15 +282,15 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return drive(ctx, t, c, p, raw, underTest)
+	return driveRun(ctx, t, c, p, raw, ids, underTest)
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
-	if obs == nil {
+	if obs == nil || obs.Observation == nil {
 		return
 	}
-	rec.Firmware = obs.Firmware
-	rec.ResetLog = obs.Resets
+	rec.Firmware = Firmware(obs.Firmware)
+	rec.ResetLog = resetsOf(obs.Resets)
 	if rec.ResetLog == nil {
 		rec.ResetLog = []ResetEvent{}
 	}
@@ -305,7 +319,8 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	}
 	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
-	rec.Telemetry = obs.Telemetry
+	rec.Telemetry = telemetryOf(obs.Telemetry)
+	fillDriven(rec, obs.Observation)
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Faults, rec.FaultsPlanned = storedFaults(obs.Faults), obs.FaultsPlanned
 	rec.Link = obs.Link
@@ -313,10 +328,6 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 		rec.Faults = []record.Fault{}
 	}
 }
-
-// maxBlackBoxes is how many resets (the first ones) keep their black box in
-// the record, so a soak that resets all night keeps a record of sane size.
-const maxBlackBoxes = 10
 
 // boxEvents resolves a black box's task and lock names.
 func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
