@@ -275,7 +275,8 @@ func endUS(obs *Observation) int64 {
 // PlanID is the identity of the campaign's plan that a results directory
 // is kept for.
 func (c *Campaign) PlanID() record.PlanID {
-	id := record.PlanID{Campaign: c.Name, CampaignHash: c.Hash, Seed: c.Seed, Target: c.Target, DurationUS: c.Duration.Microseconds(), Runs: c.Runs()}
+	id := record.PlanID{Campaign: c.Name, CampaignHash: c.Hash, Seed: c.Seed, Target: c.Target, DurationUS: c.Duration.Microseconds(), Runs: c.Runs(),
+		CampaignVersion: c.Version, Requirements: c.Requirements}
 	if c.Sweep != nil {
 		id.Search = c.Sweep.Search
 	}

@@ -1,62 +1,9 @@
 package harness
 
+import "github.com/hilchaos/hilchaos/harness/record"
+
 // Requirements evaluates every requirement the campaign's checks cite, in
 // the order of their ids.
 func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
-	seen := map[string]bool{}
-	for _, ch := range c.Checks {
-		if ch.Requirement != "" {
-			seen[ch.Requirement] = true
-		}
-	}
-	if len(seen) == 0 {
-		return nil
-	}
-	ids := sortedKeys(seen)
-	var out []RequirementResult
-	for _, id := range ids {
-		rr := RequirementResult{ID: id, Text: c.Requirements[id], Verdict: Untested}
-		for _, ch := range c.Checks {
-			if ch.Requirement != id {
-				continue
-			}
-			ev := CheckEvidence{Check: ch.Expr, WorstRun: -1}
-			for i := range runs {
-				r := &runs[i]
-				for _, cr := range r.Checks {
-					if cr.Expr != ch.Expr {
-						continue
-					}
-					ev.Runs++
-					if !cr.Pass {
-						ev.Failed++
-						ev.FailedRuns = append(ev.FailedRuns, r.Index)
-					}
-					if ev.WorstRun < 0 || worse(ch.Op, cr.Value, ev.Worst) {
-						ev.Worst, ev.WorstRun = cr.Value, r.Index
-					}
-				}
-			}
-			ev.WorstText = FormatMetric(ch.Metric, ev.Worst)
-			if ev.Runs > 0 && rr.Verdict == Untested {
-				rr.Verdict = Pass
-			}
-			if ev.Failed > 0 {
-				rr.Verdict = Fail
-			}
-			rr.Evidence = append(rr.Evidence, ev)
-		}
-		out = append(out, rr)
-	}
-	return out
-}
-
-// worse says whether a is further from satisfying a check with op than b.
-func worse(op string, a, b float64) bool {
-	switch op {
-	case ">", ">=":
-		return a < b
-	default:
-		return a > b
-	}
+	return record.EvaluateRequirements(c.Checks, c.Requirements, runs)
 }

@@ -111,6 +111,13 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 		sum.Verdict = record.Interrupted
 	}
 	sum.Requirements = Requirements(c, sum.Runs)
+	sum.CampaignVersion, sum.Harness = c.Version, Version
+	for i := range sum.Runs {
+		if fw := sum.Runs[i].Firmware; fw.Name != "" {
+			sum.Firmware = &fw
+			break
+		}
+	}
 	if s := c.Sweep; s != nil {
 		if s.Search == SearchBreakingPoint {
 			// Finding the breaking point is the point of the campaign,

@@ -80,6 +80,7 @@ func (a *app) report(dir string, o reportOptions) error {
 		}
 	} else {
 		report.WriteTable(a.stdout, sum, nil)
+		report.WriteRequirements(a.stdout, sum)
 	}
 	write := func(path string, f func(io.Writer) error) error {
 		if path == "" {

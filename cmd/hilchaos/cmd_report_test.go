@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,14 @@ func TestReportFromStoredRuns(t *testing.T) {
 
 	code, repOut, stderr := hilchaos(t, "report", dir, "--format", "json")
 	require.Equal(t, ExitFail, code, "the stored verdict: %s", stderr)
-	assert.JSONEq(t, runOut, repOut, "report prints the document run printed")
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(repOut), &rep))
+	assert.NotEmpty(t, rep["started"], "report adds when the runs ran (host facts run leaves out)")
+	delete(rep, "started")
+	delete(rep, "ended")
+	repDoc, err := json.Marshal(rep)
+	require.NoError(t, err)
+	assert.JSONEq(t, runOut, string(repDoc), "report prints the document run printed, plus the dates")
 	require.Positive(t, decode(t, repOut).Runs[0].Inversions)
 
 	files := t.TempDir()
@@ -36,6 +44,13 @@ func TestReportFromStoredRuns(t *testing.T) {
 	}
 	b, _ := os.ReadFile(html)
 	assert.True(t, strings.Contains(string(b), `<svg class="timeline"`))
+	// The legend names every mark the timeline draws.
+	for _, mark := range []string{`class="fault" data-kind="fault-begin"`, `class="reset"`, `class="miss"`} {
+		require.Contains(t, string(b), mark, "the timeline draws it")
+	}
+	for _, name := range []string{"running", "ready", "blocked on a lock", "lock held", "inversion episode", "fault began / ended", ">reset<", "deadline miss or watchdog expiry"} {
+		assert.Contains(t, string(b), name, "the legend names it")
+	}
 
 	code, _, stderr = hilchaos(t, "report", filepath.Join(dir, "nope"))
 	assert.Equal(t, ExitInvalid, code, stderr)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hilchaos/hilchaos/harness"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/harness/report"
 )
 
 // ExitInterrupted is the exit status of a campaign stopped by SIGINT or
@@ -253,7 +254,7 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		default:
 			writeTable(a.stdout, c, sum, path)
 			writeSweep(a.stdout, sum)
-			writeRequirements(a.stdout, c, sum)
+			report.WriteRequirements(a.stdout, sum)
 		}
 	}
 	// ErrInterrupted: the first signal, the run in progress was finished

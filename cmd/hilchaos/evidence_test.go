@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"encoding/xml"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hilchaos/hilchaos/harness"
 	"github.com/hilchaos/hilchaos/harness/record"
 )
 
@@ -125,4 +128,71 @@ func TestReportOnMixedAndPartialSets(t *testing.T) {
 	assert.Equal(t, ExitInvalid, code, errs)
 	assert.Contains(t, errs, "mixes runs of different plans: record 1 has campaign pathfinder (sha256:")
 	assert.Contains(t, errs, "record 3 has campaign pathfinder (sha256:0")
+}
+
+// report carries the qualification evidence in every format: requirements,
+// firmware identity, campaign hash and version, harness version, date.
+func TestReportCarriesQualificationEvidence(t *testing.T) {
+	t.Setenv("HILCHAOS_DURATION", "3s")
+	dir := filepath.Join(t.TempDir(), "results")
+	code, runOut, errs := hilchaos(t, "run", "../../campaigns/preflight.yaml", "--repeat", "2", "--out", dir, "--format", "json")
+	require.Equal(t, ExitOK, code, errs)
+	var run map[string]any
+	require.NoError(t, json.Unmarshal([]byte(runOut), &run))
+	require.NotEmpty(t, run["requirements"])
+
+	code, repOut, errs := hilchaos(t, "report", dir, "--format", "json")
+	require.Equal(t, ExitOK, code, errs)
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(repOut), &rep))
+	assert.Equal(t, run["requirements"], rep["requirements"], "report rebuilds the requirements the run printed")
+	for _, k := range []string{"campaign_hash", "campaign_version", "firmware", "harness", "started", "ended"} {
+		assert.NotEmpty(t, rep[k], k)
+	}
+	hash := rep["campaign_hash"].(string)
+
+	code, table, errs := hilchaos(t, "report", dir)
+	require.Equal(t, ExitOK, code, errs)
+	for _, want := range []string{"campaign " + hash + ", version 1.0", "firmware pathfinder-model 1.0.0 (build go-ref-1)",
+		"harness " + harness.Version, "runs from 20", "REQ-BUS-002", "bc_dist's 99th-percentile response time stays under 50 ms"} {
+		assert.Contains(t, table, want)
+	}
+
+	out := t.TempDir()
+	htmlPath, junitPath := filepath.Join(out, "r.html"), filepath.Join(out, "j.xml")
+	code, _, errs = hilchaos(t, "report", dir, "--html", htmlPath, "--junit", junitPath)
+	require.Equal(t, ExitOK, code, errs)
+	page, err := os.ReadFile(htmlPath)
+	require.NoError(t, err)
+	for _, want := range []string{hash, "version 1.0", "pathfinder-model 1.0.0 (build go-ref-1)", "hilchaos " + harness.Version,
+		rep["started"].(string), `id="requirements"`, "REQ-TLM-001", "No telemetry is lost on the link."} {
+		assert.Contains(t, string(page), want)
+	}
+	var doc struct {
+		Time   float64 `xml:"time,attr"`
+		Suites []struct {
+			Time  float64 `xml:"time,attr"`
+			Props []struct {
+				Name  string `xml:"name,attr"`
+				Value string `xml:"value,attr"`
+			} `xml:"properties>property"`
+		} `xml:"testsuite"`
+	}
+	data, err := os.ReadFile(junitPath)
+	require.NoError(t, err)
+	require.NoError(t, xml.Unmarshal(data, &doc))
+	require.Len(t, doc.Suites, 2)
+	for _, s := range doc.Suites {
+		props := map[string]string{}
+		for _, p := range s.Props {
+			props[p.Name] = p.Value
+		}
+		assert.Equal(t, "3.000", props["board_time_s"], "board time is a property")
+		assert.Less(t, s.Time, 3.0, "the suite's time is the wall time the sim run took, not its 3 s of board time")
+		assert.Equal(t, hash, props["campaign_hash"])
+		assert.Equal(t, "1.0", props["campaign_version"])
+		assert.Equal(t, harness.Version, props["harness"])
+		assert.NotEmpty(t, props["started"])
+		assert.Contains(t, props["requirement REQ-BUS-002"], "PASS: bc_dist's 99th-percentile")
+	}
 }

@@ -46,43 +46,6 @@ func writeSweep(w io.Writer, sum *harness.Summary) {
 	}
 }
 
-// writeRequirements prints each requirement with its verdict and evidence.
-func writeRequirements(w io.Writer, c *harness.Campaign, sum *harness.Summary) {
-	if len(sum.Requirements) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nrequirements (campaign %s", sum.Campaign)
-	if c.Version != "" {
-		fmt.Fprintf(w, " version %s", c.Version)
-	}
-	fmt.Fprintf(w, ", %s)\n", sum.CampaignHash)
-	if len(sum.Runs) > 0 {
-		fw := sum.Runs[0].Firmware
-		fmt.Fprintf(w, "firmware %s %s (build %s) on %s, harness %s\n", fw.Name, fw.Version, fw.Build, sum.Target, harness.Version)
-	}
-	t := report.NewTable(w)
-	t.Header("requirement", "verdict", "check", "runs passed", "worst observed", "failed runs")
-	for _, r := range sum.Requirements {
-		for i, e := range r.Evidence {
-			id, verdict := r.ID, strings.ToUpper(r.Verdict)
-			if i > 0 {
-				id, verdict = "", ""
-			}
-			worst := e.WorstText
-			if e.WorstRun >= 0 {
-				worst += fmt.Sprintf(" (run %d)", e.WorstRun)
-			}
-			t.Append(id, verdict, e.Check, fmt.Sprintf("%d/%d", e.Runs-e.Failed, e.Runs), worst, joinInts(e.FailedRuns))
-		}
-	}
-	t.Render()
-	for _, r := range sum.Requirements {
-		if r.Text != "" {
-			fmt.Fprintf(w, "  %s: %s\n", r.ID, r.Text)
-		}
-	}
-}
-
 func joinInts(xs []int) string {
 	if len(xs) == 0 {
 		return "-"

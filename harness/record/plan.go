@@ -24,6 +24,34 @@ type PlanID struct {
 	// need), so a report can name the runs a directory lacks.
 	Runs   int    `json:"runs"`
 	Search string `json:"search,omitempty"`
+	// What a report needs beyond the records: the campaign's own version
+	// and its requirements' texts (id -> text).
+	CampaignVersion string            `json:"campaign_version,omitempty"`
+	Requirements    map[string]string `json:"requirements,omitempty"`
+}
+
+// Qualify fills the summary's qualification evidence from its runs:
+// firmware identity, harness version, wall-clock span.
+func Qualify(sum *Summary) {
+	for i := range sum.Runs {
+		r := &sum.Runs[i]
+		if sum.Firmware == nil && r.Firmware.Name != "" {
+			fw := r.Firmware
+			sum.Firmware = &fw
+		}
+		if r.Host == nil {
+			continue
+		}
+		if sum.Harness == "" {
+			sum.Harness = r.Host.Harness
+		}
+		if r.Host.Start != "" && (sum.Started == "" || r.Host.Start < sum.Started) {
+			sum.Started = r.Host.Start
+		}
+		if r.Host.End > sum.Ended {
+			sum.Ended = r.Host.End
+		}
+	}
 }
 
 // PlanOf is the plan a record belongs to (without its run count).

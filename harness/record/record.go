@@ -243,6 +243,15 @@ type Summary struct {
 	// Planned is the number of runs the campaign plans (for a search, the
 	// most it may need): with Interrupted, how far it got.
 	Planned int `json:"planned,omitempty"`
+	// Qualification evidence: the campaign file's own version, the
+	// firmware the board reported (the first run's), the harness version
+	// that made the runs, and (from a results directory, where host facts
+	// are kept) when the runs started and ended, wall clock.
+	CampaignVersion string    `json:"campaign_version,omitempty"`
+	Firmware        *Firmware `json:"firmware,omitempty"`
+	Harness         string    `json:"harness,omitempty"`
+	Started         string    `json:"started,omitempty"`
+	Ended           string    `json:"ended,omitempty"`
 	// Sweep is what a sweeping campaign learned, per value.
 	Sweep *SweepResult `json:"sweep,omitempty"`
 	// Requirements lists each requirement the checks cite, with its verdict

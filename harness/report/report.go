@@ -51,6 +51,8 @@ func Load(dir string) (*record.Summary, []error, error) {
 			return nil, warns, &MixedError{Dir: dir, Field: f, First: there, Next: here, Line: 1, AgainstPlan: true}
 		}
 		sum.Planned = plan.Runs
+		sum.CampaignVersion = plan.CampaignVersion
+		sum.Requirements = record.EvaluateRequirements(record.ChecksOf(&first), plan.Requirements, recs)
 		if plan.Search != "" {
 			sum.Sweep = &record.SweepResult{Search: plan.Search}
 		}
@@ -63,6 +65,7 @@ func Load(dir string) (*record.Summary, []error, error) {
 	if sum.Interrupted {
 		sum.Verdict = record.Interrupted
 	}
+	record.Qualify(sum)
 	return sum, warns, nil
 }
 
@@ -222,7 +225,7 @@ func NewTable(w io.Writer) *tablewriter.Table {
 // that replays it; last a summary line.
 func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunRecord) string) {
 	key := keyTask(sum)
-	fmt.Fprintf(w, "campaign %s  target %s  reference %s  seed %d\n\n", sum.Campaign, sum.Target, sum.Reference, sum.Seed)
+	fmt.Fprintf(w, "campaign %s  target %s  reference %s  seed %d\n%s\n\n", sum.Campaign, sum.Target, sum.Reference, sum.Seed, Evidence(sum))
 	t := NewTable(w)
 	order, param := byValue(sum.Runs)
 	head := []any{"run", "seed", "resets", "inversions", key + " max ms", key + " p99 ms", key + " misses", "outside model", "points lost", "score", "verdict"}
@@ -537,4 +540,66 @@ func sortedTasks(r *record.RunRecord) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+func joinInts(xs []int) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, " ")
+}
+
+// WriteRequirements prints each requirement the checks cite, with its
+// verdict and the evidence, then the requirement texts.
+func WriteRequirements(w io.Writer, sum *record.Summary) {
+	if len(sum.Requirements) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nrequirements\n")
+	t := NewTable(w)
+	t.Header("requirement", "verdict", "check", "runs passed", "worst observed", "failed runs")
+	for _, r := range sum.Requirements {
+		for i, e := range r.Evidence {
+			id, verdict := r.ID, strings.ToUpper(r.Verdict)
+			if i > 0 {
+				id, verdict = "", ""
+			}
+			worst := e.WorstText
+			if e.WorstRun >= 0 {
+				worst += fmt.Sprintf(" (run %d)", e.WorstRun)
+			}
+			t.Append(id, verdict, e.Check, fmt.Sprintf("%d/%d", e.Runs-e.Failed, e.Runs), worst, joinInts(e.FailedRuns))
+		}
+	}
+	t.Render()
+	for _, r := range sum.Requirements {
+		if r.Text != "" {
+			fmt.Fprintf(w, "  %s: %s\n", r.ID, r.Text)
+		}
+	}
+}
+
+// Evidence is the qualification line under a table's title: what was
+// tested, with what, by what, and when.
+func Evidence(sum *record.Summary) string {
+	var parts []string
+	c := "campaign " + sum.CampaignHash
+	if sum.CampaignVersion != "" {
+		c += ", version " + sum.CampaignVersion
+	}
+	parts = append(parts, c)
+	if fw := sum.Firmware; fw != nil {
+		parts = append(parts, fmt.Sprintf("firmware %s %s (build %s)", fw.Name, fw.Version, fw.Build))
+	}
+	if sum.Harness != "" {
+		parts = append(parts, "harness "+sum.Harness)
+	}
+	if sum.Started != "" {
+		parts = append(parts, "runs from "+sum.Started+" to "+sum.Ended)
+	}
+	return strings.Join(parts, "; ")
 }
