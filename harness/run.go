@@ -200,6 +200,12 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	if ids == nil {
 		ids = newIDs()
 	}
+	if isSimURL(c.Target) {
+		// A simulated board is new for every run and remembers no ids; the
+		// run's own counter keeps it bit-for-bit reproducible (command
+		// lengths take board time on its UART).
+		ids = nil
+	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
 	// nothing but the wall time.
