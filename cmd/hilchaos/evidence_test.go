@@ -153,7 +153,7 @@ func TestReportCarriesQualificationEvidence(t *testing.T) {
 
 	code, table, errs := hilchaos(t, "report", dir)
 	require.Equal(t, ExitOK, code, errs)
-	for _, want := range []string{"campaign " + hash + ", version 1.0", "firmware pathfinder-model 1.0.0 (build go-ref-1)",
+	for _, want := range []string{"campaign hash " + hash + ", version 1.0", "firmware pathfinder-model 1.0.0 (build go-ref-1)",
 		"harness " + harness.Version, "runs from 20", "REQ-BUS-002", "bc_dist's 99th-percentile response time stays under 50 ms"} {
 		assert.Contains(t, table, want)
 	}

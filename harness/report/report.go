@@ -587,7 +587,7 @@ func WriteRequirements(w io.Writer, sum *record.Summary) {
 // tested, with what, by what, and when.
 func Evidence(sum *record.Summary) string {
 	var parts []string
-	c := "campaign " + sum.CampaignHash
+	c := "campaign hash " + sum.CampaignHash
 	if sum.CampaignVersion != "" {
 		c += ", version " + sum.CampaignVersion
 	}
