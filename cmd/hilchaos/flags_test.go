@@ -81,3 +81,13 @@ func TestCompletion(t *testing.T) {
 	assert.Equal(t, ExitOK, code)
 	assert.Contains(t, out, "bash completion")
 }
+
+// A panic is an internal error (exit 3), never the 2 of invalid input.
+func TestCrashIsNotInvalidInput(t *testing.T) {
+	var b strings.Builder
+	code := guarded(&b, func() int { panic("boom") })
+	assert.Equal(t, ExitInfra, code)
+	assert.Contains(t, b.String(), "internal error (a bug in hilchaos")
+	assert.Contains(t, b.String(), "boom")
+	assert.Equal(t, ExitFail, guarded(&b, func() int { return ExitFail }))
+}

@@ -35,7 +35,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "hilchaos: second interrupt: aborting the run in progress")
 		cancel()
 	}()
-	code := Main(WithStop(ctx, stop), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := guarded(os.Stderr, func() int { return Main(WithStop(ctx, stop), os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)
