@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"os"
@@ -195,4 +197,31 @@ func TestReportCarriesQualificationEvidence(t *testing.T) {
 		assert.NotEmpty(t, props["started"])
 		assert.Contains(t, props["requirement REQ-BUS-002"], "PASS: bc_dist's 99th-percentile")
 	}
+}
+
+// A run cut short by a signal is stored as interrupted; after --resume
+// runs it again, report counts the run once, as it ended.
+func TestInterruptedRunRerunOnResume(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "results")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the signal came before the first run could finish
+	var out, errb bytes.Buffer
+	code := Main(ctx, []string{"run", pathfinder, "--repeat", "2", "--duration", "2s", "--out", dir}, strings.NewReader(""), &out, &errb)
+	require.Equal(t, ExitInterrupted, code, errb.String())
+	assert.Contains(t, out.String(), "INTERRUPTED: 0 of 2 runs, 0 passed, 0 failed, 0 errors, 1 cut short")
+	assert.Contains(t, errb.String(), "interrupted after 0 run(s) (run 0 cut short and stored as interrupted)")
+	recs, _, err := record.ReadRuns(dir)
+	require.NoError(t, err)
+	require.Len(t, recs, 1)
+	assert.Equal(t, record.Interrupted, recs[0].Verdict, "what it saw is stored, no verdict claimed")
+
+	code, _, errs := hilchaos(t, "report", dir)
+	assert.Equal(t, ExitInfra, code, errs)
+
+	code, _, errs = hilchaos(t, "run", pathfinder, "--repeat", "2", "--duration", "2s", "--out", dir, "--resume")
+	require.Equal(t, ExitFail, code, errs)
+	code, table, errs := hilchaos(t, "report", dir)
+	assert.Equal(t, ExitFail, code, errs)
+	assert.Contains(t, table, "FAIL: 0 passed, 2 failed, 0 errors")
+	assert.NotContains(t, table, "INTERRUPTED")
 }

@@ -38,6 +38,7 @@ func Load(dir string) (*record.Summary, []error, error) {
 	if err := samePlan(dir, recs); err != nil {
 		return nil, warns, err
 	}
+	recs = latest(recs)
 	first := recs[0]
 	sum := &record.Summary{Campaign: first.Campaign, CampaignHash: first.CampaignHash, Target: first.Target,
 		Reference: first.Reference, Seed: first.CampaignSeed, Runs: recs}
@@ -87,6 +88,23 @@ func (e *MixedError) Error() string {
 	}
 	return fmt.Sprintf("%s mixes runs of different plans: %s has %s %s, record %d has %s %s; report on one plan at a time",
 		e.Dir, first, e.Field, e.First, e.Line, e.Field, e.Next)
+}
+
+// latest keeps, of records with the same run key, the last one: a run cut
+// short or failed by the rig and run again on --resume is reported once,
+// as it ended the second time.
+func latest(recs []record.RunRecord) []record.RunRecord {
+	last := map[record.RunKey]int{}
+	for i := range recs {
+		last[recs[i].Key()] = i
+	}
+	out := recs[:0:0]
+	for i := range recs {
+		if last[recs[i].Key()] == i {
+			out = append(out, recs[i])
+		}
+	}
+	return out
 }
 
 // samePlan refuses a set of records that are not all of one plan.
