@@ -328,6 +328,11 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	staticWho := ""
 	if tp := mustSimProfile(c.Target); tp != nil {
 		static, staticWho = profileTable(tp), "the board at "+c.Target
+		if refProfile != nil {
+			// A simulated board's table is known now: compare it with the
+			// reference before anything runs.
+			errs = append(errs, c.compareReference(c.Target, static)...)
+		}
 	} else if refProfile != nil {
 		static, staticWho = profileTable(refProfile), "the reference "+c.Reference
 	}

@@ -118,3 +118,13 @@ func registerRig() {
 		})
 	})
 }
+
+// A simulated target's table is known before it runs: a reference that
+// does not match it is refused at load (lint and run), both sides named.
+func TestSimTargetComparedWithReferenceAtLoad(t *testing.T) {
+	demo, err := filepath.Abs("../firmware/testdata/demo.yaml")
+	require.NoError(t, err)
+	_, err = LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Target: "sim://" + demo + "?mutex=none"})
+	require.ErrorContains(t, err, `reference: task "bc_sched": the reference sim://pathfinder?mutex=inherit declares it (priority 10, period 125ms); the board at sim://`+demo+`?mutex=none does not`)
+	require.ErrorContains(t, err, `faults[0].task: the board at sim://`+demo+`?mutex=none declares no task "asi_met"`)
+}

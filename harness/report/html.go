@@ -111,7 +111,7 @@ svg text{font:11px sans-serif}.running{fill:#2e7d32}.ready{fill:#cfd8dc}.blocked
 {{end}}{{end}}</table>
 <ul class="requirement-texts">{{range .Sum.Requirements}}{{if .Text}}<li><b>{{.ID}}</b>: {{.Text}}</li>{{end}}{{end}}</ul>{{end}}
 <table id="runs"><tr><th>run</th><th>seed</th><th>resets</th><th>inversions</th><th>outside model</th><th>points lost</th><th>score</th><th>verdict</th></tr>
-{{range .Sum.Runs}}<tr><td>{{.Index}}</td><td>{{.Seed}}</td><td>{{.Resets.Total}}</td><td>{{.Inversions}}</td><td>{{len .Findings}}</td><td>{{lost .}}</td><td>{{printf "%.1f" .Score}}</td><td class="{{.Verdict}}">{{upper .Verdict}}</td></tr>
+{{range .Sum.Runs}}<tr><td>{{.Index}}</td><td>{{.Seed}}</td><td>{{.Resets.Total}}</td><td>{{.Inversions}}</td><td>{{len .Findings}}</td><td>{{lostText .}}</td><td>{{scoreText .}}</td><td class="{{.Verdict}}">{{upper .Verdict}}</td></tr>
 {{end}}</table>
 {{if not .Runs}}<p>Every run passed.</p>{{end}}
 {{range .Runs}}<section class="run" id="run-{{.R.Index}}">
