@@ -73,15 +73,17 @@ func WriteHTML(w io.Writer, dir string, sum *record.Summary) error {
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"at":      At,
-	"dur":     Dur,
-	"upper":   strings.ToUpper,
-	"lost":    lost,
-	"ep":      EpisodeText,
-	"box":     boxText,
-	"summary": SummaryLine,
-	"sub":     func(a, b int) int { return a - b },
-	"ints":    joinInts,
+	"at":        At,
+	"dur":       Dur,
+	"upper":     strings.ToUpper,
+	"lost":      lost,
+	"lostText":  lostText,
+	"scoreText": scoreText,
+	"ep":        EpisodeText,
+	"box":       boxText,
+	"summary":   SummaryLine,
+	"sub":       func(a, b int) int { return a - b },
+	"ints":      joinInts,
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>hilchaos {{.Sum.Campaign}}: {{upper .Sum.Verdict}}</title>
