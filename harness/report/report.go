@@ -23,6 +23,7 @@ import (
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/harness/score"
 )
 
 // Load reads a results directory into the campaign summary (host facts
@@ -53,7 +54,7 @@ func Load(dir string) (*record.Summary, []error, error) {
 		}
 		sum.Planned = plan.Runs
 		sum.CampaignVersion = plan.CampaignVersion
-		sum.Requirements = record.EvaluateRequirements(record.ChecksOf(&first), plan.Requirements, recs)
+		sum.Requirements = score.Requirements(record.ChecksOf(&first), plan.Requirements, recs)
 		if plan.Search != "" {
 			sum.Sweep = &record.SweepResult{Search: plan.Search}
 		}
@@ -154,6 +155,9 @@ func SummaryLine(sum *record.Summary) string {
 	}
 	complete := len(sum.Runs) - interrupted
 	counts := fmt.Sprintf("%d passed, %d failed, %d errors", sum.Passed, sum.Failed, sum.Errors-interrupted)
+	if sum.Inconclusive > 0 {
+		counts += fmt.Sprintf(", %d inconclusive", sum.Inconclusive)
+	}
 	if interrupted > 0 {
 		counts += fmt.Sprintf(", %d cut short", interrupted)
 	}
@@ -511,10 +515,19 @@ func Happenings(r *record.RunRecord) []string {
 	return out
 }
 
-// EpisodeText describes one inversion episode.
+// EpisodeText describes one inversion episode: the medium-priority work
+// that ran, largest share (the culprit) first.
 func EpisodeText(e analyze.Episode) string {
-	return fmt.Sprintf("%s waited %s for %s held by %s while %s (and other medium-priority work) ran %s",
-		e.High, Dur(e.LengthUS), e.Lock, e.Low, e.Medium, Dur(e.MediumUS))
+	if len(e.Shares) == 0 { // a record written before shares existed
+		return fmt.Sprintf("%s waited %s for %s held by %s while medium-priority work (%s first) ran %s",
+			e.High, Dur(e.LengthUS), e.Lock, e.Low, e.Medium, Dur(e.MediumUS))
+	}
+	parts := make([]string, len(e.Shares))
+	for i, sh := range e.Shares {
+		parts[i] = sh.Task + " " + Dur(sh.US)
+	}
+	return fmt.Sprintf("%s waited %s for %s held by %s while medium-priority work ran %s (culprit %s; %s)",
+		e.High, Dur(e.LengthUS), e.Lock, e.Low, Dur(e.MediumUS), e.Medium, strings.Join(parts, ", "))
 }
 
 // boxBefore summarises the last events of a black box before the reset.
