@@ -97,9 +97,11 @@ type session struct {
 	conN, conAt int
 
 	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
-	queue         []Fault
-	resolved      map[int]wire.FaultCmd
+	queue         []queued // a window of the run's firings, from src as needed
+	src           Source
+	srcDone       bool
 	qNext, qFired int
+	stopAt        int64 // run time at which the host sends SP; -1: the board ends the run
 	segStart      int64 // plan time of the segment start
 	shift         int64 // plan time minus run time in this segment
 	consumed      int   // faults uploaded before the last reset
