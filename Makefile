@@ -32,6 +32,7 @@ bench:
 	$(GO) test -run '^$$' -bench IngestMemory -benchtime 5x -count 6 ./harness/drive/
 	$(GO) test -run '^$$' -bench Analyze -count 5 ./harness/analyze/
 	$(GO) test -run '^$$' -bench PTYIngest -benchtime 2000000x -count 5 ./targets/serial/
+	$(GO) test -run '^$$' -bench QEMUPathfinder -benchtime 2x -count 3 ./targets/qemu/
 
 # A short pass of every fuzz target.
 fuzz:
