@@ -6,12 +6,19 @@ import "context"
 // list that fails (test(all) is true) it returns a sub-list that still
 // fails and from which no single element can be removed without the
 // failure going away (1-minimal), assuming test of the empty list is
-// false. Items keep their order. test is called at most once per distinct
-// sub-list by the callers here (the Shrinker caches by content), but DDMin
-// itself never asks for the same sub-list twice in a row of one pass.
-func DDMin(ctx context.Context, items []int, test func(context.Context, []int) (bool, error)) ([]int, error) {
+// false. Items keep their order. DDMin may ask for a sub-list it asked for
+// before (after a reduction the new parts can repeat old ones): the
+// Shrinker answers those from its cache, so no trial is repeated.
+func DDMin(ctx context.Context, items []int, testOf func(context.Context, []int) (bool, error)) ([]int, error) {
+	var test func(context.Context, []int) (bool, error)
 	c := append([]int(nil), items...)
 	n := 2
+	test = func(ctx context.Context, sub []int) (bool, error) {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		return testOf(ctx, sub)
+	}
 	for len(c) >= 2 {
 		if err := ctx.Err(); err != nil {
 			return c, err

@@ -151,3 +151,43 @@ func (d Decision) decide(trials []bool) verdict {
 	}
 	return undecided
 }
+
+// OC is the decision's operating characteristic for a candidate that
+// reproduces on each trial independently with probability p: the chance
+// it is judged "reproduces", and the expected number of trials the
+// judgement takes. It is computed exactly over every trial sequence (the
+// decisions depend only on the counts), for the tables in docs/SHRINK.md.
+func (d Decision) OC(p float64) (accept, meanTrials float64) {
+	// prob[s] is the chance of being undecided after n trials with s
+	// reproductions.
+	prob := map[int]float64{0: 1}
+	for n := 0; len(prob) > 0; n++ {
+		next := map[int]float64{}
+		for s, q := range prob {
+			for _, hit := range []bool{true, false} {
+				pq, s2 := q*(1-p), s
+				if hit {
+					pq, s2 = q*p, s+1
+				}
+				if pq == 0 {
+					continue
+				}
+				trials := make([]bool, n+1)
+				for i := 0; i < s2; i++ {
+					trials[i] = true
+				}
+				switch d.decide(trials) {
+				case yes:
+					accept += pq
+					meanTrials += pq * float64(n+1)
+				case no:
+					meanTrials += pq * float64(n+1)
+				default:
+					next[s2] += pq
+				}
+			}
+		}
+		prob = next
+	}
+	return accept, meanTrials
+}
