@@ -72,8 +72,7 @@ type Result struct {
 	// Exhausted is set when the budget ended the shrink early.
 	Exhausted bool `json:"exhausted"`
 	// Edges are the smallest parameter values that failed on the judging
-	// seeds, when the shrunk schedule keeps a margin above them (a
-	// deterministic target with confirmation seeds).
+	// seeds (or trials); the shrunk schedule keeps a margin above them.
 	Edges []ParamEdge `json:"edges,omitempty"`
 	// Fragile, when not empty, says which step's result did not hold on
 	// the confirmation seeds and what was kept instead.
@@ -346,11 +345,16 @@ func (s *Shrinker) Shrink(ctx context.Context, orig Candidate, sig string) (*Res
 			}
 		}
 	}
-	if len(edges) > 0 && s.Decision.Mode == Once && s.Decision.Confirm > 0 {
-		// An edge found on a few seeds is a knife's edge: the board's
-		// execution times on the next seed move it. Keep the first step
-		// back toward the original that fails on every confirmation seed
-		// (the edge itself is in the result).
+	exact := s.Decision.Mode == Once && s.Decision.Seeds <= 1 && s.Decision.Confirm == 0
+	if len(edges) > 0 && !exact {
+		// On a board that repeats itself exactly, the edge is the answer.
+		// An edge found on a few seeds, or by a sequential test, is a
+		// knife's edge: the board's execution times on the next seed move
+		// it, and on a flaky board it sits where the reproduction rate
+		// crosses one half. Keep the first step back toward the original
+		// (a quarter of the way, then a half, ...) that is judged to
+		// reproduce and holds on every confirmation seed; the edge itself
+		// is in the result.
 		res.Edges = nil
 		for _, e := range edges {
 			res.Edges = append(res.Edges, ParamEdge{Firing: e.firing, Param: e.p.name, Edge: formatParam(e.p, e.value), Original: formatParam(e.p, e.p.value)})

@@ -234,9 +234,11 @@ func TestShrinkFlakySPRT(t *testing.T) {
 // to a length with a margin.
 func TestShrinkConfirmation(t *testing.T) {
 	w := &world{
-		minExtra:  fixed(5 * time.Millisecond),
-		minLength: func(rep int) time.Duration { return 30*time.Millisecond + time.Duration(hash64("len", rep)%20)*time.Millisecond },
-		lone:      func(rep int) bool { return hash64("lone", rep)%8 != 0 },
+		minExtra: fixed(5 * time.Millisecond),
+		minLength: func(rep int) time.Duration {
+			return 30*time.Millisecond + time.Duration(hash64("len", rep)%20)*time.Millisecond
+		},
+		lone: func(rep int) bool { return hash64("lone", rep)%8 != 0 },
 	}
 	s := &Shrinker{Oracle: w, Decision: Decision{Mode: Once, Seeds: 3, Confirm: 10}}
 	res, err := s.Shrink(context.Background(), pathfinderLike(), sig)
