@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/faults"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/shrink"
 )
 
@@ -21,7 +22,7 @@ import (
 // FiringsOf returns the fault firings of rec with the parameters of c's
 // fault of the same name (and the record's sweep value, if it swept), in
 // the form a shrink works on.
-func FiringsOf(c *Campaign, rec *RunRecord) ([]shrink.Firing, error) {
+func FiringsOf(c *Campaign, rec *record.RunRecord) ([]shrink.Firing, error) {
 	specs := map[string]*FaultSpec{}
 	for i := range c.Faults {
 		specs[c.Faults[i].Name] = &c.Faults[i]
@@ -90,10 +91,10 @@ func ExplicitCampaign(c *Campaign, cand shrink.Candidate) (*Campaign, error) {
 }
 
 // ShrinkEvidence is what rec says about how it failed.
-func ShrinkEvidence(rec *RunRecord) shrink.Evidence {
+func ShrinkEvidence(rec *record.RunRecord) shrink.Evidence {
 	ev := shrink.Evidence{Verdict: rec.Verdict}
 	for _, r := range rec.ResetLog {
-		if r.Kind == ResetExpected {
+		if r.Kind == record.ResetExpected {
 			continue
 		}
 		re := shrink.ResetEvidence{AtUS: r.AtUS, Kind: r.Kind}
@@ -113,7 +114,7 @@ func ShrinkEvidence(rec *RunRecord) shrink.Evidence {
 
 // readBlackBox finds, in the events before a reset, the last task to miss
 // its deadline and the last block on a lock that was never granted.
-func readBlackBox(box []BoxEvent) (missed, blocked, lock string) {
+func readBlackBox(box []record.BoxEvent) (missed, blocked, lock string) {
 	for i, e := range box {
 		switch e.Kind {
 		case "DM":
@@ -147,7 +148,7 @@ type RunOracle struct {
 	// real board has (a real board ignores the seed).
 	VarySeed bool
 	// Runs, if not nil, is told every record (for tests and reports).
-	Runs func(shrink.Candidate, *RunRecord)
+	Runs func(shrink.Candidate, *record.RunRecord)
 }
 
 // Trial implements shrink.Oracle.
@@ -172,8 +173,8 @@ func (o *RunOracle) Trial(ctx context.Context, cand shrink.Candidate, rep int) (
 }
 
 // OutcomeOf turns a run record into a shrink trial's outcome.
-func OutcomeOf(rec *RunRecord) shrink.Outcome {
-	out := shrink.Outcome{Failed: rec.Verdict == Fail, BoardUS: rec.DurationUS, FailAtUS: -1}
+func OutcomeOf(rec *record.RunRecord) shrink.Outcome {
+	out := shrink.Outcome{Failed: rec.Verdict == record.Fail, BoardUS: rec.DurationUS, FailAtUS: -1}
 	if out.Failed {
 		out.Signature, out.FailAtUS = shrink.Signature(ShrinkEvidence(rec))
 	}

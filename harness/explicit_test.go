@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/shrink"
 )
 
@@ -20,14 +21,14 @@ const pathfinderCampaign = "../campaigns/pathfinder.yaml"
 
 // failingPathfinderRun is run 0 of the Pathfinder campaign on the 1997
 // firmware: 60 s, 120 firings, watchdog resets.
-func failingPathfinderRun(t *testing.T) (*Campaign, *RunRecord) {
+func failingPathfinderRun(t *testing.T) (*Campaign, *record.RunRecord) {
 	t.Helper()
 	c, err := LoadCampaign(pathfinderCampaign, Overrides{})
 	require.NoError(t, err)
 	sum, err := ExecuteRuns(context.Background(), c, []int{0}, Options{})
 	require.NoError(t, err)
 	rec := &sum.Runs[0]
-	require.Equal(t, Fail, rec.Verdict)
+	require.Equal(t, record.Fail, rec.Verdict)
 	return c, rec
 }
 
@@ -39,8 +40,8 @@ func TestExplicitRunRepeatsTheRecordedRun(t *testing.T) {
 	assert.Equal(t, "25ms", firings[0].Params["extra"])
 
 	o := &RunOracle{Campaign: c, Index: rec.Index, Seed: rec.Seed}
-	var again *RunRecord
-	o.Runs = func(_ shrink.Candidate, r *RunRecord) { again = r }
+	var again *record.RunRecord
+	o.Runs = func(_ shrink.Candidate, r *record.RunRecord) { again = r }
 	out, err := o.Trial(context.Background(), shrink.Candidate{Firings: firings, DurationUS: rec.DurationUS}, 0)
 	require.NoError(t, err)
 	want := OutcomeOf(rec)

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/shrink"
 )
 
@@ -123,7 +124,7 @@ EXIT STATUS
 type shrinkSource struct {
 	dir  string
 	c    *harness.Campaign
-	rec  harness.RunRecord
+	rec  record.RunRecord
 	path string // the campaign file
 }
 
@@ -157,9 +158,9 @@ func (a *app) shrink(cmd *cobra.Command, src string, o shrinkOptions) error {
 	}
 	rec := &s.rec
 	switch rec.Verdict {
-	case harness.Pass:
+	case record.Pass:
 		return withCode(ExitInvalid, fmt.Errorf("nothing to shrink: run %d passed", o.run))
-	case harness.Error:
+	case record.Error:
 		return withCode(ExitInfra, fmt.Errorf("nothing to shrink: run %d did not complete (%s)", o.run, rec.Error))
 	}
 	sig, _ := shrink.Signature(harness.ShrinkEvidence(rec))
@@ -296,24 +297,24 @@ func describeDecision(d shrink.Decision) string {
 
 // sourceFromDir reads run N from a results directory and finds its campaign.
 func (a *app) sourceFromDir(dir string, o shrinkOptions) (*shrinkSource, error) {
-	recs, warns, err := harness.ReadRuns(dir)
+	recs, warns, err := record.ReadRuns(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, withCode(ExitInvalid, fmt.Errorf("%s: no %s: not a results directory", dir, harness.RunsFile))
+			return nil, withCode(ExitInvalid, fmt.Errorf("%s: no %s: not a results directory", dir, record.RunsFile))
 		}
 		return nil, withCode(ExitInvalid, err)
 	}
 	for _, w := range warns {
 		fmt.Fprintf(a.stderr, "shrink: %v\n", w)
 	}
-	var rec *harness.RunRecord
+	var rec *record.RunRecord
 	for i := range recs {
 		if recs[i].Index == o.run {
 			rec = &recs[i]
 		}
 	}
 	if rec == nil {
-		return nil, withCode(ExitInvalid, fmt.Errorf("%s: no record of run %d", filepath.Join(dir, harness.RunsFile), o.run))
+		return nil, withCode(ExitInvalid, fmt.Errorf("%s: no record of run %d", filepath.Join(dir, record.RunsFile), o.run))
 	}
 	path, err := findCampaign(dir, o.campaign, rec.CampaignHash)
 	if err != nil {
@@ -386,15 +387,15 @@ func (a *app) sourceFromCampaign(ctx context.Context, cmd *cobra.Command, path s
 	}
 	p := harness.PlanRun(c, o.run)
 	key := harness.KeyOf(c, p)
-	if recs, _, err := harness.ReadRuns(dir); err == nil {
+	if recs, _, err := record.ReadRuns(dir); err == nil {
 		for _, r := range recs {
-			if r.Key() == key && r.Verdict != harness.Error {
+			if r.Key() == key && r.Verdict != record.Error {
 				fmt.Fprintf(a.stderr, "shrink: run %d is already in %s: not run again\n", o.run, dir)
 				return &shrinkSource{dir: dir, c: c, rec: r, path: path}, nil
 			}
 		}
 	}
-	st, err := harness.OpenStore(dir)
+	st, err := record.OpenStore(dir)
 	if err != nil {
 		return nil, withCode(ExitInfra, err)
 	}
@@ -404,7 +405,7 @@ func (a *app) sourceFromCampaign(ctx context.Context, cmd *cobra.Command, path s
 		return nil, err
 	}
 	rec := sum.Runs[0]
-	fmt.Fprintf(a.stderr, "shrink: ran run %d of %s on %s: %s (stored in %s)\n", o.run, c.Name, c.Target, rec.Verdict, filepath.Join(dir, harness.RunsFile))
+	fmt.Fprintf(a.stderr, "shrink: ran run %d of %s on %s: %s (stored in %s)\n", o.run, c.Name, c.Target, rec.Verdict, filepath.Join(dir, record.RunsFile))
 	// The campaign file goes beside the record, so the directory alone
 	// can be shrunk again later.
 	if data, err := os.ReadFile(path); err == nil {
@@ -470,7 +471,7 @@ func (a *app) finishShrink(ctx context.Context, s *shrinkSource, c *harness.Camp
 
 	// The shrunk file, run like any other: on the target it must fail the
 	// same way; on the reference it should pass.
-	check := func(target string) (*harness.RunRecord, error) {
+	check := func(target string) (*record.RunRecord, error) {
 		sc, err := harness.LoadCampaign(shrunkPath, harness.Overrides{Target: target, Seed: seedOverride(rec.CampaignSeed)})
 		if err != nil {
 			return nil, fmt.Errorf("the shrunk campaign does not load: %w", err)
@@ -531,7 +532,7 @@ func (a *app) finishShrink(ctx context.Context, s *shrinkSource, c *harness.Camp
 		fmt.Fprintf(&b, "  - **WARNING: the shrunk campaign does not fail the way the run did (%q, expected %q)**\n", tSig.Signature, res.Signature)
 	}
 	fmt.Fprintf(&b, "- on the reference `%s`: **%s**\n", c.Reference, onRef.Verdict)
-	if onRef.Verdict != harness.Pass {
+	if onRef.Verdict != record.Pass {
 		rs := harness.OutcomeOf(onRef)
 		fmt.Fprintf(&b, "\n**WARNING: the reference firmware fails the shrunk campaign too (%s). The failure is then not the firmware's: the schedule is beyond what any firmware of this task set survives, or the checks are too strict.**\n", rs.Signature)
 	} else {
