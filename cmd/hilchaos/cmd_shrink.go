@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -557,24 +559,11 @@ func writeSchedule(b *strings.Builder, c shrink.Candidate, limit int) {
 			break
 		}
 		var ps []string
-		for _, k := range sortedParamKeys(f.Params) {
+		for _, k := range slices.Sorted(maps.Keys(f.Params)) {
 			ps = append(ps, fmt.Sprintf("%s=%v", k, f.Params[k]))
 		}
 		fmt.Fprintf(b, "- %s %s %s (%s)\n", shrink.FormatUS(f.AtUS), f.Name, f.Kind, strings.Join(ps, ", "))
 	}
-}
-
-func sortedParamKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 // writeSynced writes a file and syncs it.

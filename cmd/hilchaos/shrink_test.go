@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -208,4 +210,45 @@ func section(s, heading string) string {
 		return s[i:]
 	}
 	return ""
+}
+
+// TestShrinkKill9ThenResume kills the shrink process with SIGKILL mid-way
+// (a crash, a power cut) and runs the same command again: same result,
+// no trial in the log twice.
+func TestShrinkKill9ThenResume(t *testing.T) {
+	whole := t.TempDir()
+	code, _, errs := hilchaos(t, "shrink", pathfinder, "--run", "1", "--out", whole)
+	require.Equal(t, 0, code, errs)
+	wantLog := trialLog(t, whole)
+	wantYAML, err := os.ReadFile(filepath.Join(whole, "shrink", "shrunk.yaml"))
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	cmd := exec.Command(binary(t), "shrink", pathfinder, "--run", "1", "--out", dir)
+	require.NoError(t, cmd.Start())
+	logPath := filepath.Join(dir, "shrink", shrink.LogFile)
+	give := time.Now().Add(2 * time.Minute)
+	for lines(t, logPath) < 15 {
+		if time.Now().After(give) {
+			cmd.Process.Kill() //nolint:errcheck // it may be gone
+			_ = cmd.Wait()
+			t.Fatalf("no 15 trials in %s after 2 minutes", logPath)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+	killedAt := lines(t, logPath)
+	require.Less(t, killedAt, len(wantLog), "the kill came before the shrink finished")
+	t.Logf("killed with %d of %d trials in the log", killedAt, len(wantLog))
+
+	code, out, errs := hilchaos(t, "shrink", pathfinder, "--run", "1", "--out", dir)
+	require.Equal(t, 0, code, errs)
+	log := trialLog(t, dir)
+	noRepeats(t, log)
+	assert.Equal(t, len(wantLog), len(log))
+	gotYAML, err := os.ReadFile(filepath.Join(dir, "shrink", "shrunk.yaml"))
+	require.NoError(t, err)
+	assert.Equal(t, string(wantYAML), strings.ReplaceAll(string(gotYAML), dir, whole))
+	assert.Contains(t, out, fmt.Sprintf("%d from the log", killedAt))
 }
