@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/faults"
+	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/shrink"
 )
@@ -162,7 +163,14 @@ func (o *RunOracle) Trial(ctx context.Context, cand shrink.Candidate, rep int) (
 	if o.VarySeed && rep > 0 {
 		p.Seed = RunSeed(o.Seed, rep)
 	}
-	rec, err := ExecuteRun(ctx, c, p, Options{})
+	var opt Options
+	if simTarget(c.Target) {
+		// A simulated board is new for every trial and remembers no ids;
+		// the same ids every time keep the bytes on its simulated UART,
+		// and so the run, the same for the same schedule and seed.
+		opt.IDs = drive.NewIDs(0)
+	}
+	rec, err := ExecuteRun(ctx, c, p, opt)
 	if err != nil {
 		return shrink.Outcome{}, err
 	}
@@ -179,6 +187,11 @@ func OutcomeOf(rec *record.RunRecord) shrink.Outcome {
 		out.Signature, out.FailAtUS = shrink.Signature(ShrinkEvidence(rec))
 	}
 	return out
+}
+
+func simTarget(target string) bool {
+	u, err := url.Parse(target)
+	return err == nil && u.Scheme == "sim"
 }
 
 // Deterministic reports whether a target gives the same run for the same

@@ -56,6 +56,28 @@ func TestExplicitRunRepeatsTheRecordedRun(t *testing.T) {
 	}
 }
 
+// TestTrialsAreRepeatable: on the simulator the same candidate and
+// repetition give the same run, bit for bit, however often it is tried.
+func TestTrialsAreRepeatable(t *testing.T) {
+	c, rec := failingPathfinderRun(t)
+	firings, err := FiringsOf(c, rec)
+	require.NoError(t, err)
+	cand := shrink.Candidate{Firings: firings, DurationUS: rec.DurationUS}
+	var recs []*record.RunRecord
+	o := &RunOracle{Campaign: c, Index: rec.Index, Seed: rec.Seed, VarySeed: true,
+		Runs: func(_ shrink.Candidate, r *record.RunRecord) { recs = append(recs, r) }}
+	// Six trials: with a random first command id, the ids' lengths (and
+	// so the UART's timing) would differ between some of them.
+	for i := 0; i < 6; i++ {
+		_, err := o.Trial(context.Background(), cand, 1)
+		require.NoError(t, err)
+	}
+	for _, r := range recs[1:] {
+		assert.Equal(t, recs[0].ResetLog, r.ResetLog)
+		assert.Equal(t, recs[0].Tasks, r.Tasks)
+	}
+}
+
 // TestShrunkCampaignFileRoundTrip: the campaign WriteCampaign writes loads
 // like any other and plans exactly the candidate's firings.
 func TestShrunkCampaignFileRoundTrip(t *testing.T) {
