@@ -522,7 +522,7 @@ func (a *app) finishShrink(ctx context.Context, s *shrinkSource, c *harness.Camp
 	b.WriteString("\n## Schedule before\n\n")
 	writeSchedule(&b, res.Original, 12)
 	b.WriteString("\n## Schedule after\n\n")
-	writeSchedule(&b, res.Shrunk, 0)
+	writeSchedule(&b, res.Shrunk, 50)
 	fmt.Fprintf(&b, "\nCampaign: `%s`. Reproduce:\n\n    %s\n", shrunkPath, repro)
 	b.WriteString("\n## Verdicts of the shrunk campaign\n\n")
 	fmt.Fprintf(&b, "- on the target `%s`: **%s**", c.Target, onTarget.Verdict)

@@ -252,3 +252,21 @@ func TestShrinkKill9ThenResume(t *testing.T) {
 	assert.Equal(t, string(wantYAML), strings.ReplaceAll(string(gotYAML), dir, whole))
 	assert.Contains(t, out, fmt.Sprintf("%d from the log", killedAt))
 }
+
+// TestShrinkBudget: the trial budget stops the shrink; what it found so
+// far is written, marked as not minimal, and still fails.
+func TestShrinkBudget(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errs := hilchaos(t, "shrink", pathfinder, "--run", "0", "--out", dir, "--budget-trials", "5")
+	require.Equal(t, 0, code, errs)
+	assert.Len(t, trialLog(t, dir), 5)
+	assert.Contains(t, errs, "shrink budget used up after 5 trials")
+	assert.Contains(t, out, "the budget ended the shrink early")
+	assert.Contains(t, errs, "(0 left)")
+	shrunk := filepath.Join(dir, "shrink", "shrunk.yaml")
+	data, err := os.ReadFile(shrunk)
+	require.NoError(t, err)
+	assert.Contains(t, string(data), "not minimal")
+	code, _, _ = hilchaos(t, "run", shrunk, "--run", "0")
+	assert.Equal(t, 1, code)
+}
