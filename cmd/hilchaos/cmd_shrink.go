@@ -536,7 +536,9 @@ func (a *app) finishShrink(ctx context.Context, s *shrinkSource, c *harness.Camp
 	fmt.Fprintf(&b, "- on the reference `%s`: **%s**\n", c.Reference, onRef.Verdict)
 	if onRef.Verdict != record.Pass {
 		rs := harness.OutcomeOf(onRef)
-		fmt.Fprintf(&b, "\n**WARNING: the reference firmware fails the shrunk campaign too (%s). The failure is then not the firmware's: the schedule is beyond what any firmware of this task set survives, or the checks are too strict.**\n", rs.Signature)
+		warn := fmt.Sprintf("WARNING: the reference firmware fails the shrunk campaign too (%s). The failure is then not the firmware's: the schedule is beyond what any firmware of this task set survives, or the checks are too strict.", rs.Signature)
+		fmt.Fprintf(&b, "\n**%s**\n", warn)
+		defer fmt.Fprintf(a.stderr, "shrink: %s\n", warn)
 	} else {
 		b.WriteString("\nThe reference passes: the failure is the firmware's.\n")
 	}

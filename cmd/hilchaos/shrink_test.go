@@ -270,3 +270,22 @@ func TestShrinkBudget(t *testing.T) {
 	code, _, _ = hilchaos(t, "run", shrunk, "--run", "0")
 	assert.Equal(t, 1, code)
 }
+
+// TestShrinkReferenceFailsToo: when the campaign's checks are stricter
+// than the reference firmware meets, the report says loudly that the
+// failure is not the firmware's.
+func TestShrinkReferenceFailsToo(t *testing.T) {
+	data, err := os.ReadFile(pathfinder)
+	require.NoError(t, err)
+	text := string(data)
+	i := strings.Index(text, "\nchecks:")
+	require.Positive(t, i)
+	strict := text[:i] + "\nchecks:\n  - resets.watchdog == 0\n  - bc_dist.max_response < 3ms\n"
+	path := filepath.Join(t.TempDir(), "strict.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(strict), 0o644))
+	code, out, errs := hilchaos(t, "shrink", path, "--run", "0", "--out", t.TempDir())
+	require.Equal(t, 0, code, errs)
+	assert.Contains(t, out, "on the reference `sim://pathfinder?mutex=inherit`: **fail**")
+	assert.Contains(t, out, "WARNING: the reference firmware fails the shrunk campaign too")
+	assert.Contains(t, errs, "WARNING: the reference firmware fails")
+}
