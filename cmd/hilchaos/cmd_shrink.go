@@ -88,8 +88,14 @@ EXIT STATUS
 			if err := applyEnv(cmd.Flags(), lookupEnv); err != nil {
 				return withCode(ExitInvalid, err)
 			}
-			if o.run < 0 {
+			if !cmd.Flags().Changed("run") {
 				return withCode(ExitInvalid, errors.New("--run N is required: the failing run to shrink"))
+			}
+			if o.run < 0 {
+				return withCode(ExitInvalid, fmt.Errorf("--run %d: want a run index, 0 or more", o.run))
+			}
+			if !cmd.Flags().Changed("confirm") {
+				o.confirm = -1 // the target's default
 			}
 			if o.budgetTrials < 0 || o.budgetTime < 0 || o.margin < 0 {
 				return withCode(ExitInvalid, errors.New("--budget-trials, --budget-time and --margin must not be negative"))
@@ -101,14 +107,14 @@ EXIT STATUS
 		},
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.run, "run", -1, "the run to shrink (its index in the plan, as in run --run)")
+	f.IntVar(&o.run, "run", 0, "the run to shrink (its index in the plan, as in run --run)")
 	f.StringVar(&o.campaign, "campaign", "", "the campaign file of a results directory (default: found by content hash in DIR or ./campaigns)")
 	f.StringVar(&o.target, "target", "", "run the trials on this target instead of the run's")
 	f.Uint64Var(&o.seed, "seed", 0, "campaign seed, overriding the file's (CAMPAIGN source only)")
 	f.StringVar(&o.out, "out", "", "results directory for a CAMPAIGN source (default: shrink-NAME-runN)")
 	f.StringVar(&o.trials, "trials", "auto", "how candidates are judged: auto (once on deterministic targets, else sprt), once, sprt, k-of-n")
 	f.IntVar(&o.seeds, "seeds", 0, "once: seeds each candidate must fail with on a deterministic target (default 3 on sim://, where the seed draws execution times; 1 elsewhere)")
-	f.IntVar(&o.confirm, "confirm", -1, "once: fresh seeds the shrunk schedule must also fail with, or be backed off toward the original (default 10 on sim://, 0 elsewhere)")
+	f.IntVar(&o.confirm, "confirm", 0, "once: fresh seeds the shrunk schedule must also fail with, or be backed off toward the original (default 10 on sim://, 0 elsewhere)")
 	f.IntVar(&o.k, "k", 3, "k-of-n: reproductions needed")
 	f.IntVar(&o.n, "n", 5, "k-of-n: trials at most")
 	f.Float64Var(&o.p0, "p0", shrink.DefaultSPRT.P0, "sprt: reproduction rate of a schedule that does not reproduce")
