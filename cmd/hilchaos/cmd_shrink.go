@@ -537,7 +537,9 @@ func (a *app) finishShrink(ctx context.Context, s *shrinkSource, c *harness.Camp
 	}
 	b.WriteString("\n")
 	if tSig.Signature != res.Signature {
-		fmt.Fprintf(&b, "  - **WARNING: the shrunk campaign does not fail the way the run did (%q, expected %q)**\n", tSig.Signature, res.Signature)
+		warn := fmt.Sprintf("WARNING: the shrunk campaign, run as a file, does not fail the way the run did (%q, expected %q)", tSig.Signature, res.Signature)
+		fmt.Fprintf(&b, "  - **%s**\n", warn)
+		defer fmt.Fprintf(a.stderr, "shrink: %s\n", warn)
 	}
 	fmt.Fprintf(&b, "- on the reference `%s`: **%s**\n", c.Reference, onRef.Verdict)
 	if onRef.Verdict != record.Pass {
