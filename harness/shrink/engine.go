@@ -296,6 +296,7 @@ func (s *Shrinker) Shrink(ctx context.Context, orig Candidate, sig string) (*Res
 	// confirmation seeds added to them; failing that, the prefix stays.
 	s.step = "ddmin"
 	seeds := s.Decision.Seeds
+	defer func() { s.Decision.Seeds = seeds }()
 	for round := 0; ; round++ {
 		best = base
 		min, err := s.ddmin(ctx, base, &best)
@@ -335,6 +336,9 @@ func (s *Shrinker) Shrink(ctx context.Context, orig Candidate, sig string) (*Res
 	before := best
 	var edges []edge
 	for i := range best.Firings {
+		if res.Fragile != "" {
+			break // the schedule kept did not confirm: its parameters are not to be trusted lower
+		}
 		for _, p := range numericParams(best.Firings[i]) {
 			e, err := s.shrinkParam(ctx, &best, i, p)
 			if err != nil {
