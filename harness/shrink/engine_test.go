@@ -277,3 +277,38 @@ func TestShrinkOracleErrorStops(t *testing.T) {
 	assert.ErrorIs(t, err, boom)
 	assert.Equal(t, 3, n)
 }
+
+// TestShrinkFragileKeepsThePrefix: a board on which any one burst fails
+// on the judging seeds but two are needed on every other seed. ddmin's
+// single burst does not confirm, not even judged on more seeds, so the
+// shrink keeps the prefix it had, says so, and leaves its parameters alone.
+func TestShrinkFragileKeepsThePrefix(t *testing.T) {
+	o := OracleFunc(func(_ context.Context, c Candidate, rep int) (Outcome, error) {
+		bursts := 0
+		for _, f := range c.Firings {
+			if f.Kind == "load-burst" {
+				bursts++
+			}
+		}
+		need := 1
+		if rep >= ConfirmRep {
+			need = 2
+		}
+		if bursts >= need && c.DurationUS > 2_500_000 {
+			return Outcome{Failed: true, Signature: sig, BoardUS: c.DurationUS, FailAtUS: 2_500_000}, nil
+		}
+		return Outcome{BoardUS: c.DurationUS, FailAtUS: -1}, nil
+	})
+	s := &Shrinker{Oracle: o, Decision: Decision{Mode: Once, Seeds: 3, Confirm: 4}}
+	res, err := s.Shrink(context.Background(), pathfinderLike(), sig)
+	require.NoError(t, err)
+	assert.Contains(t, res.Fragile, "did not fail on every confirmation seed")
+	assert.False(t, res.Minimal)
+	assert.Equal(t, 6, res.Shrunk.Size(), "the prefix: three seconds of hold and burst before the failure at 2.5 s")
+	for _, f := range res.Shrunk.Firings {
+		if f.Kind == "load-burst" {
+			assert.Equal(t, "110ms", f.Params["length"])
+		}
+	}
+	assert.Equal(t, 3, s.Decision.Seeds, "the judging seeds are restored")
+}
