@@ -212,10 +212,13 @@ func Deterministic(target string) bool {
 
 // TraceName is the campaign trace level as a campaign file writes it.
 func TraceName(level int) string {
-	for k, v := range traceLevels {
-		if v == level {
-			return k
-		}
+	switch level {
+	case 0:
+		return "summary"
+	case 1:
+		return "default"
+	case 2:
+		return "full"
 	}
 	return ""
 }
