@@ -99,6 +99,8 @@ func TestShrunkCampaignFileRoundTrip(t *testing.T) {
 	assert.Equal(t, c.Checks, sc.Checks)
 	assert.Equal(t, c.Target, sc.Target)
 	assert.Equal(t, c.Seed, sc.Seed)
+	assert.Equal(t, c.Trace, sc.Trace)
+	assert.Equal(t, c.Timeouts, sc.Timeouts)
 	assert.Equal(t, 4, sc.Repeat)
 	require.Len(t, sc.Faults, 3, "the two bursts differ in length: two entries")
 	assert.Equal(t, "comms-burst-2", sc.Faults[2].Name)
