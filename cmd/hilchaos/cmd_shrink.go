@@ -209,8 +209,16 @@ func (a *app) shrink(cmd *cobra.Command, src string, o shrinkOptions) error {
 		Budget: shrink.Budget{Trials: o.budgetTrials, Board: o.budgetTime},
 		Margin: o.margin,
 		Progress: func(p shrink.Progress) {
+			if a.isTerminal {
+				// One line, rewritten per trial, on a terminal.
+				fmt.Fprintf(a.stderr, "\r%s\x1b[K", p)
+				return
+			}
 			fmt.Fprintln(a.stderr, p.String())
 		},
+	}
+	if a.isTerminal {
+		defer fmt.Fprintln(a.stderr)
 	}
 	orig := shrink.Candidate{Firings: firings, DurationUS: rec.DurationUS}
 	fmt.Fprintf(a.stderr, "shrink: run %d of %s on %s: %d firing(s), %s, failure %q, trials %s\n",
