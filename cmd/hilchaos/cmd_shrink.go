@@ -217,15 +217,16 @@ func (a *app) shrink(cmd *cobra.Command, src string, o shrinkOptions) error {
 			fmt.Fprintln(a.stderr, p.String())
 		},
 	}
-	if a.isTerminal {
-		defer fmt.Fprintln(a.stderr)
-	}
+
 	orig := shrink.Candidate{Firings: firings, DurationUS: rec.DurationUS}
 	fmt.Fprintf(a.stderr, "shrink: run %d of %s on %s: %d firing(s), %s, failure %q, trials %s\n",
 		rec.Index, rec.Campaign, c.Target, len(firings), shrink.FormatUS(rec.DurationUS), sig, describeDecision(dec))
 	wall := time.Now()
 	res, err := sh.Shrink(ctx, orig, sig)
 	elapsed := time.Since(wall)
+	if a.isTerminal {
+		fmt.Fprintln(a.stderr) // end the progress line
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, shrink.ErrBudget):
