@@ -107,10 +107,11 @@ func TestShrunkCampaignFileRoundTrip(t *testing.T) {
 	p := PlanRun(sc, 3)
 	assert.Equal(t, RunSeed(c.Seed, 3), p.Seed)
 	assert.Equal(t, int64(900_000), p.Duration.Microseconds())
-	require.Len(t, p.Faults, 3)
+	planned := p.Firings(nil).All()
+	require.Len(t, planned, 3)
 	for i, f := range cand.Firings {
-		assert.Equal(t, f.AtUS, p.Faults[i].At)
-		assert.Equal(t, f.Kind, p.Faults[i].Kind)
+		assert.Equal(t, f.AtUS, planned[i].At)
+		assert.Equal(t, f.Kind, planned[i].Kind)
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/harness/score"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
@@ -28,6 +30,8 @@ type Options struct {
 	Store *Store
 	// Progress, if not nil, is told about each finished run.
 	Progress func(done, total int, r *RunRecord)
+	// Started, if not nil, is told when a run starts.
+	Started func(p RunPlan)
 	// Now is the wall clock for host facts; nil means time.Now.
 	Now func() time.Time
 	// Done holds records of runs finished by an earlier invocation
@@ -64,6 +68,9 @@ func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord
 	if r, ok := opt.Done[KeyOf(c, p)]; ok {
 		return &r, nil
 	}
+	if opt.Started != nil {
+		opt.Started(p)
+	}
 	rec, err := ExecuteRun(ctx, c, p, *opt)
 	if rec != nil && opt.Store != nil {
 		if serr := opt.Store.Append(rec); serr != nil {
@@ -90,7 +97,7 @@ func Execute(ctx context.Context, c *Campaign, opt Options) (*Summary, error) {
 }
 
 func newSummary(c *Campaign) *Summary {
-	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed}
+	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed, Planned: c.Runs()}
 }
 
 // finish summarises and adds what the campaign learned beyond verdicts.
@@ -101,8 +108,18 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 			sum.Resumed++
 		}
 	}
-	sum.Interrupted = errors.Is(err, ErrInterrupted)
+	sum.Interrupted = errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled)
+	if sum.Interrupted {
+		sum.Verdict = record.Interrupted
+	}
 	sum.Requirements = Requirements(c, sum.Runs)
+	sum.CampaignVersion, sum.Harness = c.Version, Version
+	for i := range sum.Runs {
+		if fw := sum.Runs[i].Firmware; fw.Name != "" {
+			sum.Firmware = &fw
+			break
+		}
+	}
 	if s := c.Sweep; s != nil {
 		if s.Search == SearchBreakingPoint {
 			// Finding the breaking point is the point of the campaign,
@@ -110,6 +127,7 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 			if sum.Verdict == Fail {
 				sum.Verdict = Pass
 			}
+			searchVerdict(s, sum)
 			if s.MinMargin != nil && sum.Sweep != nil && sum.Sweep.Breaking != "" && sum.Sweep.MarginNum < s.MinMargin.Num && sum.Verdict == Pass {
 				sum.Verdict = Fail
 				sum.Sweep.Note = fmt.Sprintf("margin %s is below the required %s", sum.Sweep.Margin, s.MinMargin.Text)
@@ -135,6 +153,7 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 		}
 	}
 	sum := newSummary(c)
+	sum.Planned = len(plans)
 	if opt.IDs == nil {
 		opt.IDs = newIDs()
 	}
@@ -171,17 +190,23 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	rec := &RunRecord{
 		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
-		Faults: storedFaults(p.Faults), Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
+		Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
 	trace := ""
 	if opt.Store != nil {
-		trace = tracelog.Path(p.Index)
+		trace = TracePath(c, p)
 		rec.Trace = trace
 		trace = filepath.Join(opt.Store.Dir(), trace)
 	}
 	ids := opt.IDs
 	if ids == nil {
 		ids = newIDs()
+	}
+	if isSimURL(c.Target) {
+		// A simulated board is new for every run and remembers no ids; the
+		// run's own counter keeps it bit-for-bit reproducible (command
+		// lengths take board time on its UART).
+		ids = nil
 	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
@@ -193,10 +218,22 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	)
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
-	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil) })
-	obs, err := observe(ctx, c.Target, c, p, trace, ids)
+	if c.Scored() {
+		refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false) })
+	}
+	obs, err := observe(ctx, c.Target, c, p, trace, ids, true)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
+	// A board that did not come back after a reset failed; the run up to
+	// the reset is judged like any other.
+	var brick *BrickError
+	if errors.As(err, &brick) {
+		err = nil
+		rec.Resets.Brick = 1
+		if len(rec.ResetLog) < MaxResetLog {
+			rec.ResetLog = append(rec.ResetLog, ResetEvent{AtUS: brick.AtUS, Kind: record.ResetBrick, Reason: brick.Error(), RecoveryUS: -1})
+		}
+	}
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
 		err = &InfraError{Target: c.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
 			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
@@ -206,7 +243,11 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		refWG.Wait()
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			// Cut short by a signal: keep what it saw (its resets
+			// happened), claim no verdict.
+			rec.Verdict = record.Interrupted
+			rec.Error = fmt.Sprintf("interrupted at board time %s of %s", time.Duration(endUS(obs))*time.Microsecond, p.Duration)
+			return rec, ctx.Err()
 		}
 		return rec, err
 	}
@@ -218,25 +259,20 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		rec.Verdict, rec.Error = Error, "reference: "+err.Error()
 		return rec, err
 	}
-	var ref RunRecord
-	fill(&ref, refObs, c)
-	rec.Score, rec.Deductions = Score(rec, &ref)
-	rec.Checks = Evaluate(c.Checks, rec)
-	rec.Verdict = Pass
-	for _, ch := range rec.Checks {
-		if !ch.Pass {
-			rec.Verdict = Fail
-		}
+	var ref *RunRecord
+	if c.Scored() {
+		ref = &RunRecord{}
+		fill(ref, refObs, c)
 	}
-	if rec.Score < c.MinScore {
-		rec.Verdict = Fail
-	}
+	o := observed(obs)
+	o.Brick = brick != nil
+	score.Judge(rec, ref, c.criteria(), o)
 	return rec, nil
 }
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs, underTest bool) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -264,7 +300,7 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return driveRun(ctx, t, c, p, raw, ids)
+	return driveRun(ctx, t, c, p, raw, ids, underTest)
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
@@ -302,12 +338,35 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = telemetryOf(obs.Telemetry)
+	// One number for every event that did not arrive: the record's
+	// telemetry.lost and the check of that name.
+	rec.Telemetry.SeqLost = obs.Telemetry.Lost
+	rec.Telemetry.Lost = obs.Telemetry.Lost + obs.Telemetry.Dropped
+	if c != nil {
+		rec.TraceLevel = traceLevelName(c.Trace)
+	}
 	fillDriven(rec, obs.Observation)
 	rec.FaultsSkipped = obs.FaultsSkipped
+	rec.Faults, rec.FaultsPlanned = storedFaults(obs.Faults), obs.FaultsPlanned
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}
+}
+
+// observed is what the verdict needs from a run beyond its record.
+func observed(obs *Observation) score.Observed {
+	if obs == nil || obs.Observation == nil || obs.Analyzer == nil {
+		return score.Observed{}
+	}
+	// The driver's end credits board time the analyzer saw no event of
+	// (a hung board's clock ran on until its reset).
+	return score.Observed{Faults: obs.Analyzer.Faults(), ReachedUS: max(obs.Analyzer.ReachedUS(), obs.EndUS)}
+}
+
+// criteria are what the campaign judges a run by.
+func (c *Campaign) criteria() score.Criteria {
+	return score.Criteria{Checks: c.Checks, MinScore: c.MinScore, MinJobs: c.MinJobs, MaxLoss: c.MaxLoss}
 }
 
 // boxEvents resolves a black box's task and lock names.
@@ -327,4 +386,14 @@ func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
 		out[i] = b
 	}
 	return out
+}
+
+// traceLevelName is the campaign name of a trace level.
+func traceLevelName(level int) string {
+	for name, l := range traceLevels {
+		if l == level {
+			return name
+		}
+	}
+	return strconv.Itoa(level)
 }

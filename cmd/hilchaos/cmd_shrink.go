@@ -170,6 +170,8 @@ func (a *app) shrink(cmd *cobra.Command, src string, o shrinkOptions) error {
 		return withCode(ExitInvalid, fmt.Errorf("nothing to shrink: run %d passed", o.run))
 	case record.Error:
 		return withCode(ExitInfra, fmt.Errorf("nothing to shrink: run %d did not complete (%s)", o.run, rec.Error))
+	case record.Inconclusive:
+		return withCode(ExitInfra, fmt.Errorf("nothing to shrink: run %d is inconclusive (it lacks the evidence a verdict needs)", o.run))
 	}
 	sig, _ := shrink.Signature(harness.ShrinkEvidence(rec))
 	firings, err := harness.FiringsOf(s.c, rec)

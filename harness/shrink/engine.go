@@ -273,17 +273,26 @@ func (s *Shrinker) Shrink(ctx context.Context, orig Candidate, sig string) (*Res
 	stepDone("check")
 
 	// Causality: firings after the failure cannot have caused it. Keep
-	// the prefix up to the failure and cut the run after it.
+	// the prefix up to the failure and cut the run after it, with the
+	// margin doubled while the cut run does not fail (a run too short to
+	// show enough jobs is inconclusive, not failed).
 	s.step = "prefix"
 	if at, ok := s.failAt[s.key(orig)]; ok && at >= 0 {
-		p := s.prefix(orig, at)
-		if p.Size() < orig.Size() || p.DurationUS < orig.DurationUS {
+		for margin := s.Margin.Microseconds(); ; margin *= 2 {
+			p := s.prefix(orig, at, margin)
+			if p.Size() == orig.Size() && p.DurationUS >= orig.DurationUS {
+				break
+			}
 			ok, err := s.reproduces(ctx, p)
 			if err != nil {
 				return finish(err)
 			}
 			if ok {
 				best, s.size = p, p.Size()
+				break
+			}
+			if p.DurationUS >= orig.DurationUS {
+				break
 			}
 		}
 	}
@@ -416,8 +425,9 @@ type edge struct {
 	grid   int64
 }
 
-// prefix is c without the firings after at, run until at plus the margin.
-func (s *Shrinker) prefix(c Candidate, at int64) Candidate {
+// prefix is c without the firings after at, run until at plus margin
+// (µs), rounded up.
+func (s *Shrinker) prefix(c Candidate, at, margin int64) Candidate {
 	var idx []int
 	for i, f := range c.Firings {
 		if f.AtUS <= at {
@@ -426,7 +436,7 @@ func (s *Shrinker) prefix(c Candidate, at int64) Candidate {
 	}
 	p := c.with(idx)
 	round := s.Round.Microseconds()
-	d := (at + s.Margin.Microseconds() + round - 1) / round * round
+	d := (at + margin + round - 1) / round * round
 	p.DurationUS = min(d, c.DurationUS)
 	return p
 }
