@@ -221,6 +221,18 @@ func (a *app) shrink(cmd *cobra.Command, src string, o shrinkOptions) error {
 	}
 
 	orig := shrink.Candidate{Firings: firings, DurationUS: rec.DurationUS}
+	if n := len(rec.Faults); n >= harness.MaxFaultLog {
+		// The record lists only the first firings. A failure before the
+		// last one listed is reproduced by the run up to that firing;
+		// after it, the schedule is not known.
+		_, at := shrink.Signature(harness.ShrinkEvidence(rec))
+		last := rec.Faults[n-1].At
+		if at < 0 || at >= last {
+			return withCode(ExitInvalid, fmt.Errorf("nothing to shrink: run %d's record lists only its first %d firings (to %s) and its failure is not before them: rerun it with a shorter --duration", o.run, n, shrink.FormatUS(last)))
+		}
+		orig.DurationUS = last
+		fmt.Fprintf(a.stderr, "shrink: the record lists the first %d firings (to %s); the failure at %s comes before, so the run is taken up to there\n", n, shrink.FormatUS(last), shrink.FormatUS(at))
+	}
 	fmt.Fprintf(a.stderr, "shrink: run %d of %s on %s: %d firing(s), %s, failure %q, trials %s\n",
 		rec.Index, rec.Campaign, c.Target, len(firings), shrink.FormatUS(rec.DurationUS), sig, describeDecision(dec))
 	wall := time.Now()
