@@ -136,7 +136,7 @@ OVERNIGHT
 			if o.resume && o.out == "" {
 				return withCode(ExitInvalid, errors.New("--resume needs --out DIR: the results directory to continue"))
 			}
-			return nil
+			return checkTargetFlag(o.target)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			over := harness.Overrides{Target: o.target, Repeat: o.repeat, Duration: o.duration}

@@ -18,6 +18,7 @@ package serial
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"slices"
 	"strconv"
@@ -211,6 +212,11 @@ func (t *Target) dial() (link.Conn, error) {
 	if t.spec.USB != nil {
 		d, err := FindUSB(*t.spec.USB)
 		if err != nil {
+			var e *Error
+			if _, ok := seen.Load("usb/" + t.spec.USB.String()); !ok && errors.As(err, &e) && errors.Is(err, fs.ErrNotExist) {
+				e.Hint = portsHint
+				e.kind = errors.Join(e.kind, targets.ErrPermanent)
+			}
 			return nil, err
 		}
 		dev = d.Name
@@ -222,6 +228,10 @@ func (t *Target) dial() (link.Conn, error) {
 	p, err := bug.Open(dev, &mode)
 	if err != nil {
 		return nil, convert(dev, "open", err)
+	}
+	seen.Store(dev, true)
+	if t.spec.USB != nil {
+		seen.Store("usb/"+t.spec.USB.String(), true)
 	}
 	t.mu.Lock()
 	t.ident, t.dev = ident, dev
