@@ -117,10 +117,16 @@ const maxSlice = 250 * time.Millisecond
 //
 // The library configures the line, writes, and drives the modem lines. Its
 // read path costs a select(2) and a read(2) per chunk, which on a fast link
-// caps ingest well below what the port delivers; so, where the device can
-// be opened a second time, reads go through that descriptor instead, on Go's
-// poller: one read(2) per chunk and deadlines that need no polling slices.
-// Both descriptors share the one tty and its line settings.
+// caps ingest well below what the port delivers; so reads go through a
+// second descriptor instead, on Go's poller: one read(2) per chunk and
+// deadlines that need no polling slices. Both descriptors share the one tty
+// and its line settings.
+//
+// The library puts the tty in exclusive mode (TIOCEXCL) as it opens it, and
+// from then on the kernel lets only root open it again; so the read
+// descriptor is opened first (openReader), before the library's. The port
+// stays exclusive against other programs. Where the read descriptor cannot
+// be had, reads fall back to the library's path.
 type port struct {
 	p        bug.Port
 	rd       *os.File // second descriptor for reads, or nil
@@ -129,12 +135,18 @@ type port struct {
 	closed   atomic.Bool
 }
 
-func newPort(p bug.Port, name string) *port {
-	pt := &port{p: p, name: name}
-	if f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOCTTY, 0); err == nil {
-		pt.rd = f
+// openReader opens dev for reading on Go's poller, or returns nil. It does
+// not wait for carrier: the library sets CLOCAL just after.
+func openReader(dev string) *os.File {
+	f, err := os.OpenFile(dev, os.O_RDONLY|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
 	}
-	return pt
+	return f
+}
+
+func newPort(p bug.Port, rd *os.File, name string) *port {
+	return &port{p: p, rd: rd, name: name}
 }
 
 // readFile reads through the poller descriptor.

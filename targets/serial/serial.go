@@ -225,8 +225,12 @@ func (t *Target) dial() (link.Conn, error) {
 		ident = targets.Identity{VID: d.VID, PID: d.PID, Serial: d.SerialNumber, Product: d.Product}
 	}
 	mode := t.spec.Mode
+	rd := openReader(dev) // before the library makes the tty exclusive
 	p, err := bug.Open(dev, &mode)
 	if err != nil {
+		if rd != nil {
+			rd.Close()
+		}
 		return nil, convert(dev, "open", err)
 	}
 	seen.Store(dev, true)
@@ -236,7 +240,7 @@ func (t *Target) dial() (link.Conn, error) {
 	t.mu.Lock()
 	t.ident, t.dev = ident, dev
 	t.mu.Unlock()
-	return newPort(p, dev), nil
+	return newPort(p, rd, dev), nil
 }
 
 // Name implements targets.Target.
