@@ -13,6 +13,7 @@ package conform
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -153,7 +154,10 @@ func (v *verdicts) note(id, format string, a ...any) {
 func (v *verdicts) fail(id, format string, a ...any) {
 	mustRule(id)
 	v.checked[id] = true
-	v.fails[id] = append(v.fails[id], fmt.Sprintf(format, a...))
+	msg := fmt.Sprintf(format, a...)
+	if !slices.Contains(v.fails[id], msg) {
+		v.fails[id] = append(v.fails[id], msg)
+	}
 }
 
 // check records a check of rule id that passes when cond holds.
