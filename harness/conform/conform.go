@@ -163,7 +163,7 @@ func (s *session) greet() error {
 		s.v.fail("identify", "AK but no BT followed")
 	case before != nil && tbl.boot.boot.BootCount != before.boot.BootCount:
 		s.v.fail("identify", "the BT after ID has boot count %d, the board's last boot was %d", tbl.boot.boot.BootCount, before.boot.BootCount)
-	case tbl.complete:
+	case tbl.ended:
 		s.v.note("identify", "BT and %d tasks, %d locks", len(tbl.tasks), len(tbl.locks))
 	default:
 		s.v.fail("identify", "the table after ID is incomplete: %s", tbl.problem)
@@ -220,7 +220,8 @@ type tableRead struct {
 	boot     *rec
 	tasks    []wire.TaskInfo
 	locks    []wire.LockInfo
-	complete bool
+	complete bool // TE came and its counts match
+	ended    bool // TE came (its counts are the "table" rule's business)
 	problem  string
 }
 
@@ -280,6 +281,7 @@ func (s *session) table(got []*rec, needBoot bool) (tableRead, error) {
 			break
 		}
 	}
+	t.ended = te >= 0
 	switch {
 	case te < 0:
 		t.problem = "no TE within the timeout"
@@ -530,7 +532,7 @@ func (s *session) identifyRunning() error {
 		s.v.fail("identify-running", "no BT after ID during the run")
 	case tbl.boot.boot.BootCount != boot.boot.BootCount:
 		s.v.fail("identify-running", "the BT after ID has boot count %d: the board rebooted (was %d)", tbl.boot.boot.BootCount, boot.boot.BootCount)
-	case !tbl.complete:
+	case !tbl.ended:
 		s.v.fail("identify-running", "table incomplete: %s", tbl.problem)
 	default:
 		// The run goes on: an event after the table.
