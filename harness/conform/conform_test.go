@@ -2,6 +2,8 @@ package conform_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -96,3 +98,13 @@ func (s silent) Read(p []byte) (int, error) {
 }
 
 func (s silent) Now() time.Time { return targets.ClockOf(s.Target).Now() }
+
+// TestDocListsEveryRule: docs/CONFORM.md has a row for every rule, with
+// its section.
+func TestDocListsEveryRule(t *testing.T) {
+	b, err := os.ReadFile("../../docs/CONFORM.md")
+	require.NoError(t, err)
+	for _, r := range conform.Rules {
+		assert.Contains(t, string(b), fmt.Sprintf("| `%s` | %s |", r.ID, r.Section), r.ID)
+	}
+}
