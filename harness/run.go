@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
@@ -33,6 +34,12 @@ type Options struct {
 	// (--resume): a planned run with the same key is not run again, and
 	// its stored record stands in for it.
 	Done map[RunKey]RunRecord
+	// IDs gives the command ids of every run, so that no two commands of
+	// a campaign share an id (a board remembers the ids it answered, and
+	// does not act on a repeated one). Nil: ExecuteRuns makes one whose
+	// first id is random, so two invocations against the same board do
+	// not collide either.
+	IDs *drive.IDs
 	// Stop, when closed, asks for a graceful stop: the run in progress
 	// finishes and is stored, no further run starts, and Execute returns
 	// the summary so far with ErrInterrupted.
@@ -128,6 +135,9 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 		}
 	}
 	sum := newSummary(c)
+	if opt.IDs == nil {
+		opt.IDs = newIDs()
+	}
 	for i, p := range plans {
 		if opt.stopped() {
 			finish(c, sum, opt, ErrInterrupted)
@@ -169,6 +179,10 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		rec.Trace = trace
 		trace = filepath.Join(opt.Store.Dir(), trace)
 	}
+	ids := opt.IDs
+	if ids == nil {
+		ids = newIDs()
+	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
 	// nothing but the wall time.
@@ -179,8 +193,8 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	)
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
-	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "") })
-	obs, err := observe(ctx, c.Target, c, p, trace)
+	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil) })
+	obs, err := observe(ctx, c.Target, c, p, trace, ids)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
@@ -222,7 +236,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -250,15 +264,15 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return drive(ctx, t, c, p, raw)
+	return driveRun(ctx, t, c, p, raw, ids)
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
-	if obs == nil {
+	if obs == nil || obs.Observation == nil {
 		return
 	}
-	rec.Firmware = obs.Firmware
-	rec.ResetLog = obs.Resets
+	rec.Firmware = Firmware(obs.Firmware)
+	rec.ResetLog = resetsOf(obs.Resets)
 	if rec.ResetLog == nil {
 		rec.ResetLog = []ResetEvent{}
 	}
@@ -287,17 +301,14 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	}
 	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
-	rec.Telemetry = obs.Telemetry
+	rec.Telemetry = telemetryOf(obs.Telemetry)
+	fillDriven(rec, obs.Observation)
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}
 }
-
-// maxBlackBoxes is how many resets (the first ones) keep their black box in
-// the record, so a soak that resets all night keeps a record of sane size.
-const maxBlackBoxes = 10
 
 // boxEvents resolves a black box's task and lock names.
 func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
