@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/hilchaos/hilchaos/targets"
@@ -100,10 +99,8 @@ func (s *session) next(deadline time.Time) (*rec, error) {
 		}
 		return nil, &InfraError{Target: s.t.Name(), Err: fmt.Errorf("read: %w", err)}
 	}
-	if f.Type == wire.TypeInvalid || int(f.Type) > 64 {
-		// Not a frame on the wire (a console line, where the reader
-		// reports them): nothing to check here.
-		return s.next(deadline)
+	if f.Type == wire.TypeConsole {
+		return s.next(deadline) // console text: no rule about it
 	}
 	r := s.observe(f)
 	if debug && r.typ != wire.TypeEvent && r.typ != wire.TypeBlackBox {
@@ -142,14 +139,7 @@ func (s *session) observe(f *wire.Frame) *rec {
 	switch f.Type {
 	case wire.TypeBoot:
 		r.boot, err = f.Boot()
-		r.proto = 1
-		if f.NField >= 7 {
-			p, perr := strconv.ParseUint(string(f.Fields[6]), 10, 32)
-			if perr != nil {
-				err = fmt.Errorf("proto %q: %v", f.Fields[6], perr)
-			}
-			r.proto = int(p)
-		}
+		r.proto = int(r.boot.Proto)
 		if err == nil {
 			r.fresh = s.boot == nil || s.boot.boot.BootCount != r.boot.BootCount
 			if r.fresh {
@@ -237,18 +227,11 @@ func (s *session) write(b []byte) error {
 	return nil
 }
 
-// encode returns the frame of c; ID frames are built here (the command is
-// new in version 2).
-func encode(c wire.Command) []byte {
-	if c.Type == typeIdentify {
-		body := fmt.Appendf(nil, "ID,%d", c.ID)
-		return fmt.Appendf(nil, "$%s*%04X\n", body, wire.CRC16(body))
-	}
-	return wire.AppendCommand(nil, c)
-}
+// encode returns the frame of c.
+func encode(c wire.Command) []byte { return wire.AppendCommand(nil, c) }
 
-// typeIdentify stands for the ID command (PROTOCOL.md 2.3) in a Command.
-const typeIdentify wire.Type = 0xFE
+// typeIdentify is the ID command (PROTOCOL.md 2.3).
+const typeIdentify = wire.TypeIdentify
 
 // answer is what a command got back.
 type answer struct {
