@@ -108,3 +108,11 @@ func TestDocListsEveryRule(t *testing.T) {
 		assert.Contains(t, string(b), fmt.Sprintf("| `%s` | %s |", r.ID, r.Section), r.ID)
 	}
 }
+
+// TestConsoleIsNoFault: a board that prints console lines between frames
+// conforms: console text is not noise.
+func TestConsoleIsNoFault(t *testing.T) {
+	rep, err := conform.Run(context.Background(), conformtest.New(open(t, "sim://pathfinder"), conformtest.Console), conform.Options{})
+	require.NoError(t, err)
+	assert.Empty(t, rep.Failed(), "%+v", rep.Results)
+}

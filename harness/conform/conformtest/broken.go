@@ -36,6 +36,12 @@ const (
 	ForgetIDs Flaw = "forget-ids"
 )
 
+// Console is no flaw: the board prints console lines (PROTOCOL.md 1.4) as
+// real firmware does: a boot message after each banner, a warning after
+// each deadline miss, an assert when the watchdog expires. No rule forbids
+// them; reports show them.
+const Console Flaw = "console"
+
 // Flaws lists every flaw.
 var Flaws = []Flaw{LateFaults, TECount, LongFrame, SeqSkip, VagueNak, ForgetIDs}
 
@@ -160,13 +166,33 @@ func (b *Broken) board(line []byte) []byte {
 		}
 	case "BT":
 		b.skip = 0
+		out := frame(fs)
 		if b.flaws[LongFrame] {
-			return append(frame(fs), frame([]string{"EV", "0", "0", "RL", "0", strings.Repeat("9", 110)})...)
+			out = append(out, frame([]string{"EV", "0", "0", "RL", "0", strings.Repeat("9", 110)})...)
 		}
+		if b.flaws[Console] {
+			out = append(out, fmt.Sprintf("kernel: boot %s, reason %s\r\n", fs[5], fs[4])...)
+		}
+		return out
 	case "EV", "SM", "DN":
 		fs[1] = strconv.FormatUint(atoi(fs[1])+uint64(b.skip), 10)
 		if b.flaws[SeqSkip] && fs[0] == "EV" && fs[3] == "GO" {
 			b.skip++
+		}
+		if b.flaws[Console] && fs[0] == "EV" {
+			switch fs[3] {
+			case "DM":
+				task, job := "-1", "0"
+				if len(fs) > 4 {
+					task = fs[4]
+				}
+				if len(fs) > 5 {
+					job = fs[5]
+				}
+				return append(frame(fs), fmt.Sprintf("WARN task %s missed its deadline (job %s) at %s us\n", task, job, fs[2])...)
+			case "WX":
+				return append(frame(fs), fmt.Sprintf("ASSERT sched.c:88 watchdog expired at %s us\n", fs[2])...)
+			}
 		}
 	case "NK":
 		if b.flaws[VagueNak] {
