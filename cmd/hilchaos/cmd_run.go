@@ -187,9 +187,9 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	opt.Progress = prog.update
 	var sum *harness.Summary
 	if o.only >= 0 {
-		sum, err = harness.ExecuteRuns(cmd.Context(), c, []int{o.only}, opt)
+		sum, err = harness.ExecuteRuns(prog.live.context(cmd.Context()), c, []int{o.only}, opt)
 	} else {
-		sum, err = harness.Execute(cmd.Context(), c, opt)
+		sum, err = harness.Execute(prog.live.context(cmd.Context()), c, opt)
 	}
 	prog.finish()
 	if sum != nil {
@@ -282,6 +282,7 @@ type progressReporter struct {
 	skipped int
 	start   time.Time
 	ran     int
+	live    *liveProgress // inside a run on a real-time board (progress_live.go)
 }
 
 func (a *app) progress(c *harness.Campaign, skipped int) *progressReporter {
@@ -299,10 +300,12 @@ func (a *app) progress(c *harness.Campaign, skipped int) *progressReporter {
 		)
 		_ = p.bar.Set(skipped)
 	}
+	p.live = newLiveProgress(a.stderr, p.bar, c.Name, c.Runs(), skipped)
 	return p
 }
 
 func (p *progressReporter) update(done, total int, r *harness.RunRecord) {
+	p.live.finished(done, total, r)
 	p.ran++
 	if p.bar != nil {
 		p.bar.ChangeMax(total)
@@ -325,6 +328,7 @@ func (p *progressReporter) update(done, total int, r *harness.RunRecord) {
 }
 
 func (p *progressReporter) finish() {
+	p.live.stop()
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}

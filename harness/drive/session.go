@@ -30,18 +30,21 @@ type gapper interface{ Gap(t int64) }
 
 // session drives one target through one run.
 type session struct {
-	t     targets.Target
-	clk   targets.Clock
-	r     *wire.Reader
-	cfg   *Config
-	to    Timeouts
-	trace int
-	ids   *IDs
-	an    *analyze.Analyzer
-	gap   gapper // nil when the analyzer cannot take gaps
-	obs   *Observation
-	start time.Time
-	wbuf  []byte
+	t   targets.Target
+	clk targets.Clock
+	r   *wire.Reader
+	cfg *Config
+	// tick reports progress on a real-time board (progress.go).
+	tick     func(Progress)
+	lastTick int64
+	to       Timeouts
+	trace    int
+	ids      *IDs
+	an       *analyze.Analyzer
+	gap      gapper // nil when the analyzer cannot take gaps
+	obs      *Observation
+	start    time.Time
+	wbuf     []byte
 
 	// commands: pend holds the commands not answered yet; answers the
 	// answers not collected yet ("" AK, else the NK reason).
@@ -616,6 +619,7 @@ func (s *session) event(ev *wire.Event) {
 	}
 	t := s.base + int64(ev.Time) - s.origin
 	s.lastRun = t
+	s.progress(false)
 	if ev.Kind == wire.EvDropped {
 		s.obs.Telemetry.Dropped += uint64(ev.Arg)
 	}
@@ -764,6 +768,7 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 		s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
 	}
 	s.an.Reset(s.lastRun)
+	s.progress(true)
 	s.running = false
 	s.resetNew = true
 	// After a reboot the board clock restarts at 0: run time continues from
