@@ -30,21 +30,18 @@ type gapper interface{ Gap(t int64) }
 
 // session drives one target through one run.
 type session struct {
-	t   targets.Target
-	clk targets.Clock
-	r   *wire.Reader
-	cfg *Config
-	// tick reports progress on a real-time board (progress.go).
-	tick     func(Progress)
-	lastTick int64
-	to       Timeouts
-	trace    int
-	ids      *IDs
-	an       *analyze.Analyzer
-	gap      gapper // nil when the analyzer cannot take gaps
-	obs      *Observation
-	start    time.Time
-	wbuf     []byte
+	t     targets.Target
+	clk   targets.Clock
+	r     *wire.Reader
+	cfg   *Config
+	to    Timeouts
+	trace int
+	ids   *IDs
+	an    *analyze.Analyzer
+	gap   gapper // nil when the analyzer cannot take gaps
+	obs   *Observation
+	start time.Time
+	wbuf  []byte
 
 	// commands: pend holds the commands not answered yet; answers the
 	// answers not collected yet ("" AK, else the NK reason).
@@ -105,6 +102,10 @@ type session struct {
 
 	stamp *stampReader
 	host  *hostClock // receive times; nil when the target owns time (sim)
+
+	// tick reports progress on a real-time board (progress.go).
+	tick     func(Progress)
+	lastTick int64
 }
 
 // pending is a command sent and not answered yet.
