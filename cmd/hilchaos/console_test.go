@@ -3,15 +3,21 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hilchaos/hilchaos/targets"
 )
 
 // TestConsoleInReports: a board that prints console lines (a boot message,
@@ -90,4 +96,52 @@ func TestConsoleInReports(t *testing.T) {
 		}
 	}
 	assert.Positive(t, asserts, "console lines are instant events")
+}
+
+// dying://N is the simulated reference board whose link goes away for
+// good after N bytes: a rig error mid-run.
+func init() {
+	targets.Register("dying", func(u *url.URL, opt targets.Options) (targets.Target, error) {
+		inner, err := targets.Open("sim://pathfinder", opt)
+		if err != nil {
+			return nil, err
+		}
+		n, _ := strconv.Atoi(u.Host)
+		return &dying{Target: inner, left: n}, nil
+	})
+}
+
+type dying struct {
+	targets.Target
+	left int
+}
+
+func (d *dying) Read(p []byte) (int, error) {
+	if d.left <= 0 {
+		return 0, fmt.Errorf("cable pulled: %w", targets.ErrUnreachable)
+	}
+	n, err := d.Target.Read(p[:min(len(p), d.left)])
+	d.left -= n
+	return n, err
+}
+
+func (d *dying) Now() time.Time { return targets.ClockOf(d.Target).Now() }
+
+// TestErrorRecordKeepsTelemetry: a run that ends in a rig error keeps the
+// link's counters in its record, and the table shows them.
+func TestErrorRecordKeepsTelemetry(t *testing.T) {
+	code, out, errs := hilchaos(t, "run", pathfinder, "--target", "dying://20000", "--duration", "10s", "--repeat", "1", "--format", "json")
+	require.Equal(t, ExitInfra, code, "%s%s", out, errs)
+	var doc struct {
+		Runs []struct {
+			Verdict   string `json:"verdict"`
+			Telemetry struct {
+				Frames uint64 `json:"frames"`
+			} `json:"telemetry"`
+		} `json:"runs"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	require.Len(t, doc.Runs, 1)
+	assert.Equal(t, "error", doc.Runs[0].Verdict)
+	assert.Positive(t, doc.Runs[0].Telemetry.Frames, "the frames before the error are counted in the error record")
 }
