@@ -113,3 +113,21 @@ func TestLiveLine(t *testing.T) {
 	_, ok = l.eta(time.Second)
 	assert.False(t, ok, "no ETA before any board time")
 }
+
+// TestLivePlainLines: without a terminal the display is a plain line at
+// each refresh, and nothing between runs.
+func TestLivePlainLines(t *testing.T) {
+	var buf bytes.Buffer
+	l := newLiveProgress(&buf, nil, "pathfinder", 2, 0)
+	assert.Equal(t, plainEvery, l.every)
+	l.show()
+	assert.Empty(t, buf.String(), "nothing before the first tick")
+	l.tick(drive.Progress{RunUS: 1_500_000, DurationUS: 60_000_000, Resets: 1})
+	l.show()
+	l.stop()
+	assert.Regexp(t, `^run 1/2: board 1\.500 s of 60\.000 s, 1 reset\(s\); 0 passed, 0 failed, eta \S+\n$`, buf.String())
+	l.finished(1, 2, &harness.RunRecord{Verdict: harness.Fail, DurationUS: 60_000_000})
+	buf.Reset()
+	l.show()
+	assert.Empty(t, buf.String(), "nothing between runs")
+}

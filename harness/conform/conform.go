@@ -298,7 +298,7 @@ func (s *session) table(got []*rec, needBoot bool) (tableRead, error) {
 	}
 	if len(t.tasks) > 0 {
 		// What came is all the script has to plan with.
-		s.tasks, s.locks = t.tasks, t.locks
+		s.tasks = t.tasks
 		s.judgeLoadTask()
 	}
 	return t, nil

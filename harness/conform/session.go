@@ -67,12 +67,10 @@ type session struct {
 	boot     *rec // last BT
 	proto    int
 	tasks    []wire.TaskInfo
-	locks    []wire.LockInfo
 	loadTask int // index of the `load` task, -1 if none
 	seqKnown bool
 	seqNext  uint32
 	lastTime uint64
-	inRun    bool
 	lastDN   *rec // the DN of the main run
 }
 
@@ -103,9 +101,6 @@ func (s *session) next(deadline time.Time) (*rec, error) {
 		return s.next(deadline) // console text: no rule about it
 	}
 	r := s.observe(f)
-	if debug && r.typ != wire.TypeEvent && r.typ != wire.TypeBlackBox {
-		fmt.Printf("<- %s\n", r.line)
-	}
 	s.log = append(s.log, r)
 	return r, nil
 }
@@ -143,7 +138,7 @@ func (s *session) observe(f *wire.Frame) *rec {
 		if err == nil {
 			r.fresh = s.boot == nil || s.boot.boot.BootCount != r.boot.BootCount
 			if r.fresh {
-				s.seqKnown, s.seqNext, s.lastTime, s.inRun = true, 0, 0, false
+				s.seqKnown, s.seqNext, s.lastTime = true, 0, 0
 			}
 			s.boot, s.proto = r, r.proto
 		}
@@ -158,10 +153,6 @@ func (s *session) observe(f *wire.Frame) *rec {
 		if err == nil {
 			r.time = r.ev.Time
 			s.numbered(r, r.ev.Seq)
-			switch r.ev.Kind {
-			case wire.EvRun:
-				s.inRun = true
-			}
 		}
 	case wire.TypeSummary:
 		r.sm, err = f.Summary()
@@ -176,7 +167,6 @@ func (s *session) observe(f *wire.Frame) *rec {
 				s.v.check("sequence", r.seq == s.seqNext, "DN carries seq %d, the next number is %d", r.seq, s.seqNext)
 			}
 			s.timed(r)
-			s.inRun = false
 		}
 	case wire.TypeBlackBox:
 		r.ev, err = f.Event()
@@ -218,9 +208,6 @@ func (s *session) newID() uint32 {
 
 // write sends frame bytes to the board.
 func (s *session) write(b []byte) error {
-	if debug {
-		fmt.Printf("-> %s", b)
-	}
 	if _, err := s.t.Write(b); err != nil {
 		return &InfraError{Target: s.t.Name(), Err: fmt.Errorf("write: %w", err)}
 	}
@@ -292,5 +279,3 @@ func name(c wire.Command) string {
 	b := encode(c)
 	return string(b[:len(b)-1])
 }
-
-var debug = false
