@@ -17,6 +17,7 @@ type conformOptions struct {
 	runLength time.Duration
 	reconnect time.Duration
 	seed      uint64
+	format    string
 }
 
 func (a *app) conformCommand() *cobra.Command {
@@ -54,6 +55,9 @@ EXIT STATUS
 					return withCode(ExitInvalid, fmt.Errorf("--%s %v: must be positive", d.name, d.v))
 				}
 			}
+			if o.format != "text" && o.format != "json" {
+				return withCode(ExitInvalid, fmt.Errorf("--format %q: want text or json", o.format))
+			}
 			if o.reconnect < 0 {
 				return withCode(ExitInvalid, fmt.Errorf("--reconnect %v: must not be negative", o.reconnect))
 			}
@@ -70,6 +74,7 @@ EXIT STATUS
 	f.DurationVar(&o.runLength, "run-length", conform.DefaultRunLength, "board time of the main run (at least 1.2s)")
 	f.DurationVar(&o.reconnect, "reconnect", 10*time.Second, "how long a link that breaks (a USB board re-enumerating after its reset) is waited for")
 	f.Uint64Var(&o.seed, "seed", 1, "seed of a simulated board's execution times")
+	f.StringVar(&o.format, "format", "text", "output: text (a line per rule) or json")
 	return cmd
 }
 
@@ -84,7 +89,13 @@ func (a *app) conform(cmd *cobra.Command, url string, o conformOptions) error {
 	}
 	defer t.Close()
 	rep, err := conform.Run(cmd.Context(), t, conform.Options{Timeout: o.timeout, Tolerance: o.tolerance, RunLength: o.runLength})
-	writeConform(a, rep)
+	if o.format == "json" && rep != nil {
+		if werr := writeJSON(a.stdout, rep); werr != nil {
+			return withCode(ExitInfra, werr)
+		}
+	} else {
+		writeConform(a, rep)
+	}
 	var ie *conform.InfraError
 	switch {
 	case errors.As(err, &ie):

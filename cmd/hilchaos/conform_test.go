@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -112,4 +113,30 @@ func TestConformUnreachable(t *testing.T) {
 	code, _, stderr = hilchaos(t, "conform", "/dev/ttyUSB0")
 	assert.Equal(t, ExitInvalid, code, stderr)
 	assert.Contains(t, stderr, "serial:///dev/ttyUSB0")
+}
+
+// TestConformJSON: --format json is the report as a document, for CI, with
+// the same exit status.
+func TestConformJSON(t *testing.T) {
+	code, out, errs := hilchaos(t, "conform", "broken://vague-nak", "--format", "json")
+	require.Equal(t, ExitFail, code, errs)
+	var doc struct {
+		Protocol int `json:"protocol"`
+		Results  []struct {
+			Rule, Section, Status, Detail string
+		} `json:"results"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &doc), out)
+	require.Len(t, doc.Results, len(conform.Rules))
+	for _, r := range doc.Results {
+		want := "PASS"
+		if r.Rule == "nak-reasons" {
+			want = "FAIL"
+			assert.Contains(t, r.Detail, "want NK bad_key")
+		}
+		assert.Equal(t, want, r.Status, "%s: %s", r.Rule, r.Detail)
+		assert.NotEmpty(t, r.Section)
+	}
+	code, _, errs = hilchaos(t, "conform", "sim://pathfinder", "--format", "xml")
+	assert.Equal(t, ExitInvalid, code, errs)
 }

@@ -27,6 +27,9 @@ const (
 	Fail
 )
 
+// MarshalText writes the status as PASS, FAIL or SKIP.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
 func (s Status) String() string {
 	switch s {
 	case Pass:
@@ -39,10 +42,10 @@ func (s Status) String() string {
 
 // Rule is one host-observable rule of docs/PROTOCOL.md.
 type Rule struct {
-	ID      string // short name, stable: tests and CI logs refer to it
-	Section string // where docs/PROTOCOL.md states it
-	Title   string
-	V2      bool // a rule of protocol version 2: skipped on a v1 board
+	ID      string `json:"rule"`    // short name, stable: tests and CI logs refer to it
+	Section string `json:"section"` // where docs/PROTOCOL.md states it
+	Title   string `json:"title"`
+	V2      bool   `json:"v2,omitempty"` // a rule of protocol version 2: skipped on a v1 board
 }
 
 // Rules is every rule checked, in the order they are reported.
@@ -75,16 +78,16 @@ var Rules = []Rule{
 // Result is one rule's outcome.
 type Result struct {
 	Rule
-	Status Status
-	Detail string // why it failed or was skipped; what was seen when it passed
+	Status Status `json:"status"`
+	Detail string `json:"detail,omitempty"` // why it failed or was skipped; what was seen when it passed
 }
 
 // Report is what Run found.
 type Report struct {
-	Target  string
-	Board   string // name version build from the last BT
-	Proto   int    // protocol version the board announced (1 or 2), 0 if none
-	Results []Result
+	Target  string   `json:"target"`
+	Board   string   `json:"board"`    // name version build from the last BT
+	Proto   int      `json:"protocol"` // protocol version the board announced (1 or 2), 0 if none
+	Results []Result `json:"results"`
 }
 
 // Failed lists the rules that failed.
