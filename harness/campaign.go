@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/harness/score"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/sim"
 )
@@ -38,6 +40,12 @@ type Campaign struct {
 	Seed        uint64
 	Trace       int
 	MinScore    float64
+	// MinJobs is how many jobs each checked task must show before a
+	// verdict (min_jobs); 0 means score.DefaultMinJobs.
+	MinJobs int
+	// MaxLoss is the share of telemetry events a run may lose before it
+	// is inconclusive (max_loss); 0 means score.DefaultMaxLoss.
+	MaxLoss float64
 	// ExpectResets lists the reset kinds (watchdog, software, power_on,
 	// hang, unknown) the campaign provokes on purpose: such resets are
 	// recorded as "expected" and cost no points.
@@ -107,6 +115,8 @@ type rawCampaign struct {
 	Seed        *int64           `mapstructure:"seed"`
 	Trace       string           `mapstructure:"trace"`
 	MinScore    *float64         `mapstructure:"min_score"`
+	MinJobs     *int             `mapstructure:"min_jobs"`
+	MaxLoss     any              `mapstructure:"max_loss"` // a fraction (0.01) or a percentage ("1%")
 	Timeouts    map[string]any   `mapstructure:"timeouts"`
 	Faults      []map[string]any `mapstructure:"faults"`
 	Checks      []any            `mapstructure:"checks"`
@@ -268,6 +278,19 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("min_score", "must be within 0..100, got %v", c.MinScore))
 		}
 	}
+	if raw.MinJobs != nil {
+		c.MinJobs = *raw.MinJobs
+		if c.MinJobs < 1 {
+			errs = append(errs, fieldErr("min_jobs", "must be at least 1, got %d", c.MinJobs))
+		}
+	}
+	if raw.MaxLoss != nil {
+		v, err := parseShare(raw.MaxLoss)
+		if err != nil {
+			errs = append(errs, fieldErr("max_loss", "%v", err))
+		}
+		c.MaxLoss = v
+	}
 	for i, k := range raw.ExpectResets {
 		switch k {
 		case ResetWatchdog, ResetSoftware, ResetPowerOn, ResetHang, ResetUnknown:
@@ -381,13 +404,39 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	if raw.Sweep != nil {
 		errs = append(errs, faults.Prefix("sweep", c.fillSweep(raw.Sweep))...)
 	}
-	if len(raw.Checks) == 0 {
-		for _, s := range []string{"resets.watchdog == 0", "resets.hang == 0"} {
-			chk, _ := ParseCheck(s, nil)
-			c.Checks = append(c.Checks, chk)
-		}
-	}
+	// resets.unexpected == 0 and resets.hang == 0 hold unless the campaign
+	// writes its own check on those metrics.
+	c.Checks = score.WithDefaults(c.Checks)
 	return errs
+}
+
+// parseShare reads max_loss: a fraction within [0, 1) or a percentage
+// such as "1%".
+func parseShare(v any) (float64, error) {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case int:
+		f = float64(x)
+	case string:
+		t := strings.TrimSpace(x)
+		pct := strings.HasSuffix(t, "%")
+		n, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a fraction such as 0.01 or a percentage such as 1%%", x)
+		}
+		f = n
+		if pct {
+			f = n / 100
+		}
+	default:
+		return 0, fmt.Errorf("%v is not a fraction such as 0.01 or a percentage such as 1%%", v)
+	}
+	if f <= 0 || f >= 1 {
+		return 0, fmt.Errorf("%v: want a share of events above 0 and below 1 (100%%)", v)
+	}
+	return f, nil
 }
 
 // Requirement is one entry of a campaign's requirements list.

@@ -19,6 +19,7 @@ import (
 type (
 	InfraError   = drive.InfraError
 	RefusedError = drive.RefusedError
+	BrickError   = drive.BrickError
 )
 
 // maxBlackBoxes is how many resets (the first ones) keep their black box in

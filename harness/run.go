@@ -7,12 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/harness/score"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
@@ -197,6 +199,16 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	obs, err := observe(ctx, c.Target, c, p, trace, ids)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
+	// A board that did not come back after a reset failed; the run up to
+	// the reset is judged like any other.
+	var brick *BrickError
+	if errors.As(err, &brick) {
+		err = nil
+		rec.Resets.Brick = 1
+		if len(rec.ResetLog) < MaxResetLog {
+			rec.ResetLog = append(rec.ResetLog, ResetEvent{AtUS: brick.AtUS, Kind: record.ResetBrick, Reason: brick.Error(), RecoveryUS: -1})
+		}
+	}
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
 		err = &InfraError{Target: c.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
 			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
@@ -220,17 +232,9 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	}
 	var ref RunRecord
 	fill(&ref, refObs, c)
-	rec.Score, rec.Deductions = Score(rec, &ref)
-	rec.Checks = Evaluate(c.Checks, rec)
-	rec.Verdict = Pass
-	for _, ch := range rec.Checks {
-		if !ch.Pass {
-			rec.Verdict = Fail
-		}
-	}
-	if rec.Score < c.MinScore {
-		rec.Verdict = Fail
-	}
+	o := observed(obs)
+	o.Brick = brick != nil
+	score.Judge(rec, &ref, c.criteria(), o)
 	return rec, nil
 }
 
@@ -302,12 +306,32 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = telemetryOf(obs.Telemetry)
+	// One number for every event that did not arrive: the record's
+	// telemetry.lost and the check of that name.
+	rec.Telemetry.SeqLost = obs.Telemetry.Lost
+	rec.Telemetry.Lost = obs.Telemetry.Lost + obs.Telemetry.Dropped
+	if c != nil {
+		rec.TraceLevel = traceLevelName(c.Trace)
+	}
 	fillDriven(rec, obs.Observation)
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}
+}
+
+// observed is what the verdict needs from a run beyond its record.
+func observed(obs *Observation) score.Observed {
+	if obs == nil || obs.Observation == nil || obs.Analyzer == nil {
+		return score.Observed{}
+	}
+	return score.Observed{Faults: obs.Analyzer.Faults(), ReachedUS: obs.Analyzer.ReachedUS()}
+}
+
+// criteria are what the campaign judges a run by.
+func (c *Campaign) criteria() score.Criteria {
+	return score.Criteria{Checks: c.Checks, MinScore: c.MinScore, MinJobs: c.MinJobs, MaxLoss: c.MaxLoss}
 }
 
 // boxEvents resolves a black box's task and lock names.
@@ -327,4 +351,14 @@ func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
 		out[i] = b
 	}
 	return out
+}
+
+// traceLevelName is the campaign name of a trace level.
+func traceLevelName(level int) string {
+	for name, l := range traceLevels {
+		if l == level {
+			return name
+		}
+	}
+	return strconv.Itoa(level)
 }

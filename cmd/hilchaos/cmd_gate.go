@@ -16,6 +16,7 @@ type gateOptions struct {
 	baseline, candidate string
 	format              string
 	alpha               float64
+	allowDifferent      bool
 }
 
 func (a *app) gateCommand() *cobra.Command {
@@ -26,7 +27,8 @@ func (a *app) gateCommand() *cobra.Command {
 		Long: `Compare the run log of a candidate (DIR/runs.jsonl, as written by run --out)
 with a baseline's and decide whether the candidate regressed:
 
-  absolute  every check the candidate's runs failed (the campaign's limits);
+  absolute  every check the candidate's runs failed (the campaign's limits):
+            a regression whatever the sample size;
   relative  for each task, its per-run p99_response_us and max_response_us:
             a one-sided Mann-Whitney U test (exact without ties for up to 30
             runs a side, else normal with tie correction); and the fraction
@@ -41,7 +43,9 @@ EXIT STATUS
   0  pass: no check failed, no metric significantly worse
   1  regression: the report names each check and metric
   2  invalid input: a directory is missing or unreadable, the sides are not
-     comparable (different board durations), or a sample is too small
+     comparable (different campaigns by content hash, unless
+     --allow-different; different board durations or trace levels), or a
+     sample is too small and no check failed
   3  infrastructure error: a run in the inputs ended in a rig failure`,
 		Example: `  hilchaos run campaigns/gate-example.yaml --target 'sim://pathfinder?mutex=inherit' --out base/
   hilchaos run campaigns/gate-example.yaml --target "$CANDIDATE" --seed 2 --out cand/
@@ -71,6 +75,7 @@ EXIT STATUS
 	f.StringVar(&o.candidate, "candidate", "", "results directory of the candidate (e.g. the pull request's firmware)")
 	f.StringVar(&o.format, "format", "table", "output: table, json or markdown (for a pull-request comment)")
 	f.Float64Var(&o.alpha, "alpha", gate.DefaultAlpha, "family-wise false-alarm rate of the relative tests")
+	f.BoolVar(&o.allowDifferent, "allow-different", false, "compare result sets of different campaigns (by content hash) instead of refusing them")
 	return cmd
 }
 
@@ -86,7 +91,7 @@ func (a *app) gate(o gateOptions) error {
 	for _, w := range append(bw, cw...) {
 		fmt.Fprintf(a.stderr, "gate: %v\n", w)
 	}
-	rep := gate.Compare(o.baseline, base, o.candidate, cand, gate.Config{Alpha: o.alpha})
+	rep := gate.Compare(o.baseline, base, o.candidate, cand, gate.Config{Alpha: o.alpha, AllowDifferent: o.allowDifferent})
 	switch o.format {
 	case "json":
 		if err := writeJSON(a.stdout, rep); err != nil {

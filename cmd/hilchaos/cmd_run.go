@@ -219,6 +219,9 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	if err != nil {
 		return err
 	}
+	if sum.Verdict == harness.Inconclusive {
+		return withCode(ExitInfra, fmt.Errorf("inconclusive: %d run(s) lack the evidence a verdict needs (see each run's evidence.missing)", sum.Inconclusive))
+	}
 	if sum.Verdict != harness.Pass {
 		return errFailed
 	}

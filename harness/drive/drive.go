@@ -153,6 +153,22 @@ type InfraError struct {
 func (e *InfraError) Error() string { return fmt.Sprintf("%s: %v", e.Target, e.Err) }
 func (e *InfraError) Unwrap() error { return e.Err }
 
+// BrickError is a board that did not boot again within the boot timeout
+// after a reset, while the link stayed up (reads timed out, they did not
+// fail): the firmware did not come back. It is a firmware failure, not a
+// rig error; a link that is gone is an InfraError.
+type BrickError struct {
+	Target  string
+	After   string // the kind of the reset before the silence
+	AtUS    int64  // run time of that reset
+	Timeout time.Duration
+}
+
+func (e *BrickError) Error() string {
+	return fmt.Sprintf("%s: no BOOT banner and task table within %v after the %s reset at t=%.3f s: the board did not come back (brick)",
+		e.Target, e.Timeout, e.After, float64(e.AtUS)/1e6)
+}
+
 // RefusedError is a board that refused a command the driver needs (NK).
 type RefusedError struct {
 	Target  string

@@ -39,6 +39,12 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	for {
 		if !s.ready() {
 			if err := s.awaitBoot(ctx, false); err != nil {
+				if s.bootTimedOut && s.obs.ResetCount > 0 {
+					// Silence after a reset on a live link: the board did
+					// not come back. The run up to the reset stands.
+					s.finish()
+					return s.obs, &BrickError{Target: s.t.Name(), After: s.lastReset, AtUS: s.lastRun, Timeout: s.to.Boot}
+				}
 				return s.obs, err
 			}
 		}
@@ -271,6 +277,8 @@ func (s *session) upload(runTime int64, limit int, async bool) ([]uint32, error)
 		if err != nil {
 			return ids, err
 		}
+		// The analyzer reconciles the firing with the board's FB event.
+		s.an.ExpectFault(pf.ID, pf.AtUS-s.segStart, beginWindow(&s.obs.Table, fc))
 		s.pend[id].async = async
 		ids = append(ids, id)
 		s.qNext++
@@ -339,4 +347,19 @@ func (s *session) observe(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// beginWindow is how long after its firing time a fault may begin on the
+// board: a lock hold begins at the task's next critical section on the
+// lock, within one period of the task.
+func beginWindow(tbl *wire.Table, fc wire.FaultCmd) int64 {
+	if fc.Kind != wire.FaultLockHold {
+		return 0
+	}
+	for _, tk := range tbl.Tasks {
+		if tk.Index == fc.Task {
+			return tk.Period
+		}
+	}
+	return 0
 }

@@ -51,19 +51,20 @@ type session struct {
 	retry    time.Duration
 
 	// boot and table
-	booted    bool // a banner was seen (or inferred) for the board's current boot
-	haveBoot  bool // boot holds a banner
-	boot      wire.Boot
-	tableDone bool
-	tasks     map[int]wire.TaskInfo // this boot's table being collected, by index
-	locks     map[int]wire.LockInfo
-	teTasks   int // counts TE announced; -1 before TE
-	teLocks   int
-	asks      int       // ID commands sent for this boot's table
-	nextAsk   time.Time // when to ask again
-	askedAt   time.Time // when ID was last sent
-	unknown   bool      // the last reset was counted unknown, waiting for its banner
-	rsIDs     []uint32  // RS commands the next banner answers
+	booted       bool // a banner was seen (or inferred) for the board's current boot
+	haveBoot     bool // boot holds a banner
+	boot         wire.Boot
+	tableDone    bool
+	tasks        map[int]wire.TaskInfo // this boot's table being collected, by index
+	locks        map[int]wire.LockInfo
+	teTasks      int // counts TE announced; -1 before TE
+	teLocks      int
+	asks         int       // ID commands sent for this boot's table
+	nextAsk      time.Time // when to ask again
+	bootTimedOut bool      // the last awaitBoot ended in its timeout (the link answered reads)
+	askedAt      time.Time // when ID was last sent
+	unknown      bool      // the last reset was counted unknown, waiting for its banner
+	rsIDs        []uint32  // RS commands the next banner answers
 
 	// run state
 	running              bool
@@ -385,6 +386,7 @@ func (s *session) awaitBoot(ctx context.Context, mayReset bool) error {
 }
 
 func (s *session) bootTimeout() error {
+	s.bootTimedOut = true
 	switch {
 	case !s.booted:
 		return s.infra("no BOOT banner and task table within %v", s.to.Boot)

@@ -115,8 +115,8 @@ svg text{font:11px sans-serif}.running{fill:#2e7d32}.ready{fill:#cfd8dc}.blocked
 <div class="with-console">{{.Timeline}}{{.Console}}</div>
 {{.ResetConsole}}
 {{if .Episodes}}<h3>Priority-inversion episodes ({{.R.Inversions}} in all{{if lt (len .Episodes) .R.Inversions}}, first {{len .Episodes}} shown{{end}})</h3>
-<table class="episodes"><tr><th>start</th><th>length</th><th>high</th><th>lock</th><th>held by (low)</th><th>medium</th><th>medium ran</th></tr>
-{{range .Episodes}}<tr><td>{{at .StartUS}}</td><td>{{dur .LengthUS}}</td><td>{{.High}}</td><td>{{.Lock}}</td><td>{{.Low}}</td><td>{{.Medium}}</td><td>{{dur .MediumUS}}</td></tr>
+<table class="episodes"><tr><th>start</th><th>length</th><th>high</th><th>lock</th><th>held by (low)</th><th>culprit</th><th>medium ran (each task, largest first)</th></tr>
+{{range .Episodes}}<tr><td>{{at .StartUS}}</td><td>{{dur .LengthUS}}</td><td>{{.High}}</td><td>{{.Lock}}</td><td>{{.Low}}</td><td>{{.Medium}}</td><td>{{dur .MediumUS}}{{range $i, $s := .Shares}}{{if $i}},{{else}}:{{end}} {{$s.Task}} {{dur $s.US}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{if .R.Deductions}}<h3>Deductions against the reference</h3>
 <table class="deductions"><tr><th>metric</th><th>reference</th><th>observed</th><th>rule</th><th>points</th></tr>

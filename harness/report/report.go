@@ -260,10 +260,19 @@ func Happenings(r *record.RunRecord) []string {
 	return out
 }
 
-// EpisodeText describes one inversion episode.
+// EpisodeText describes one inversion episode: the medium-priority work
+// that ran, largest share (the culprit) first.
 func EpisodeText(e analyze.Episode) string {
-	return fmt.Sprintf("%s waited %s for %s held by %s while %s (and other medium-priority work) ran %s",
-		e.High, Dur(e.LengthUS), e.Lock, e.Low, e.Medium, Dur(e.MediumUS))
+	if len(e.Shares) == 0 { // a record written before shares existed
+		return fmt.Sprintf("%s waited %s for %s held by %s while medium-priority work (%s first) ran %s",
+			e.High, Dur(e.LengthUS), e.Lock, e.Low, e.Medium, Dur(e.MediumUS))
+	}
+	parts := make([]string, len(e.Shares))
+	for i, sh := range e.Shares {
+		parts[i] = sh.Task + " " + Dur(sh.US)
+	}
+	return fmt.Sprintf("%s waited %s for %s held by %s while medium-priority work ran %s (culprit %s; %s)",
+		e.High, Dur(e.LengthUS), e.Lock, e.Low, Dur(e.MediumUS), e.Medium, strings.Join(parts, ", "))
 }
 
 // boxBefore summarises the last events of a black box before the reset.
