@@ -54,9 +54,10 @@ var ErrBusy = errors.New("port busy")
 var ErrNotSerial = errors.New("not a serial port")
 
 // seen holds the ports this process has opened once. A port that was there
-// and is missing now is re-enumerating or being re-created (a USB board
-// that resets, a PTY server restarting): worth waiting for. One that was
-// never there is a typo or an unplugged board: waiting cannot help.
+// and is missing, forbidden or not a tty now is re-enumerating or being
+// re-created (a USB board that resets, udev still setting its mode, a PTY
+// server restarting): worth waiting for. One that was never there is a
+// typo or an unplugged board: waiting cannot help.
 var seen sync.Map
 
 const portsHint = "`hilchaos ports` lists the serial ports present"
@@ -78,9 +79,7 @@ func convert(name, op string, err error) error {
 				// The library's text is "Invalid serial port: <cause>".
 				cause := strings.TrimPrefix(pe.Error(), pe.EncodedErrorString()+": ")
 				e.Err = fmt.Errorf("%w (%s)", ErrNotSerial, cause)
-				e.Hint = portsHint
-				e.kind = errors.Join(targets.ErrUnreachable, targets.ErrPermanent)
-				return e
+				e.kind = errors.Join(targets.ErrUnreachable, ErrNotSerial)
 			}
 		case bug.InvalidSpeed, bug.InvalidDataBits, bug.InvalidParity, bug.InvalidStopBits, bug.InvalidTimeoutValue:
 			e.kind = nil // a setting the port refuses: not a vanished port
@@ -95,6 +94,9 @@ func convert(name, op string, err error) error {
 	if _, ok := seen.Load(name); op == "open" && !ok {
 		switch {
 		case errors.Is(e.kind, fs.ErrNotExist):
+			e.Hint = portsHint
+			e.kind = errors.Join(e.kind, targets.ErrPermanent)
+		case errors.Is(e.kind, ErrNotSerial):
 			e.Hint = portsHint
 			e.kind = errors.Join(e.kind, targets.ErrPermanent)
 		case errors.Is(e.kind, fs.ErrPermission):
