@@ -46,5 +46,7 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.firmwareCommand())
 	root.AddCommand(a.portsCommand())
 	root.AddCommand(a.conformCommand())
+	setVersion(root)
+	addCompletions(root)
 	return root
 }
