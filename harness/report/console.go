@@ -62,31 +62,34 @@ func writeConsoleTail(w io.Writer, r *record.RunRecord) {
 	}
 }
 
-// counter is one telemetry counter as reports show it.
+// counter is one telemetry counter as reports show it. A link counter
+// that is not zero makes the table appear; the others (the host's own
+// retries) are shown only beside one.
 type counter struct {
 	name string
 	get  func(record.Telemetry) uint64
+	host bool // what the host did about the link, not what the link did
 }
 
 var counters = []counter{
-	{"frames", func(t record.Telemetry) uint64 { return t.Frames }},
-	{"bad CRC", func(t record.Telemetry) uint64 { return t.BadCRC }},
-	{"malformed", func(t record.Telemetry) uint64 { return t.Malformed }},
-	{"too long", func(t record.Telemetry) uint64 { return t.TooLong }},
-	{"truncated", func(t record.Telemetry) uint64 { return t.Truncated }},
-	{"garbage bytes", func(t record.Telemetry) uint64 { return t.Garbage }},
-	{"seq gaps", func(t record.Telemetry) uint64 { return t.Gaps }},
-	{"lost", func(t record.Telemetry) uint64 { return t.Lost }},
-	{"board-dropped", func(t record.Telemetry) uint64 { return t.Dropped }},
-	{"console lines", func(t record.Telemetry) uint64 { return t.Console }},
-	{"retries", func(t record.Telemetry) uint64 { return t.Retries }},
-	{"re-asks", func(t record.Telemetry) uint64 { return t.Reasks }},
+	{"frames", func(t record.Telemetry) uint64 { return t.Frames }, true},
+	{"bad CRC", func(t record.Telemetry) uint64 { return t.BadCRC }, false},
+	{"malformed", func(t record.Telemetry) uint64 { return t.Malformed }, false},
+	{"too long", func(t record.Telemetry) uint64 { return t.TooLong }, false},
+	{"truncated", func(t record.Telemetry) uint64 { return t.Truncated }, false},
+	{"garbage bytes", func(t record.Telemetry) uint64 { return t.Garbage }, false},
+	{"seq gaps", func(t record.Telemetry) uint64 { return t.Gaps }, false},
+	{"lost", func(t record.Telemetry) uint64 { return t.Lost }, false},
+	{"board-dropped", func(t record.Telemetry) uint64 { return t.Dropped }, false},
+	{"console lines", func(t record.Telemetry) uint64 { return t.Console }, false},
+	{"retries", func(t record.Telemetry) uint64 { return t.Retries }, true},
+	{"re-asks", func(t record.Telemetry) uint64 { return t.Reasks }, true},
 }
 
 // telemetryTable is the link counters worth showing: a column per counter
 // that is not zero in some run (frames always, as the scale), a row per
-// run with one. It is empty when every counter but frames is zero
-// everywhere.
+// run with a link counter that is not zero. It is empty when no run has
+// one: a clean link, whatever the host's retries.
 func telemetryTable(sum *record.Summary) (head []string, rows [][]string) {
 	show := make([]bool, len(counters))
 	show[0] = true
@@ -94,13 +97,15 @@ func telemetryTable(sum *record.Summary) (head []string, rows [][]string) {
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
 		any := false
-		for k, c := range counters[1:] {
-			if c.get(r.Telemetry) > 0 {
-				show[k+1], any = true, true
-			}
+		for _, c := range counters {
+			any = any || !c.host && c.get(r.Telemetry) > 0
 		}
-		if any {
-			runs = append(runs, r)
+		if !any {
+			continue
+		}
+		runs = append(runs, r)
+		for k, c := range counters {
+			show[k] = show[k] || c.get(r.Telemetry) > 0
 		}
 	}
 	if len(runs) == 0 {
