@@ -110,6 +110,11 @@ func TestConformUnreachable(t *testing.T) {
 	code, stderr := runBinary(t, ctx, "conform", "serial:///dev/null")
 	assert.Equal(t, ExitInfra, code, stderr)
 	assert.Contains(t, stderr, "not a serial port")
+	// A link that goes away half way is the rig's fault, not the board's.
+	code, out, stderr := hilchaos(t, "conform", "dying://3000")
+	assert.Equal(t, ExitInfra, code, "%s%s", out, stderr)
+	assert.Contains(t, stderr, "cable pulled")
+	assert.NotContains(t, out, "FAIL ", "no rule is failed for it")
 	code, _, stderr = hilchaos(t, "conform", "/dev/ttyUSB0")
 	assert.Equal(t, ExitInvalid, code, stderr)
 	assert.Contains(t, stderr, "serial:///dev/ttyUSB0")

@@ -116,3 +116,19 @@ func TestConsoleIsNoFault(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rep.Failed(), "%+v", rep.Results)
 }
+
+// TestVersion1Board: a board whose banner says version 1 and that does not
+// know ID is judged on the version 1 rules only, and passes them.
+func TestVersion1Board(t *testing.T) {
+	rep, err := conform.Run(context.Background(), conformtest.New(open(t, "sim://pathfinder"), conformtest.V1), conform.Options{})
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Proto)
+	assert.Empty(t, rep.Failed(), "%+v", rep.Results)
+	for _, r := range rep.Results {
+		if r.V2 {
+			assert.Equal(t, conform.Skip, r.Status, r.ID)
+		} else {
+			assert.Equal(t, conform.Pass, r.Status, "%s: %s", r.ID, r.Detail)
+		}
+	}
+}

@@ -42,6 +42,11 @@ const (
 // them; reports show them.
 const Console Flaw = "console"
 
+// V1 is no flaw either: the board speaks protocol version 1 (a BT of 6
+// fields, no ID command: it stays silent, as for any frame it does not
+// know).
+const V1 Flaw = "v1"
+
 // Flaws lists every flaw.
 var Flaws = []Flaw{LateFaults, TECount, LongFrame, SeqSkip, VagueNak, ForgetIDs}
 
@@ -166,6 +171,9 @@ func (b *Broken) board(line []byte) []byte {
 		}
 	case "BT":
 		b.skip = 0
+		if b.flaws[V1] && len(fs) > 7 {
+			fs = fs[:7]
+		}
 		out := frame(fs)
 		if b.flaws[LongFrame] {
 			out = append(out, frame([]string{"EV", "0", "0", "RL", "0", strings.Repeat("9", 110)})...)
@@ -212,6 +220,9 @@ func (b *Broken) command(line []byte) []byte {
 	fs := fields(bytes.TrimRight(line, "\r\n"))
 	if fs == nil {
 		return line
+	}
+	if b.flaws[V1] && fs[0] == "ID" {
+		return nil
 	}
 	if b.flaws[LateFaults] && fs[0] == "SF" {
 		fs[2] = strconv.FormatUint(atoi(fs[2])+5000, 10)
