@@ -371,12 +371,17 @@ void hc_event_at(uint8_t kind, int32_t task, int64_t arg, uint64_t time_us)
 
 void hc_summary(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses)
 {
+	hc_summary_at(task, jobs, max_resp_us, misses, hc_port_now_us());
+}
+
+void hc_summary_at(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses, uint64_t time_us)
+{
 	uint32_t s = hc_port_enter();
 	struct hc_buf w;
 	hc_flush_dropped();
 	hc_b_init(&w, 'S', 'M');
 	hc_b_u64(&w, hc_seq);
-	hc_b_u64(&w, hc_port_now_us());
+	hc_b_u64(&w, time_us);
 	hc_b_i64(&w, task);
 	hc_b_u64(&w, jobs);
 	hc_b_i64(&w, max_resp_us);
@@ -397,12 +402,14 @@ static void hc_send_dn(void)
 	hc_send(&w);
 }
 
-void hc_done(void)
+void hc_done(void) { hc_done_at(hc_port_now_us()); }
+
+void hc_done_at(uint64_t time_us)
 {
 	uint32_t s = hc_port_enter();
 	hc_flush_dropped();
 	hc_dn_seq = hc_seq;
-	hc_dn_time = hc_port_now_us();
+	hc_dn_time = time_us;
 	hc_dn_valid = 1;
 	hc_send_dn();
 	hc_port_exit(s);

@@ -96,8 +96,13 @@ void hc_event_at(uint8_t kind, int32_t task, int64_t arg, uint64_t time_us);
 /* A per-task summary (SM), sent at every trace level. */
 void hc_summary(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses);
 
-/* The run's duration has passed: DN. */
+/* The same, stamped with time_us: a run's final SMs and its DN carry one
+ * instant (PROTOCOL.md 2.4). */
+void hc_summary_at(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses, uint64_t time_us);
+
+/* The run's duration has passed: DN (now, or at time_us). */
 void hc_done(void);
+void hc_done_at(uint64_t time_us);
 
 /* Table frames, for hc_app_table. */
 void hc_send_task(int idx, const char *name, int prio, uint64_t period_us,
