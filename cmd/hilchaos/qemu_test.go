@@ -245,12 +245,3 @@ func TestQEMURepeatable(t *testing.T) {
 	}
 	t.Logf("%d of %d frames at the same µs", exact, len(a))
 }
-
-// The C firmware passes the protocol conformance kit (it announces
-// protocol 1, so the version-2 rules are skipped: docs/AGENT.md).
-func TestQEMUConform(t *testing.T) {
-	code, out, stderr := hilchaos(t, "conform", qemuURL(t, "inherit"))
-	require.Equal(t, 0, code, "%s\n%s", out, stderr)
-	require.Contains(t, out, "0 failed")
-	require.Contains(t, out, "reset-wdt")
-}
