@@ -98,9 +98,11 @@ type session struct {
 	conN, conAt int
 
 	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
-	queue         []Fault
-	resolved      map[int]wire.FaultCmd
+	queue         []queued // a window of the run's firings, from src as needed
+	src           Source
+	srcDone       bool
 	qNext, qFired int
+	stopAt        int64 // run time at which the host sends SP; -1: the board ends the run
 	segStart      int64 // plan time of the segment start
 	shift         int64 // plan time minus run time in this segment
 	consumed      int   // faults uploaded before the last reset
@@ -519,6 +521,7 @@ func (s *session) dispatch(f *wire.Frame) {
 				s.lost(seq - s.lastSeq - 1)
 			}
 			s.lastRun = max(s.lastRun, s.base+int64(t)-s.origin)
+			s.an.Done(s.base + int64(t) - s.origin) // the board says how far the run got
 			s.running, s.done = false, true
 		}
 	}
@@ -801,6 +804,9 @@ func (s *session) creditBoot(hostBoot float64) {
 		est := s.prevBase - s.prevOrigin + int64(hostBoot-s.prevBootHost)
 		if est > s.base {
 			s.base = est
+			// The board's time up to its reboot passed (a hang's silence
+			// too): the run got that far, though no event shows it.
+			s.an.Done(est)
 			if n := len(s.obs.Resets); n > 0 && n == s.obs.ResetCount && s.obs.Resets[n-1].AtUS < est {
 				s.obs.Resets[n-1].AtUS = est
 			}
@@ -840,7 +846,9 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 // finish closes the analysis at the last event seen: the run is over.
 func (s *session) finish() *Observation {
 	s.obs.EndUS = s.lastRun
-	s.an.Finish(s.lastRun)
+	// After a reset credited up to the reboot (creditBoot) the run reached
+	// at least the new segment's origin, events or not.
+	s.an.Finish(max(s.lastRun, s.base))
 	return s.obs
 }
 
