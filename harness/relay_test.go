@@ -161,7 +161,6 @@ func TestRelayOnePercentDuringTheRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	for _, c := range []struct {
 		mutex firmware.Protocol
 		want  string
@@ -193,7 +192,6 @@ func TestRelayFivePercentNeverFailsAPassingBoard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	rec, _, err := noisyRun(t, firmware.ProtoInherit, 50_000, false, 3*time.Second)
 	require.NotEqual(t, Fail, rec.Verdict, "%+v %+v %v", rec.Checks, rec.Telemetry, err)
 }
@@ -204,7 +202,6 @@ func TestRelayOnePercentFromBoot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	rec, _, err := noisyRun(t, firmware.ProtoInherit, 10_000, true, 2*time.Second)
 	require.NoError(t, err, "%+v", rec.Telemetry)
 	require.Contains(t, []string{Pass, record.Inconclusive}, rec.Verdict, "%+v", rec.Checks)
@@ -220,10 +217,8 @@ func TestDriftNearZeroAcrossResets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	for _, via := range []string{"direct", "ser2net"} {
 		t.Run(via, func(t *testing.T) {
-			t.Parallel()
 			driftAcrossResets(t, via)
 		})
 	}
@@ -258,7 +253,6 @@ func TestRelayDroppedWindows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	for _, c := range []struct {
 		mutex firmware.Protocol
 		want  string
@@ -278,7 +272,6 @@ func TestRepeatOnOneDeduplicatingBoard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	p, err := firmware.Lookup("pathfinder")
 	require.NoError(t, err)
 	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 1}})
