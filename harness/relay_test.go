@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/firmware"
-	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets/boardserver"
 	_ "github.com/hilchaos/hilchaos/targets/serial" // the serial:// scheme
@@ -127,18 +126,11 @@ func noisyRun(t *testing.T, mutex firmware.Protocol, ppm uint64, fromBoot bool, 
 	r := startRelay(t, b.Path(), ppm, fromBoot, dropPct...)
 	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: d, Target: "serial://" + r.Path, Repeat: 1})
 	require.NoError(t, err)
-	// The default trace level: at full trace the frames are three times
-	// as many, and so are the gaps each job may straddle.
-	c.Trace = 1
-	if ppm == 10_000 || len(dropPct) > 0 {
-		// 1 % of bytes flipped loses about a fifth of the frames: a
-		// campaign run over such a link says how much loss it accepts
-		// (max_loss; the default, 1 %, makes the run inconclusive), and
-		// how few jobs are evidence enough (min_jobs): a job whose span
-		// a gap crosses is not an observation, and at this noise nearly
-		// every bc_dist job of a 3 s run is crossed by one.
-		c.MaxLoss, c.MinJobs = 0.5, 1
-	}
+	// One flipped byte in a hundred spoils about a quarter of the frames
+	// (a frame is 25-40 bytes). Under the default max_loss of 1 % such a
+	// run is inconclusive; these runs accept up to half, as a campaign on
+	// a bad line may, to show that what does arrive gives true figures.
+	c.MaxLoss = 0.5
 	start := time.Now()
 	sum, err := Execute(context.Background(), c, Options{})
 	require.Len(t, sum.Runs, 1, "%v", err)
@@ -152,11 +144,8 @@ func noisyRun(t *testing.T, mutex firmware.Protocol, ppm uint64, fromBoot bool, 
 
 // Must show: at 1 % of flipped bytes during the run a passing board passes
 // and a failing board fails, and the record says how noisy the link was.
-// The driver's part is asserted strictly: no false reset or hang, the
-// failing board's watchdog resets all seen, the counters in the record.
-// The verdict is the scorer's: it is never the wrong one, and when a run
-// lacks evidence (a fault's FB lost on the line, jobs crossed by gaps) it
-// is inconclusive, with only such reasons.
+// No false reset or hang either, and the failing board's watchdog resets
+// are seen.
 func TestRelayOnePercentDuringTheRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
@@ -167,18 +156,13 @@ func TestRelayOnePercentDuringTheRun(t *testing.T) {
 	}{{firmware.ProtoInherit, Pass}, {firmware.ProtoNone, Fail}} {
 		rec, r, err := noisyRun(t, c.mutex, 10_000, false, 3*time.Second)
 		require.NoError(t, err)
-		require.Contains(t, []string{c.want, record.Inconclusive}, rec.Verdict, "mutex %v: %+v %s", c.mutex, rec.Checks, rec.Error)
-		if rec.Verdict == record.Inconclusive {
-			for _, m := range rec.Evidence.Missing {
-				require.Regexp(t, "did not begin|jobs observed|telemetry lost", m, "mutex %v", c.mutex)
-			}
-		}
 		require.Zero(t, rec.Resets.Hang+rec.Resets.Unknown+rec.Resets.Brick, "mutex %v: %+v", c.mutex, rec.Resets)
 		if c.mutex == firmware.ProtoNone {
 			require.Positive(t, rec.Resets.Watchdog, "the 1997 board resets")
 		} else {
 			require.Zero(t, rec.Resets.Watchdog)
 		}
+		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s %v", c.mutex, rec.Checks, rec.Error, rec.Evidence)
 		require.Positive(t, r.flipped.Load())
 		tm := rec.Telemetry
 		require.Positive(t, tm.BadCRC+tm.Malformed+tm.Truncated+tm.TooLong, "mutex %v: %+v", c.mutex, tm)
@@ -204,7 +188,7 @@ func TestRelayOnePercentFromBoot(t *testing.T) {
 	}
 	rec, _, err := noisyRun(t, firmware.ProtoInherit, 10_000, true, 2*time.Second)
 	require.NoError(t, err, "%+v", rec.Telemetry)
-	require.Contains(t, []string{Pass, record.Inconclusive}, rec.Verdict, "%+v", rec.Checks)
+	require.Equal(t, Pass, rec.Verdict, "%+v %v", rec.Checks, rec.Evidence)
 	require.Positive(t, rec.Telemetry.Reasks, "the banner and table were asked for")
 	require.Positive(t, rec.Telemetry.BadCRC+rec.Telemetry.Truncated+rec.Telemetry.Malformed)
 }
@@ -275,6 +259,7 @@ func TestRepeatOnOneDeduplicatingBoard(t *testing.T) {
 	p, err := firmware.Lookup("pathfinder")
 	require.NoError(t, err)
 	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 1}})
+	// 2 s: bc_dist, the checked task, shows 16 jobs, above min_jobs.
 	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: 2 * time.Second, Target: "serial://" + b.Path(), Repeat: 3})
 	require.NoError(t, err)
 	dir := t.TempDir()

@@ -111,6 +111,10 @@ type session struct {
 
 	stamp *stampReader
 	host  *hostClock // receive times; nil when the target owns time (sim)
+
+	// tick reports progress on a real-time board (progress.go).
+	tick     func(Progress)
+	lastTick int64
 }
 
 // pending is a command sent and not answered yet.
@@ -524,6 +528,12 @@ func (s *session) dispatch(f *wire.Frame) {
 			s.an.Done(s.base + int64(t) - s.origin) // the board says how far the run got
 			s.running, s.done = false, true
 		}
+	case wire.TypeCrash:
+		if c, err := f.Crash(); err != nil {
+			s.malformed++
+		} else if len(s.obs.Crashes) < MaxCrashes {
+			s.obs.Crashes = append(s.obs.Crashes, Crash{AtUS: s.lastRun, Crash: c})
+		}
 	}
 }
 
@@ -652,6 +662,7 @@ func (s *session) event(ev *wire.Event) {
 	t := s.base + int64(ev.Time) - s.origin
 	s.lastRun = t
 	s.lastEvHost = s.hostUS()
+	s.progress(false)
 	if ev.Kind == wire.EvDropped {
 		s.obs.Telemetry.Dropped += uint64(ev.Arg)
 	}
@@ -833,6 +844,7 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 		s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
 	}
 	s.an.Reset(s.lastRun)
+	s.progress(true)
 	s.running = false
 	s.resetNew = true
 	// After a reboot the board clock restarts at 0: run time continues from
