@@ -202,12 +202,6 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	if ids == nil {
 		ids = newIDs()
 	}
-	if isSimURL(c.Target) {
-		// A simulated board is new for every run and remembers no ids; the
-		// run's own counter keeps it bit-for-bit reproducible (command
-		// lengths take board time on its UART).
-		ids = nil
-	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
 	// nothing but the wall time.
@@ -359,7 +353,9 @@ func observed(obs *Observation) score.Observed {
 	if obs == nil || obs.Observation == nil || obs.Analyzer == nil {
 		return score.Observed{}
 	}
-	return score.Observed{Faults: obs.Analyzer.Faults(), ReachedUS: obs.Analyzer.ReachedUS()}
+	// The driver's end credits board time the analyzer saw no event of
+	// (a hung board's clock ran on until its reset).
+	return score.Observed{Faults: obs.Analyzer.Faults(), ReachedUS: max(obs.Analyzer.ReachedUS(), obs.EndUS)}
 }
 
 // criteria are what the campaign judges a run by.

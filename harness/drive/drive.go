@@ -77,6 +77,8 @@ type Config struct {
 	// IDs gives command ids; nil means a counter private to this run.
 	// Share one across the runs of a campaign so ids never repeat.
 	IDs *IDs
+
+	onGap func(t int64) // tests: sees every gap the analyzer is told of
 }
 
 // Source yields a run's firings in time order with the command each is on

@@ -24,6 +24,11 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	if cfg.BurstPriority != nil {
 		s.an.SetBurstPriorities(cfg.BurstPriority)
 	}
+	// A board that is already up sends no banner: ask for it at once. One
+	// still booting ignores the request and sends its banner anyway.
+	if err := s.askTable(); err != nil {
+		return s.obs, err
+	}
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}
@@ -42,6 +47,9 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	}
 	total := cfg.Duration
 	for {
+		if !s.everGo && s.obs.ResetCount > maxResetsBeforeGo {
+			return s.obs, s.infra("the board reset %d times before a run could start", s.obs.ResetCount)
+		}
 		if !s.ready() {
 			if err := s.awaitBoot(ctx, false); err != nil {
 				if s.bootTimedOut && s.obs.ResetCount > 0 {
@@ -112,6 +120,10 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	}
 	return s.finish(), nil
 }
+
+// maxResetsBeforeGo bounds the reboots the driver sits through before the
+// first GO: a board that never stays up long enough to be started.
+const maxResetsBeforeGo = 20
 
 // silence handles a board that stopped talking during a run. A v2 board is
 // asked who it is (ID): a banner of a new boot is a reboot whose banner was
@@ -196,13 +208,33 @@ func (s *session) probeDone(ctx context.Context) error {
 func (s *session) blackBox(ctx context.Context) error {
 	s.box = s.box[:0]
 	slot := s.obs.ResetCount - 1
-	if err := s.request(ctx, wire.Command{Type: wire.TypeDump}, "DP"); err != nil {
-		var re *RefusedError
-		if errors.As(err, &re) {
-			s.obs.BlackBoxes[slot] = []wire.Event{} // a board without a black box
-			return nil
+	byIndex := map[uint32]wire.Event{}
+	top := uint32(0)
+	// DP does not consume the box: BX frames lost on the line are filled
+	// in from another copy, keyed by their replay index.
+	for try := 0; try < 3; try++ {
+		s.box = s.box[:0]
+		if err := s.request(ctx, wire.Command{Type: wire.TypeDump}, "DP"); err != nil {
+			var re *RefusedError
+			if errors.As(err, &re) {
+				s.obs.BlackBoxes[slot] = []wire.Event{} // a board without a black box
+				return nil
+			}
+			return err
 		}
-		return err
+		for _, ev := range s.box {
+			byIndex[ev.Seq] = ev
+			top = max(top, ev.Seq)
+		}
+		if len(byIndex) == int(top)+1 {
+			break
+		}
+	}
+	s.box = s.box[:0]
+	for i := uint32(0); i <= top && len(byIndex) > 0; i++ {
+		if ev, ok := byIndex[i]; ok {
+			s.box = append(s.box, ev)
+		}
 	}
 	// The ring can still hold events of earlier boots (each on its own
 	// clock): keep the last boot's, where time never goes back. A BX lost
@@ -275,7 +307,13 @@ func (s *session) arm(ctx context.Context, now, remaining, hyper int64) error {
 	if remaining >= maxGO {
 		goUS, s.stopAt = 0, now+remaining
 	}
-	return s.request(ctx, wire.Command{Type: wire.TypeStart, Duration: goUS}, "GO")
+	if err := s.request(ctx, wire.Command{Type: wire.TypeStart, Duration: goUS}, "GO"); err != nil {
+		return err
+	}
+	if !s.running {
+		s.goPending, s.goAckHost, s.goDur = true, s.hostUS(), remaining
+	}
+	return nil
 }
 
 // maxGO is the longest run a GO command asks of a board (2^50 µs, about

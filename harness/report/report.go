@@ -310,6 +310,9 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 		if r.Error != "" {
 			fmt.Fprintf(w, "  rig error: %s\n", r.Error)
 		}
+		if r.Verdict == record.Inconclusive && r.Evidence != nil {
+			fmt.Fprintf(w, "  no verdict without evidence: %s\n", strings.Join(r.Evidence.Missing, "; "))
+		}
 		if failed := record.FailedChecks(r.Checks); len(failed) > 0 {
 			fmt.Fprintf(w, "  checks failed: %s\n", strings.Join(failed, "; "))
 		}
