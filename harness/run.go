@@ -213,7 +213,16 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
 	if c.Scored() {
-		refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false) })
+		refWG.Go(func() {
+			// A panic here would end the process with Go's status 2, which
+			// means invalid input: make it this run's rig error instead.
+			defer func() {
+				if r := recover(); r != nil {
+					refErr = fmt.Errorf("internal error in the reference run: %v", r)
+				}
+			}()
+			refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false)
+		})
 	}
 	obs, err := observe(ctx, c.Target, c, p, trace, ids, true)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
