@@ -30,6 +30,6 @@ bench:
 
 # A short pass of every fuzz target.
 fuzz:
-	for pkg in ./targets/wire/ ./firmware/ ./harness/ ./harness/tracelog/; do \
+	for pkg in ./targets/wire/ ./firmware/ ./faults/ ./harness/ ./harness/record/ ./harness/tracelog/; do \
 		for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done
