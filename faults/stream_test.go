@@ -108,10 +108,14 @@ func FuzzStreamMatchesTimes(f *testing.F) {
 		case 3:
 			s.Poisson = float64(1 + count%300)
 		}
-		if len(s.Validate(func(string) (time.Duration, time.Duration, bool) { return 10 * time.Millisecond, 3 * time.Millisecond, true })) > 0 {
+		if len(s.Validate(func(string) (time.Duration, time.Duration, bool) {
+			return 10 * time.Millisecond, 3 * time.Millisecond, true
+		})) > 0 {
 			return
 		}
-		cycle := func(string) (time.Duration, time.Duration, bool) { return 10 * time.Millisecond, 3 * time.Millisecond, true }
+		cycle := func(string) (time.Duration, time.Duration, bool) {
+			return 10 * time.Millisecond, 3 * time.Millisecond, true
+		}
 		length := ms(lengthMS%20_000) + time.Millisecond
 		if length <= 0 {
 			return
