@@ -1,7 +1,7 @@
 # hilchaos: the README's two commands are `make pathfinder` and `make test`.
 GO ?= go
 
-.PHONY: pathfinder test setup bench fuzz build
+.PHONY: pathfinder test setup bench fuzz build firmware
 
 build:
 	$(GO) build -o bin/hilchaos ./cmd/hilchaos
@@ -12,6 +12,11 @@ pathfinder:
 
 setup:
 	.ci/setup
+
+# The C reference firmware for QEMU's mps2-an385 (needs gcc-arm-none-eabi,
+# installed by .ci/setup): firmware/mps2-an385/build/pathfinder-*.elf.
+firmware:
+	$(MAKE) -C firmware/mps2-an385
 
 # Everything CI runs: install the test components, vet, then every test.
 test: setup
@@ -30,6 +35,6 @@ bench:
 
 # A short pass of every fuzz target.
 fuzz:
-	for pkg in ./targets/wire/ ./firmware/ ./faults/ ./harness/ ./harness/record/ ./harness/tracelog/; do \
+	for pkg in ./targets/wire/ ./firmware/ ./firmware/agent/gotest/ ./faults/ ./harness/ ./harness/record/ ./harness/tracelog/; do \
 		for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done

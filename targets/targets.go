@@ -155,3 +155,23 @@ func ClockOf(t Target) Clock {
 	}
 	return Wall
 }
+
+// WitnessedReset is one reset a target saw happen to the board by itself,
+// independently of what the board reports (QEMU's QMP events).
+type WitnessedReset struct {
+	At     time.Time // wall clock, when the target learnt of it
+	Kind   string    // "watchdog" (the watchdog fired) or "reset" (the machine reset)
+	Detail string    // the emulator's own words, e.g. "guest-reset"
+}
+
+// ResetWitness is a target that witnesses resets on its own: a run can
+// compare them, count for count, with the BOOT reasons the board gave.
+type ResetWitness interface {
+	WitnessedResets() []WitnessedReset
+}
+
+// Symbolizer is a target that knows the firmware's ELF and can say where a
+// code address lies (a crash frame's PC and LR).
+type Symbolizer interface {
+	Symbolize(addr uint64) (function, file string, line int, ok bool)
+}

@@ -521,6 +521,12 @@ func (s *session) dispatch(f *wire.Frame) {
 			s.an.Done(s.base + int64(t) - s.origin) // the board says how far the run got
 			s.running, s.done = false, true
 		}
+	case wire.TypeCrash:
+		if c, err := f.Crash(); err != nil {
+			s.malformed++
+		} else if len(s.obs.Crashes) < MaxCrashes {
+			s.obs.Crashes = append(s.obs.Crashes, Crash{AtUS: s.lastRun, Crash: c})
+		}
 	}
 }
 
