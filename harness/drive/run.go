@@ -15,6 +15,9 @@ import (
 // before it (telemetry, resets, console) is kept.
 func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error) {
 	s := newSession(t, &cfg)
+	if _, owns := t.(targets.Clock); !owns {
+		s.tick = progressOf(ctx)
+	}
 	defer func() {
 		s.stats()
 		if s.host != nil {

@@ -110,6 +110,10 @@ type session struct {
 
 	stamp *stampReader
 	host  *hostClock // receive times; nil when the target owns time (sim)
+
+	// tick reports progress on a real-time board (progress.go).
+	tick     func(Progress)
+	lastTick int64
 }
 
 // pending is a command sent and not answered yet.
@@ -651,6 +655,7 @@ func (s *session) event(ev *wire.Event) {
 	}
 	t := s.base + int64(ev.Time) - s.origin
 	s.lastRun = t
+	s.progress(false)
 	if ev.Kind == wire.EvDropped {
 		s.obs.Telemetry.Dropped += uint64(ev.Arg)
 	}
@@ -832,6 +837,7 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 		s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
 	}
 	s.an.Reset(s.lastRun)
+	s.progress(true)
 	s.running = false
 	s.resetNew = true
 	// After a reboot the board clock restarts at 0: run time continues from

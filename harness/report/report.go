@@ -303,6 +303,7 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 		tt.Append(n, fmt.Sprint(a.jobs), ms(a.max), ms(a.p99), fmt.Sprint(a.misses))
 	}
 	tt.Render()
+	writeTelemetry(w, sum)
 
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
@@ -325,6 +326,7 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 			}
 			fmt.Fprintf(w, "  %s\n", line)
 		}
+		writeConsoleTail(w, r)
 		if reproduce != nil {
 			fmt.Fprintf(w, "  reproduce: %s\n", reproduce(r))
 		}
