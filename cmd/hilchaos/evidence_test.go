@@ -215,8 +215,12 @@ func TestInterruptedRunRerunOnResume(t *testing.T) {
 	require.Len(t, recs, 1)
 	assert.Equal(t, record.Interrupted, recs[0].Verdict, "what it saw is stored, no verdict claimed")
 
-	code, _, errs := hilchaos(t, "report", dir)
+	junit := filepath.Join(t.TempDir(), "j.xml")
+	code, _, errs := hilchaos(t, "report", dir, "--junit", junit)
 	assert.Equal(t, ExitInfra, code, errs)
+	x, err := os.ReadFile(junit)
+	require.NoError(t, err)
+	assert.Contains(t, string(x), `type="interrupted"`, "CI reads the cut-short run as an error, not a pass")
 
 	code, _, errs = hilchaos(t, "run", pathfinder, "--repeat", "2", "--duration", "2s", "--out", dir, "--resume")
 	require.Equal(t, ExitFail, code, errs)
