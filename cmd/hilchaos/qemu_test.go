@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -182,19 +181,14 @@ func normalized(t *testing.T, path string) []frame {
 	return frames
 }
 
-// Two icount runs with the same seed, at the summary trace level: the same
+// Two icount runs with the same seed, at the full trace level: the same
 // frames in the same order (kinds, tasks, job and miss counts, sequence
-// numbers), the same per-task job and miss counts, board times within 1 ms.
-// Not bit-for-bit: most runs here agree to the µs, some differ by a few µs
-// and more under host load, and at the full trace level even job counts
-// differ now and then (docs/AGENT.md, "Repeatability").
+// numbers) at the same board times to the µs, the same response times,
+// and the same per-task figures. Bit for bit: the firmware sends from its
+// idle thread, so the host's reading never moves a task (docs/AGENT.md,
+// "Repeatability").
 func TestQEMURepeatable(t *testing.T) {
-	const slackUS = 1000
 	url := qemuURL(t, "inherit")
-	src, err := os.ReadFile(qemuCampaign)
-	require.NoError(t, err)
-	camp := filepath.Join(t.TempDir(), "qemu-pathfinder.yaml")
-	require.NoError(t, os.WriteFile(camp, []byte(strings.Replace(string(src), "\ntrace: full", "\ntrace: summary", 1)), 0o644))
 	type figs struct {
 		Jobs           int   `json:"jobs"`
 		DeadlineMisses int   `json:"deadline_misses"`
@@ -204,7 +198,7 @@ func TestQEMURepeatable(t *testing.T) {
 	var streams [][]frame
 	for range 2 {
 		dir := t.TempDir()
-		code, out, stderr := hilchaos(t, "run", camp, "--target", url, "--duration", "3s", "--out", dir, "--format", "json")
+		code, out, stderr := hilchaos(t, "run", qemuCampaign, "--target", url, "--duration", "3s", "--out", dir, "--format", "json")
 		require.Equal(t, 0, code, stderr)
 		var d struct {
 			Runs []struct {
@@ -219,31 +213,14 @@ func TestQEMURepeatable(t *testing.T) {
 		streams = append(streams, normalized(t, filepath.Join(dir, d.Runs[0].Trace)))
 	}
 	require.Len(t, tasks[0], 6)
-	for name, a := range tasks[0] {
-		b := tasks[1][name]
-		assert.Equal(t, a.Jobs, b.Jobs, "%s jobs", name)
-		assert.Equal(t, a.DeadlineMisses, b.DeadlineMisses, "%s deadline misses", name)
-		assert.InDelta(t, a.MaxResponseUS, b.MaxResponseUS, slackUS, "%s max response", name)
-	}
+	assert.Equal(t, tasks[0], tasks[1], "per-task figures")
 	a, b := streams[0], streams[1]
-	require.Greater(t, len(a), 20, "frames in a 3 s summary trace")
+	require.Greater(t, len(a), 300, "frames in a 3 s full trace")
 	require.Equal(t, len(a), len(b), "frames")
-	exact := 0
 	for i := range a {
-		if a[i].text != b[i].text {
-			t.Fatalf("frame %d: %q vs %q", i, a[i].text, b[i].text)
-		}
-		if d := a[i].time - b[i].time; d < -slackUS || d > slackUS {
-			t.Fatalf("frame %d (%s): at %d µs vs %d µs after GO", i, a[i].text, a[i].time, b[i].time)
-		}
-		if a[i].ev.Kind == wire.EvEnd {
-			if d := a[i].ev.Arg - b[i].ev.Arg; d < -slackUS || d > slackUS {
-				t.Fatalf("frame %d: response %d vs %d µs", i, a[i].ev.Arg, b[i].ev.Arg)
-			}
-		}
-		if a[i].time == b[i].time && a[i].ev.Arg == b[i].ev.Arg {
-			exact++
+		if a[i].text != b[i].text || a[i].time != b[i].time || a[i].ev.Arg != b[i].ev.Arg {
+			t.Fatalf("frame %d: %q at %d µs after GO (arg %d) vs %q at %d µs (arg %d)",
+				i, a[i].text, a[i].time, a[i].ev.Arg, b[i].text, b[i].time, b[i].ev.Arg)
 		}
 	}
-	t.Logf("%d of %d frames at the same µs", exact, len(a))
 }

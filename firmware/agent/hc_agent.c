@@ -52,6 +52,11 @@ static uint32_t hc_dropped;
 
 static uint8_t hc_tx[HC_TX_SIZE];
 static volatile uint32_t hc_tx_head, hc_tx_tail; /* free-running */
+#if defined(__GNUC__)
+#define HC_BARRIER() __asm__ __volatile__("" ::: "memory")
+#else
+#define HC_BARRIER() ((void)0)
+#endif
 
 static char hc_rx[128];
 static uint32_t hc_rx_len;
@@ -287,21 +292,27 @@ static int hc_push(const char *p, size_t n)
 	uint32_t h = hc_tx_head;
 	for (size_t i = 0; i < n; i++)
 		hc_tx[(h + i) & (HC_TX_SIZE - 1)] = (uint8_t)p[i];
+	HC_BARRIER(); /* the bytes before the head that publishes them */
 	hc_tx_head = h + (uint32_t)n;
 	hc_port_tx_kick();
 	return 1;
 }
 
+/* One consumer at a time (the UART's TX interrupt, or a polling loop in
+ * the idle task); no critical section: only the consumer moves the tail,
+ * and the producers publish the head after the bytes. So a polling idle
+ * task never holds interrupts off, and never delays a timer interrupt by
+ * an amount that depends on when the host reads. */
 int hc_tx_pull(uint8_t *b)
 {
-	uint32_t s = hc_port_enter();
-	int ok = hc_tx_head != hc_tx_tail;
-	if (ok) {
-		*b = hc_tx[hc_tx_tail & (HC_TX_SIZE - 1)];
-		hc_tx_tail++;
-	}
-	hc_port_exit(s);
-	return ok;
+	uint32_t t = hc_tx_tail;
+	if (hc_tx_head == t)
+		return 0;
+	HC_BARRIER();
+	*b = hc_tx[t & (HC_TX_SIZE - 1)];
+	HC_BARRIER();
+	hc_tx_tail = t + 1;
+	return 1;
 }
 
 /* Send what is queued with polled writes (interrupts may be off). */

@@ -114,7 +114,8 @@ void hc_send_table_end(int ntasks, int nlocks);
  * carried out in the caller's context. */
 void hc_rx_byte(uint8_t b);
 
-/* The UART pulls the next byte to send; returns 0 when the ring is empty. */
+/* The UART pulls the next byte to send; returns 0 when the ring is empty.
+ * One consumer at a time; needs no critical section. */
 int hc_tx_pull(uint8_t *b);
 
 /* Reset the board on purpose: note the reason (for the next BT), flush the

@@ -19,8 +19,9 @@ uint32_t hc_port_enter(void);
 void hc_port_exit(uint32_t state);
 
 /* Bytes wait in the transmit ring: make sure the UART is transmitting.
- * The UART's TX-ready interrupt (or a task) then pulls bytes with
- * hc_tx_pull() until it returns 0. Never blocks. */
+ * The UART's TX-ready interrupt (or a task, such as the idle task) then
+ * pulls bytes with hc_tx_pull() until it returns 0; one consumer at a
+ * time. May do nothing when a polling task drains the ring. Never blocks. */
 void hc_port_tx_kick(void);
 
 /* Write one byte, busy-waiting for room. Used only where interrupts cannot

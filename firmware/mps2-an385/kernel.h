@@ -48,6 +48,7 @@ void board_wdog_kick(void);
 void board_wdog_off(void);
 void board_budget(uint64_t ticks); /* one-shot compute budget; 0: stop */
 void board_storm_prio(int prio);
+void board_tx_idle(void); /* the idle thread: send a byte from the agent's ring */
 
 /* kernel.c, called from board.c's interrupt handlers */
 void k_timer_isr(void);

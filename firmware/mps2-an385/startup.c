@@ -12,7 +12,6 @@ void HardFault_Handler(void);
 void PendSV_Handler(void);
 void TIMER0_Handler(void);
 void UART0RX_Handler(void);
-void UART0TX_Handler(void);
 void DUALTIMER_Handler(void);
 void STORM_Handler(void);
 
@@ -31,7 +30,7 @@ __attribute__((section(".vectors"), used)) static void (*const vectors[16 + 32])
 	PendSV_Handler,
 	Default_Handler, /* SysTick */
 	[16 + 0] = UART0RX_Handler,
-	[16 + 1] = UART0TX_Handler,
+	[16 + 1] = Default_Handler, /* UART0 TX: the idle thread sends */
 	[16 + 2] = Default_Handler,
 	[16 + 3] = Default_Handler,
 	[16 + 4] = Default_Handler,
