@@ -145,3 +145,15 @@ func TestConformJSON(t *testing.T) {
 	code, _, errs = hilchaos(t, "conform", "sim://pathfinder", "--format", "xml")
 	assert.Equal(t, ExitInvalid, code, errs)
 }
+
+// TestConformCFirmware: the C reference firmware (firmware/mps2-an385) in
+// QEMU passes every rule of the protocol version it announces: a second
+// implementation, written from the spec, checked by the kit.
+func TestConformCFirmware(t *testing.T) {
+	code, out, errs := hilchaos(t, "conform", qemuURL(t, "none"))
+	require.Equal(t, ExitOK, code, "%s%s", out, errs)
+	lines := conformLines(t, out)
+	for _, id := range []string{"fault-timing", "done", "reset-sw", "reset-wdt", "black-box", "sequence", "stop"} {
+		assert.Equal(t, "PASS", lines[id], id)
+	}
+}
