@@ -170,3 +170,31 @@ func TestConformCFirmware(t *testing.T) {
 		t.Logf("known finding in the C firmware's watchdog reset:\n%s", out)
 	}
 }
+
+// TestConformScriptedBoards: the scripted:// boards of targets/scripted,
+// each wrong in one way, fail exactly the rules that way breaks; a board
+// that ignores the first copy of every command passes, because the kit
+// resends with the same id as the spec says a host does.
+func TestConformScriptedBoards(t *testing.T) {
+	for query, want := range map[string][]string{
+		"ignore_faults=1": {"nak-reasons", "fault-timing"}, // accepts FN while idle and fires nothing
+		"reason=BOR":      {"reset-sw", "reset-wdt"},
+		"drop_dn=1":       {"done"},
+		"ignore_first=1":  nil,
+		"v1=1":            nil,
+	} {
+		code, out, errs := hilchaos(t, "conform", "scripted://pathfinder?"+query)
+		var failed []string
+		for id, st := range conformLines(t, out) {
+			if st == "FAIL" {
+				failed = append(failed, id)
+			}
+		}
+		assert.ElementsMatch(t, want, failed, "%s:\n%s%s", query, out, errs)
+		if len(want) > 0 {
+			assert.Equal(t, ExitFail, code, query)
+		} else {
+			assert.Equal(t, ExitOK, code, query)
+		}
+	}
+}
