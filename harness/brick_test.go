@@ -61,7 +61,7 @@ func TestSilentAfterResetIsBrick(t *testing.T) {
 	sim, err := targets.Open(c.Target, targets.Options{Seed: p.Seed, Trace: c.Trace})
 	require.NoError(t, err)
 	defer sim.Close()
-	obs, err := driveRun(context.Background(), &silentAfterReset{Target: sim}, c, p, nil, newIDs())
+	obs, err := driveRun(context.Background(), &silentAfterReset{Target: sim}, c, p, nil, newIDs(), true)
 	var be *BrickError
 	require.True(t, errors.As(err, &be), "%v", err)
 	var ie *InfraError
@@ -94,7 +94,7 @@ func TestSilentAfterBannerIsBrick(t *testing.T) {
 	sim, err := targets.Open(c.Target, targets.Options{Seed: p.Seed, Trace: c.Trace})
 	require.NoError(t, err)
 	defer sim.Close()
-	obs, err := driveRun(context.Background(), &silentAfterReset{Target: sim, banner: true}, c, p, nil, newIDs())
+	obs, err := driveRun(context.Background(), &silentAfterReset{Target: sim, banner: true}, c, p, nil, newIDs(), true)
 	var be *BrickError
 	require.True(t, errors.As(err, &be), "%v", err)
 	assert.Equal(t, ResetWatchdog, be.After)

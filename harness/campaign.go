@@ -24,6 +24,7 @@ import (
 	"github.com/hilchaos/hilchaos/harness/score"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/sim"
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // Campaign is a validated campaign file.
@@ -59,8 +60,6 @@ type Campaign struct {
 	Requirements map[string]string
 	// Sweep, if not nil, varies one fault parameter over a grid of values.
 	Sweep *Sweep
-
-	cycle faults.Cycle // the reference task set's cycles, for phase schedules
 }
 
 // Timeouts bound how long the harness waits for a board.
@@ -96,6 +95,14 @@ func (f FirmwareSpec) Matches(fw Firmware) bool {
 const (
 	DefaultTarget   = "sim://pathfinder?mutex=none"
 	DefaultDuration = 30 * time.Second
+)
+
+// Limits a campaign must stay within: lint and run refuse values beyond
+// them. Memory does not grow with either (plans and firings are generated
+// as they are needed), but a campaign summary keeps one record per run.
+const (
+	MaxDuration = 1_000_000 * time.Hour // board time per run
+	MaxRuns     = 100_000               // runs per campaign, sweep values included
 )
 
 // DefaultTimeouts apply where a campaign gives none.
@@ -144,13 +151,21 @@ type rawCheck struct {
 // InvalidError is a campaign that cannot be used; Problems holds every
 // problem found, each naming the field.
 type InvalidError struct {
-	Path     string
+	Path string
+	// Context says what the campaign is invalid for: empty for the file
+	// itself, "does not fit the board at URL" for names only a board
+	// could answer.
+	Context  string
 	Problems []error
 }
 
 func (e *InvalidError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: invalid campaign (%d problem", e.Path, len(e.Problems))
+	what := "invalid campaign"
+	if e.Context != "" {
+		what = e.Context
+	}
+	fmt.Fprintf(&b, "%s: %s (%d problem", e.Path, what, len(e.Problems))
 	if len(e.Problems) != 1 {
 		b.WriteString("s")
 	}
@@ -230,10 +245,20 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("target", "%v", err))
 		}
 	}
-	c.Reference = firstNonEmpty(raw.Reference, defaultReference(c.Target))
-	refProfile, err := simProfile(c.Reference)
-	if err != nil {
-		errs = append(errs, fieldErr("reference", "%v", err))
+	c.Reference = raw.Reference
+	var refProfile *firmware.Profile
+	switch {
+	case c.Reference == ReferenceNone:
+	case c.Reference == "" && !isSimURL(c.Target):
+		errs = append(errs, fieldErr("reference", "required: the target %s is not a simulated model, so name the model of its task set to score it against (sim://PROFILE?mutex=inherit or sim:///path/to/taskset.yaml?mutex=inherit), or write reference: none to run the checks without a score", c.Target))
+	default:
+		if c.Reference == "" {
+			c.Reference = defaultReference(c.Target)
+		}
+		var err error
+		if refProfile, err = simProfile(c.Reference); err != nil {
+			errs = append(errs, fieldErr("reference", "%v", err))
+		}
 	}
 	c.Duration = DefaultDuration
 	if raw.Duration != nil {
@@ -242,8 +267,12 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("duration", "must be positive, got %v", c.Duration))
 		}
 	}
+	durField := "duration"
 	if o.Duration != 0 {
-		c.Duration = o.Duration
+		c.Duration, durField = o.Duration, "--duration"
+	}
+	if c.Duration > MaxDuration {
+		errs = append(errs, fieldErr(durField, "%v is beyond the limit of %v of board time per run", c.Duration, MaxDuration))
 	}
 	c.Repeat = 1
 	if raw.Repeat != nil {
@@ -313,22 +342,31 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		}
 	}
 
-	// Names the faults and checks may use: what the reference board (and
-	// the target, when it is simulated too) declares.
-	names := profileNames{}
-	taskSet := map[string]bool{}
-	for _, p := range []*firmware.Profile{refProfile, mustSimProfile(c.Target)} {
-		if p != nil {
-			names.add(p)
+	// Names the faults and checks may use, as far as they are known
+	// before a board boots: a simulated target's own table, else the
+	// reference's (which the board must match task by task). A real
+	// board's names are checked against the table it declares when it
+	// connects.
+	var static *wire.Table
+	staticWho := ""
+	if tp := mustSimProfile(c.Target); tp != nil {
+		static, staticWho = profileTable(tp), "the board at "+c.Target
+		if refProfile != nil {
+			// A simulated board's table is known now: compare it with the
+			// reference before anything runs.
+			errs = append(errs, c.compareReference(c.Target, static)...)
 		}
+	} else if refProfile != nil {
+		static, staticWho = profileTable(refProfile), "the reference "+c.Reference
 	}
-	for n := range names.tasks {
-		taskSet[n] = true
-	}
-	cycle := names.cycle
-	c.cycle = cycle
-	if refProfile == nil {
-		cycle, taskSet = nil, nil
+	var cycle faults.Cycle
+	var taskSet map[string]bool
+	if static != nil {
+		cycle = TableCycle(static)
+		taskSet = map[string]bool{}
+		for _, t := range static.Tasks {
+			taskSet[t.Name] = true
+		}
 	}
 
 	for i, f := range raw.Faults {
@@ -348,9 +386,10 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		}
 		flt, fe := faults.Decode(rf.Kind, rf.Rest)
 		errs = append(errs, faults.Prefix(field, fe)...)
-		if flt != nil && refProfile != nil {
-			if _, err := flt.Command(names); err != nil {
-				errs = append(errs, faults.Prefix(field, []error{err})...)
+		if flt != nil && static != nil {
+			m := &missingNames{n: static}
+			if _, err := flt.Command(m); err != nil {
+				errs = append(errs, m.explain(field, staticWho, static, err))
 			}
 		}
 		spec.Fault = flt
@@ -403,6 +442,30 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	}
 	if raw.Sweep != nil {
 		errs = append(errs, faults.Prefix("sweep", c.fillSweep(raw.Sweep))...)
+	}
+	// A fault that, as written, changes nothing is a mistake, unless a
+	// sweep gives it its values (the bottom of a sweep may be 0).
+	for i, f := range c.Faults {
+		idle, ok := f.Fault.(faults.Idler)
+		if !ok || !idle.Idle() || (c.Sweep != nil && c.Sweep.fault == i) {
+			continue
+		}
+		field := fmt.Sprintf("faults[%d]", i)
+		if _, given := f.Params["extra"]; !given && f.Kind == "lock-hold" {
+			errs = append(errs, fieldErr(field+".extra", "required: how much longer the critical section lasts (e.g. extra: 20ms); without it the fault does nothing"))
+			continue
+		}
+		errs = append(errs, fieldErr(field, "as written this %s changes nothing: give it an effect, or sweep it", f.Kind))
+	}
+	if n := c.Runs(); n > MaxRuns {
+		field := "repeat"
+		switch {
+		case c.Sweep != nil:
+			field = "sweep"
+		case o.Repeat > 0:
+			field = "--repeat"
+		}
+		errs = append(errs, fieldErr(field, "plans %d runs, beyond the limit of %d runs per campaign (split it, or use longer runs)", n, MaxRuns))
 	}
 	// resets.unexpected == 0 and resets.hang == 0 hold unless the campaign
 	// writes its own check on those metrics.
@@ -526,30 +589,10 @@ func mustSimProfile(raw string) *firmware.Profile {
 	return p
 }
 
-// profileNames resolves names against one or more profiles.
-type profileNames struct {
-	tasks map[string]firmware.TaskSpec
-	locks map[string]int
-}
-
-func (n *profileNames) add(p *firmware.Profile) {
-	if n.tasks == nil {
-		n.tasks, n.locks = map[string]firmware.TaskSpec{}, map[string]int{}
-	}
-	for _, t := range p.Tasks {
-		n.tasks[t.Name] = t
-	}
-	for i, l := range p.Locks {
-		n.locks[l] = i
-	}
-}
-
-func (n profileNames) TaskIndex(name string) (int, bool) { _, ok := n.tasks[name]; return 0, ok }
-func (n profileNames) LockIndex(name string) (int, bool) { i, ok := n.locks[name]; return i, ok }
-
-func (n profileNames) cycle(task string) (time.Duration, time.Duration, bool) {
-	t, ok := n.tasks[task]
-	return t.Period, t.Offset, ok
+// isSimURL reports whether raw names a simulated board.
+func isSimURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "sim"
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -30,6 +30,8 @@ type Options struct {
 	Store *Store
 	// Progress, if not nil, is told about each finished run.
 	Progress func(done, total int, r *RunRecord)
+	// Started, if not nil, is told when a run starts.
+	Started func(p RunPlan)
 	// Now is the wall clock for host facts; nil means time.Now.
 	Now func() time.Time
 	// Done holds records of runs finished by an earlier invocation
@@ -66,6 +68,9 @@ func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord
 	if r, ok := opt.Done[KeyOf(c, p)]; ok {
 		return &r, nil
 	}
+	if opt.Started != nil {
+		opt.Started(p)
+	}
 	rec, err := ExecuteRun(ctx, c, p, *opt)
 	if rec != nil && opt.Store != nil {
 		if serr := opt.Store.Append(rec); serr != nil {
@@ -92,7 +97,7 @@ func Execute(ctx context.Context, c *Campaign, opt Options) (*Summary, error) {
 }
 
 func newSummary(c *Campaign) *Summary {
-	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed}
+	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed, Planned: c.Runs()}
 }
 
 // finish summarises and adds what the campaign learned beyond verdicts.
@@ -103,8 +108,18 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 			sum.Resumed++
 		}
 	}
-	sum.Interrupted = errors.Is(err, ErrInterrupted)
+	sum.Interrupted = errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled)
+	if sum.Interrupted {
+		sum.Verdict = record.Interrupted
+	}
 	sum.Requirements = Requirements(c, sum.Runs)
+	sum.CampaignVersion, sum.Harness = c.Version, Version
+	for i := range sum.Runs {
+		if fw := sum.Runs[i].Firmware; fw.Name != "" {
+			sum.Firmware = &fw
+			break
+		}
+	}
 	if s := c.Sweep; s != nil {
 		if s.Search == SearchBreakingPoint {
 			// Finding the breaking point is the point of the campaign,
@@ -112,6 +127,7 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 			if sum.Verdict == Fail {
 				sum.Verdict = Pass
 			}
+			searchVerdict(s, sum)
 			if s.MinMargin != nil && sum.Sweep != nil && sum.Sweep.Breaking != "" && sum.Sweep.MarginNum < s.MinMargin.Num && sum.Verdict == Pass {
 				sum.Verdict = Fail
 				sum.Sweep.Note = fmt.Sprintf("margin %s is below the required %s", sum.Sweep.Margin, s.MinMargin.Text)
@@ -137,6 +153,7 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 		}
 	}
 	sum := newSummary(c)
+	sum.Planned = len(plans)
 	if opt.IDs == nil {
 		opt.IDs = newIDs()
 	}
@@ -173,17 +190,23 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	rec := &RunRecord{
 		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
-		Faults: storedFaults(p.Faults), Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
+		Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
 	trace := ""
 	if opt.Store != nil {
-		trace = tracelog.Path(p.Index)
+		trace = TracePath(c, p)
 		rec.Trace = trace
 		trace = filepath.Join(opt.Store.Dir(), trace)
 	}
 	ids := opt.IDs
 	if ids == nil {
 		ids = newIDs()
+	}
+	if isSimURL(c.Target) {
+		// A simulated board is new for every run and remembers no ids; the
+		// run's own counter keeps it bit-for-bit reproducible (command
+		// lengths take board time on its UART).
+		ids = nil
 	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
@@ -195,8 +218,10 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	)
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
-	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil) })
-	obs, err := observe(ctx, c.Target, c, p, trace, ids)
+	if c.Scored() {
+		refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false) })
+	}
+	obs, err := observe(ctx, c.Target, c, p, trace, ids, true)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	// A board that did not come back after a reset failed; the run up to
@@ -218,7 +243,11 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		refWG.Wait()
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			// Cut short by a signal: keep what it saw (its resets
+			// happened), claim no verdict.
+			rec.Verdict = record.Interrupted
+			rec.Error = fmt.Sprintf("interrupted at board time %s of %s", time.Duration(endUS(obs))*time.Microsecond, p.Duration)
+			return rec, ctx.Err()
 		}
 		return rec, err
 	}
@@ -230,17 +259,20 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 		rec.Verdict, rec.Error = Error, "reference: "+err.Error()
 		return rec, err
 	}
-	var ref RunRecord
-	fill(&ref, refObs, c)
+	var ref *RunRecord
+	if c.Scored() {
+		ref = &RunRecord{}
+		fill(ref, refObs, c)
+	}
 	o := observed(obs)
 	o.Brick = brick != nil
-	score.Judge(rec, &ref, c.criteria(), o)
+	score.Judge(rec, ref, c.criteria(), o)
 	return rec, nil
 }
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs, underTest bool) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -268,7 +300,7 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return driveRun(ctx, t, c, p, raw, ids)
+	return driveRun(ctx, t, c, p, raw, ids, underTest)
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
@@ -315,6 +347,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	}
 	fillDriven(rec, obs.Observation)
 	rec.FaultsSkipped = obs.FaultsSkipped
+	rec.Faults, rec.FaultsPlanned = storedFaults(obs.Faults), obs.FaultsPlanned
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}

@@ -48,6 +48,8 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.reportCommand())
 	root.AddCommand(a.firmwareCommand())
 	root.AddCommand(a.portsCommand())
+	setVersion(root)
+	addCompletions(root)
 	return root
 }
 

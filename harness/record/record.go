@@ -174,7 +174,8 @@ type RunRecord struct {
 	Tasks         map[string]analyze.TaskResult `json:"tasks"`
 	Checks        []CheckResult                 `json:"checks"`
 	Deductions    []Deduction                   `json:"deductions"`
-	Faults        []Fault                       `json:"faults"`
+	Faults        []Fault                       `json:"faults"` // the first MaxFaultLog firings (harness)
+	FaultsPlanned int                           `json:"faults_planned"`
 	FaultsSkipped int                           `json:"faults_skipped"`
 	Telemetry     Telemetry                     `json:"telemetry"`
 	Bounds        []analyze.Bound               `json:"bounds"`          // the timing oracle's bounds per task
@@ -238,6 +239,21 @@ func (r *RunRecord) Key() RunKey {
 	return k
 }
 
+// Interrupted is the verdict of a run cut short by SIGINT or SIGTERM:
+// what it observed until then is kept, and no verdict is claimed.
+const Interrupted = "interrupted"
+
+// Plan says which plan a run belongs to, so a results directory read on
+// its own can tell which runs are missing.
+type Plan struct {
+	Runs   int    `json:"runs"`             // runs the campaign plans (a search: the most it may need)
+	Search string `json:"search,omitempty"` // a sweep search: runs are picked as it goes
+}
+
+// ReferenceNone is the reference of a campaign that runs its checks and
+// scores nothing.
+const ReferenceNone = "none"
+
 // Fault is one planned firing of one campaign fault in a run, as stored.
 type Fault struct {
 	ID   uint32 `json:"id"`
@@ -273,6 +289,18 @@ type Summary struct {
 	Resumed int `json:"-"`
 	// Interrupted is set when a stop was requested before every run was done.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Planned is the number of runs the campaign plans (for a search, the
+	// most it may need): with Interrupted, how far it got.
+	Planned int `json:"planned,omitempty"`
+	// Qualification evidence: the campaign file's own version, the
+	// firmware the board reported (the first run's), the harness version
+	// that made the runs, and (from a results directory, where host facts
+	// are kept) when the runs started and ended, wall clock.
+	CampaignVersion string    `json:"campaign_version,omitempty"`
+	Firmware        *Firmware `json:"firmware,omitempty"`
+	Harness         string    `json:"harness,omitempty"`
+	Started         string    `json:"started,omitempty"`
+	Ended           string    `json:"ended,omitempty"`
 	// Sweep is what a sweeping campaign learned, per value.
 	Sweep *SweepResult `json:"sweep,omitempty"`
 	// Requirements lists each requirement the checks cite, with its verdict
