@@ -126,11 +126,16 @@ func noisyRun(t *testing.T, mutex firmware.Protocol, ppm uint64, fromBoot bool, 
 	r := startRelay(t, b.Path(), ppm, fromBoot, dropPct...)
 	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: d, Target: "serial://" + r.Path, Repeat: 1})
 	require.NoError(t, err)
+	// 1% of flipped bytes loses about a fifth of the frames, far above the
+	// default max_loss (1%): by the trust rules such a run is inconclusive
+	// (harness/score tests that). These tests are about surviving the
+	// noise, so the campaign here accepts the loss and few whole jobs.
+	c.MaxLoss, c.MinJobs = 0.5, 1
 	start := time.Now()
 	sum, err := Execute(context.Background(), c, Options{})
 	require.Len(t, sum.Runs, 1, "%v", err)
 	rec := &sum.Runs[0]
-	t.Logf("mutex %v, %d ppm: %s in %v; resets %+v; telemetry %+v; err %v", mutex, ppm, rec.Verdict, time.Since(start).Round(time.Millisecond), rec.Resets, rec.Telemetry, err)
+	t.Logf("mutex %v, %d ppm: %s in %v; resets %+v; telemetry %+v; err %v; evidence %+v", mutex, ppm, rec.Verdict, time.Since(start).Round(time.Millisecond), rec.Resets, rec.Telemetry, err, rec.Evidence)
 	return rec, r, err
 }
 
@@ -148,8 +153,12 @@ func TestRelayOnePercentDuringTheRun(t *testing.T) {
 		rec, r, err := noisyRun(t, c.mutex, 10_000, false, 3*time.Second)
 		if c.want == Pass {
 			require.NoError(t, err)
+			require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s", c.mutex, rec.Checks, rec.Error)
+		} else {
+			// Noise can also cost the failing board the evidence (a lost GO
+			// loses a segment): inconclusive then, never PASS.
+			require.Contains(t, []string{Fail, Inconclusive}, rec.Verdict, "mutex %v: %+v %s", c.mutex, rec.Checks, rec.Error)
 		}
-		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s", c.mutex, rec.Checks, rec.Error)
 		require.Positive(t, r.flipped.Load())
 		tm := rec.Telemetry
 		require.Positive(t, tm.BadCRC+tm.Malformed+tm.Truncated+tm.TooLong, "mutex %v: %+v", c.mutex, tm)
@@ -253,6 +262,7 @@ func TestRepeatOnOneDeduplicatingBoard(t *testing.T) {
 	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 1}})
 	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: time.Second, Target: "serial://" + b.Path(), Repeat: 3})
 	require.NoError(t, err)
+	c.MinJobs = 5 // a 1 s run sees 8 bc_dist jobs, fewer than the default min_jobs
 	dir := t.TempDir()
 	st, err := OpenStore(dir)
 	require.NoError(t, err)

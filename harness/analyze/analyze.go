@@ -81,8 +81,9 @@ type Task struct {
 	burst       bool  // the load pseudo-task: its jobs are load bursts
 	ep          episode
 
-	// Sequence gaps: the ends of jobs that were in flight when events were
-	// lost (or whose release was lost) are not observations.
+	// Sequence gaps: jobs that were in flight when events were lost (or
+	// whose release was lost) keep their response (the board's EN says
+	// it) but give no blocking or execution time.
 	GapCut   uint64 // jobs whose end came after a gap they straddled
 	gapOwed  int    // jobs known in flight at the last gap, ends still to come
 	afterGap bool   // a gap happened and no release has been seen since
@@ -596,23 +597,25 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 }
 
 func (a *Analyzer) end(t int64, tk *Task, r int64) {
-	if tk.gapCut() {
-		if tk.pLen > 0 && tk.gapOwed == 0 {
-			// The job released after the gap is the one in progress now.
-			tk.active = true
-		}
-		tk.jobBlocked, tk.blockedOn = 0, -1
-		tk.jobExec = tk.execAt(t, a.running == tk)
-		a.recoveredEnd(t, tk)
-		return
-	}
+	// The response is the board's own figure (EN carries it): it joins no
+	// events and counts whatever was lost. Blocking and execution time are
+	// spans the analyzer joins from events: for a job that straddled a
+	// gap they are left out.
+	cut := tk.gapCut()
 	tk.Jobs++
 	if r > tk.MaxResponse {
 		tk.MaxResponse, tk.MaxResponseAt = r, t
 	}
 	_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
-	if tk.blockedOn >= 0 { // should not happen: it finished
-		tk.blockedOn = -1
+	tk.blockedOn = -1 // it finished: it waits for nothing
+	if cut {
+		// Its release is not in the ring (cleared at the gap, or lost in
+		// it): a job released after the gap, if any, is the one going on.
+		tk.jobBlocked = 0
+		tk.active = tk.pLen > 0 && tk.gapOwed == 0
+		tk.jobExec = tk.execAt(t, a.running == tk)
+		a.recoveredEnd(t, tk)
+		return
 	}
 	if tk.jobBlocked > 0 {
 		_ = tk.BlockHist.RecordValue(min(max(tk.jobBlocked, histMin), histMax))
@@ -751,9 +754,10 @@ func (a *Analyzer) closeEpisodes(t int64) {
 // rejected for its CRC or its form) after the event at run time t, the last
 // one received before the loss. Nothing is joined across it:
 //
-//   - a job in flight at the gap, or whose release was lost in it, is not an
-//     observation: its end, when it comes, is counted in Task.GapCut and
-//     enters neither the response figures nor Jobs;
+//   - a job in flight at the gap, or whose release was lost in it, gives
+//     no blocking and no execution time (spans joined across the gap): its
+//     end, when it comes, is counted in Task.GapCut. Its response is the
+//     board's own figure in the EN event and counts like any other;
 //   - a wait for a lock, a critical section, an inversion episode and the
 //     release interval open at the gap are closed at t without inventing
 //     what happened in the gap: a wait or a section that was open does not
@@ -882,8 +886,9 @@ type TaskResult struct {
 	MaxReleaseJitterUS int64            `json:"max_release_jitter_us"`
 	BlockingByLockUS   map[string]int64 `json:"blocking_by_lock_us,omitempty"` // worst single wait per lock
 	ResponseHist       []Bin            `json:"response_hist,omitempty"`
-	// GapCut counts jobs left out of every figure because they straddled a
-	// sequence gap or a rejected frame: the figures are built on a gap.
+	// GapCut counts jobs that straddled a sequence gap or a rejected
+	// frame: their response (the board's figure) counts, their blocking and
+	// execution time (joined from events) are left out.
 	GapCut uint64 `json:"gap_cut,omitempty"`
 }
 

@@ -11,8 +11,9 @@ package analyze
 // time plus the tolerance has passed.
 
 // DefaultFaultTolerance is how far (µs of board time) an FB may be from
-// the firing's planned run time and still reconcile with it.
-const DefaultFaultTolerance = 2000
+// the firing's planned run time and still reconcile with it: a board with
+// a 100 Hz tick fires up to 10 ms late.
+const DefaultFaultTolerance = 10_000
 
 // MaxMissingFaults is how many missing firings (the first ones) are listed
 // one by one; FaultCheck.Missing counts them all.
@@ -111,6 +112,12 @@ func (a *Analyzer) faultBegun(t int64, id uint32) {
 		return
 	}
 	e := &b.queue[i]
+	if b.goAt < 0 {
+		// The segment's GO event was lost: the fault began, when it was
+		// due is unknown.
+		a.settle(e, true, false)
+		return
+	}
 	e.begun = t
 	a.settle(e, t-e.at <= b.tol+e.late && e.at-t <= b.tol, false)
 }

@@ -111,3 +111,17 @@ func TestLockHoldWindow(t *testing.T) {
 	require.Len(t, fc.List, 1)
 	assert.Equal(t, "FB late by 60 µs", fc.List[0].Why)
 }
+
+// When the segment's GO event is lost, a firing's FB still shows it began;
+// its time cannot be checked.
+func TestFaultBegunWithoutGO(t *testing.T) {
+	a := New()
+	a.SetTable(table("none"))
+	a.SetFaultTolerance(2)
+	a.ExpectFault(0, 100, 0)
+	fb(a, 1500, 0)
+	a.Finish(2000)
+	fc := a.Faults()
+	assert.Equal(t, uint64(1), fc.Begun)
+	assert.Zero(t, fc.Missing)
+}

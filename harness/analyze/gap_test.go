@@ -10,16 +10,17 @@ import (
 )
 
 // Events on both sides of a gap never join: a job released before the gap
-// and ended after it, a job whose release was lost in the gap, a wait and a
-// critical section open across it, and a release interval across it give no
-// figure; jobs wholly after the gap do.
+// and ended after it, and a job whose release was lost in the gap, give no
+// blocking and no execution time, and count as gap_cut; a wait, a critical
+// section and a release interval open across the gap give nothing. Their
+// responses are the board's own figures (EN carries them) and count.
 //
 //	0  low released, runs, 1 locks bus     (gap after the event at 3)
 //	2  high released, 3 blocks on bus      ... lost: low unlocks, high locks,
 //	                                        medium released ...
 //	40 high ends (resp 38): cut, straddled the gap
 //	41 medium ends (resp 7): cut, its release was lost
-//	50 low ends: cut, straddled the gap
+//	50 low ends (resp 50): cut, straddled the gap
 //	100 high released, 103 ends (resp 3): a clean job
 func TestGapNeverJoins(t *testing.T) {
 	for _, withCS := range []bool{true, false} {
@@ -47,25 +48,26 @@ func TestGapNeverJoins(t *testing.T) {
 
 		ts := a.Tasks()
 		h, m, l := ts["high"], ts["medium"], ts["low"]
-		assert.Equal(t, uint64(1), h.Jobs, "withCS=%v: only the job after the gap", withCS)
+		assert.Equal(t, uint64(2), h.Jobs, "withCS=%v", withCS)
 		assert.Equal(t, uint64(1), h.GapCut)
-		assert.Equal(t, int64(3), h.MaxResponseUS, "the 38 µs response straddled the gap")
-		assert.Equal(t, int64(3), h.P99ResponseUS)
+		assert.Equal(t, int64(38), h.MaxResponseUS, "the board's own figure for the job across the gap")
 		assert.Zero(t, h.MaxBlockingUS, "the wait from 3 was open at the gap: no duration invented")
 		assert.Equal(t, map[string]int64{"bus": 0}, h.BlockingByLockUS)
+		assert.Equal(t, int64(3), h.MaxExecUS, "only the job after the gap: 100..103")
 		assert.Zero(t, h.MaxReleaseJitterUS, "release interval 2..100 spans the gap")
-		assert.Zero(t, m.Jobs)
+		assert.Equal(t, uint64(1), m.Jobs)
 		assert.Equal(t, uint64(1), m.GapCut, "its release was lost in the gap")
-		assert.Zero(t, m.MaxResponseUS)
-		assert.Empty(t, m.ResponseHist)
-		assert.Zero(t, l.Jobs)
+		assert.Equal(t, int64(7), m.MaxResponseUS)
+		assert.Zero(t, m.MaxExecUS, "its start was lost: no execution time")
 		assert.Equal(t, uint64(1), l.GapCut)
-		assert.Zero(t, l.MaxResponseUS)
+		assert.Zero(t, l.MaxExecUS)
 		assert.Zero(t, a.byName["low"].lockCS[0], "the critical section from 1 was open at the gap")
 		assert.Zero(t, a.Inversions)
 		assert.Equal(t, uint64(1), a.Gaps)
-		_, finds := a.Oracle()
-		assert.Empty(t, finds)
+		for _, f := range func() []Finding { _, f := a.Oracle(); return f }() {
+			assert.NotEqual(t, "blocking_us", f.Metric, "no blocking figure was built across the gap")
+			assert.NotEqual(t, "exec_us", f.Metric)
+		}
 	}
 }
 
@@ -81,7 +83,8 @@ func TestGapClosesEpisode(t *testing.T) {
 	assert.Equal(t, int64(3), a.Episodes[0].LengthUS, "4..7, not joined to what follows")
 	assert.Equal(t, int64(3), a.Episodes[0].MediumUS)
 	ts := a.Tasks()
-	assert.Zero(t, ts["high"].Jobs)
+	assert.Equal(t, uint64(1), ts["high"].Jobs, "its response is the board's figure")
+	assert.Zero(t, ts["high"].MaxBlockingUS)
 	assert.Equal(t, uint64(1), ts["high"].GapCut)
 	assert.Equal(t, uint64(1), ts["medium"].GapCut)
 	assert.Equal(t, uint64(1), ts["low"].GapCut)
@@ -169,11 +172,11 @@ func TestDroppedIsAGap(t *testing.T) {
 		{0, wire.EvRelease, tH, 0}, {0, wire.EvSwitch, tH, -1},
 		{5, wire.EvDropped, -1, 3},
 		{9, wire.EvEnd, tH, 9},
-		{100, wire.EvRelease, tH, 0}, {102, wire.EvEnd, tH, 2},
+		{100, wire.EvRelease, tH, 0}, {100, wire.EvSwitch, tH, -1}, {102, wire.EvEnd, tH, 2}, {102, wire.EvSwitch, -1, tH},
 	}, true)
 	h := a.Tasks()["high"]
 	assert.Equal(t, uint64(1), h.GapCut)
-	assert.Equal(t, uint64(1), h.Jobs)
-	assert.Equal(t, int64(2), h.MaxResponseUS)
+	assert.Equal(t, uint64(2), h.Jobs)
+	assert.Equal(t, int64(2), h.MaxExecUS, "the job across the drop gives no execution time")
 	assert.Equal(t, uint64(1), a.Gaps)
 }
