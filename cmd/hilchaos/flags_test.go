@@ -42,7 +42,7 @@ func TestZeroAndNegativeFlagsRefused(t *testing.T) {
 		})
 	}
 	// The flag's own default is not a value given.
-	code, _, errs := hilchaos(t, "run", pathfinder, "--repeat", "1", "--duration", "1s")
+	code, _, errs := hilchaos(t, "run", pathfinder, "--repeat", "1", "--duration", "2s") // 16 bc_dist jobs: enough evidence
 	assert.Contains(t, []int{ExitOK, ExitFail}, code, errs)
 }
 
