@@ -840,8 +840,14 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 func (s *session) finish() *Observation {
 	s.obs.EndUS = s.lastRun
 	// After a reset credited up to the reboot (creditBoot) the run reached
-	// at least the new segment's origin, events or not.
-	s.an.Finish(max(s.lastRun, s.base))
+	// at least the new segment's origin, events or not, and the board's
+	// time since that reboot when the run ends there (Run: the reboot used
+	// up what was left).
+	end := max(s.lastRun, s.base)
+	if s.resetNew {
+		end = max(end, s.base+int64(s.boot.Uptime))
+	}
+	s.an.Finish(end)
 	return s.obs
 }
 
