@@ -784,7 +784,11 @@ func (s *session) sameBoot(uptime uint64) bool {
 	// over a long run.
 	tol := min(max(250e3, expect*5e-4), expect/2)
 	d := float64(uptime) - expect
-	return d > -tol && d < tol
+	// Only a shorter uptime means a restart. A longer one is the same boot
+	// whose first banner was stale when it was read (a board that booted
+	// before the host opened the port: its banner waited in the buffer),
+	// so the host placed the boot too late.
+	return d > -tol
 }
 
 // reclassify gives the last reset, counted unknown, the kind its banner says.
