@@ -17,11 +17,11 @@ func TestSameBootWithAStaleFirstBanner(t *testing.T) {
 		uptime uint64
 		same   bool
 	}{
-		{1_000_000, true},  // as expected
-		{1_100_000, true},  // latency
-		{2_500_000, true},  // the first banner was read 1.5 s after it was sent
-		{100_000, false},   // restarted: uptime afresh
-		{600_000, false},   // 0.4 s short: more than the 250 ms tolerance
+		{1_000_000, true}, // as expected
+		{1_100_000, true}, // latency
+		{2_500_000, true}, // the first banner was read 1.5 s after it was sent
+		{100_000, false},  // restarted: uptime afresh
+		{600_000, false},  // 0.4 s short: more than the 250 ms tolerance
 	} {
 		if got := s.sameBoot(c.uptime); got != c.same {
 			t.Errorf("uptime %d µs: same boot %v, want %v", c.uptime, got, c.same)
