@@ -25,9 +25,11 @@ bench:
 	$(GO) test -run '^$$' -bench ResetDetectionPTY -benchtime 300x -count 5 ./harness/
 	$(GO) test -run '^$$' -bench Analyze -count 5 ./harness/analyze/
 	$(GO) test -run '^$$' -bench PTYIngest -benchtime 2000000x -count 5 ./targets/serial/
+	$(GO) test -run '^$$' -bench OvernightSoak -benchtime 1x -count 5 ./harness/
+	$(GO) test -run '^$$' -bench Writer -benchtime 3x -count 5 ./harness/tracelog/
 
 # A short pass of every fuzz target.
 fuzz:
-	for pkg in ./targets/wire/ ./firmware/ ./harness/ ./harness/tracelog/; do \
+	for pkg in ./targets/wire/ ./firmware/ ./harness/ ./harness/tracelog/ ./harness/farm/; do \
 		for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/farm"
 )
 
 // Verdicts.
@@ -92,6 +93,10 @@ type RunRecord struct {
 	Sweep *SweepPoint `json:"sweep,omitempty"`
 	// CampaignVersion is the campaign file's own version field, if any.
 	CampaignVersion string `json:"campaign_version,omitempty"`
+	// Rig is the rig of a pool the run was done on (run --rigs).
+	Rig *RigInfo `json:"rig,omitempty"`
+	// Attempts are earlier tries of the run that ended in a rig error.
+	Attempts []Attempt `json:"attempts,omitempty"`
 }
 
 // RunKey identifies a run across invocations: a run with the same key
@@ -153,6 +158,11 @@ type Summary struct {
 	// Requirements lists each requirement the checks cite, with its verdict
 	// and evidence.
 	Requirements []RequirementResult `json:"requirements,omitempty"`
+	// RigErrors lists every rig error, retried or not, apart from the
+	// firmware's verdicts.
+	RigErrors []RigErrorEntry `json:"rig_errors,omitempty"`
+	// Rigs is the rig health table of a campaign run on a pool.
+	Rigs []farm.Health `json:"rigs,omitempty"`
 }
 
 // LinkInfo describes the host's link to a real board during a run.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/farm"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
@@ -37,6 +38,13 @@ type Options struct {
 	// finishes and is stored, no further run starts, and Execute returns
 	// the summary so far with ErrInterrupted.
 	Stop <-chan struct{}
+	// Parallel is how many runs go at once when every run gets a board of
+	// its own (sim://, qemu://; see Instanced): 0 or 1, one at a time. The
+	// records, their order and the summary are the same whatever it is.
+	Parallel int
+	// Rigs, if not nil, is the pool of rigs the runs fan out over, one run
+	// per rig at a time; records name their rig. It overrides Parallel.
+	Rigs *farm.Pool
 }
 
 // ErrInterrupted is returned when Options.Stop ended a campaign early.
@@ -51,19 +59,22 @@ func (opt *Options) stopped() bool {
 	}
 }
 
-// one runs plan p, or takes its record from opt.Done, and stores a new
-// record before returning.
+// one runs plan p (with the campaign's on_rig_error retries), or takes its
+// record from opt.Done, and stores a new record before returning. A run
+// that stayed in a rig error returns its record and a *StayedInError.
 func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord, error) {
-	if r, ok := opt.Done[KeyOf(c, p)]; ok {
-		return &r, nil
-	}
-	rec, err := ExecuteRun(ctx, c, p, *opt)
-	if rec != nil && opt.Store != nil {
-		if serr := opt.Store.Append(rec); serr != nil {
-			return rec, serr
+	var got *RunRecord
+	err := opt.runPlans(ctx, c, []RunPlan{p}, func(rec *RunRecord) error {
+		got = rec
+		if _, resumed := opt.Done[rec.Key()]; !resumed && opt.Store != nil {
+			return opt.Store.Append(rec)
 		}
+		return nil
+	})
+	if err == nil && got != nil && got.Verdict == Error {
+		err = &StayedInError{Runs: rigErrors([]RunRecord{*got})[len(got.Attempts):]}
 	}
-	return rec, err
+	return got, err
 }
 
 // Execute runs every planned run of c on its target and on the reference,
@@ -89,6 +100,7 @@ func newSummary(c *Campaign) *Summary {
 // finish summarises and adds what the campaign learned beyond verdicts.
 func finish(c *Campaign, sum *Summary, opt Options, err error) {
 	Summarize(sum)
+	sum.RigErrors = rigErrors(sum.Runs)
 	for i := range sum.Runs {
 		if _, ok := opt.Done[sum.Runs[i].Key()]; ok {
 			sum.Resumed++
@@ -128,25 +140,34 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 		}
 	}
 	sum := newSummary(c)
-	for i, p := range plans {
-		if opt.stopped() {
-			finish(c, sum, opt, ErrInterrupted)
-			return sum, ErrInterrupted
-		}
-		rec, err := opt.one(ctx, c, p)
-		if rec != nil {
-			sum.Runs = append(sum.Runs, *rec)
-			if opt.Progress != nil {
-				opt.Progress(i+1, len(plans), rec)
+	err := opt.runPlans(ctx, c, plans, func(rec *RunRecord) error {
+		if _, resumed := opt.Done[rec.Key()]; !resumed && opt.Store != nil {
+			if err := opt.Store.Append(rec); err != nil {
+				return err
 			}
 		}
-		if err != nil {
-			finish(c, sum, opt, err)
-			return sum, err
+		sum.Runs = append(sum.Runs, *rec)
+		if opt.Progress != nil {
+			opt.Progress(len(sum.Runs), len(plans), rec)
+		}
+		return nil
+	})
+	if opt.Rigs != nil {
+		sum.Rigs = opt.Rigs.Health()
+	}
+	finish(c, sum, opt, err)
+	if err == nil {
+		var stayed []RigErrorEntry
+		for _, e := range sum.RigErrors {
+			if !e.Recovered {
+				stayed = append(stayed, e)
+			}
+		}
+		if len(stayed) > 0 {
+			err = &StayedInError{Runs: stayed}
 		}
 	}
-	finish(c, sum, opt, nil)
-	return sum, nil
+	return sum, err
 }
 
 // Summarize recomputes the campaign verdict, score and counts from sum.Runs.
@@ -178,16 +199,31 @@ func Summarize(sum *Summary) {
 // and returns its scored record. An infrastructure failure gives a record
 // with verdict "error" and the error.
 func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunRecord, error) {
+	return executeOn(ctx, c, p, opt, farm.Rig{Target: c.Target})
+}
+
+// newRecord is run p's record before it runs.
+func newRecord(c *Campaign, p RunPlan, opt Options) *RunRecord {
 	now := opt.Now
 	if now == nil {
 		now = time.Now
 	}
 	host, _ := os.Hostname()
-	rec := &RunRecord{
+	return &RunRecord{
 		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
 		Faults: p.Faults, Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
+}
+
+// executeOn is ExecuteRun on rig: its target instead of the campaign's,
+// and, for a named rig, the rig and its identity in the record.
+func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig farm.Rig) (*RunRecord, error) {
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	rec := newRecord(c, p, opt)
 	trace := ""
 	if opt.Store != nil {
 		trace = tracelog.Path(p.Index)
@@ -204,12 +240,16 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 	)
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
-	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "") })
-	obs, err := observe(ctx, c.Target, c, p, trace)
+	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil) })
+	var ident targets.Identity
+	obs, err := observe(ctx, rig.Target, c, p, trace, &ident)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
+	if rig.Name != "" {
+		rec.Rig = &RigInfo{Name: rig.Name, Target: rig.Target, VID: ident.VID, PID: ident.PID, Serial: ident.Serial, Product: ident.Product, Build: rec.Firmware.Build}
+	}
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
-		err = &InfraError{Target: c.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
+		err = &InfraError{Target: rig.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
 			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
 	}
 	if err != nil {
@@ -247,7 +287,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ident *targets.Identity) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -257,6 +297,9 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		return nil, &InfraError{Target: url, Err: err}
 	}
 	defer t.Close()
+	if id, ok := t.(targets.Identifier); ok && ident != nil {
+		*ident = id.Identity()
+	}
 	if _, owns := t.(targets.Clock); !owns {
 		// A real link may block in Read, or while it reconnects: closing
 		// it is how a cancelled run (Ctrl-C, SIGTERM) gets out at once.

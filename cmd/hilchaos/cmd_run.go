@@ -32,6 +32,7 @@ type runOptions struct {
 	format     string
 	resume     bool
 	sweepValue string
+	farm       farmOptions // run_farm_flags.go
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command) {
@@ -45,6 +46,7 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.format, "format", "table", "output: table or json")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted campaign in --out: runs already in DIR/runs.jsonl are not run again")
 	f.StringVar(&o.sweepValue, "sweep-value", "", "run only this value of the campaign's sweep (e.g. 35ms), to reproduce a sweep run")
+	o.farm.addFlags(f)
 }
 
 // envPrefix is the prefix of the environment variables that set flags.
@@ -136,7 +138,7 @@ OVERNIGHT
 			if o.resume && o.out == "" {
 				return withCode(ExitInvalid, errors.New("--resume needs --out DIR: the results directory to continue"))
 			}
-			return nil
+			return o.farm.check()
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			over := harness.Overrides{Target: o.target, Repeat: o.repeat, Duration: o.duration}
@@ -169,6 +171,9 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		}
 	}
 	opt := harness.Options{Stop: stopOf(cmd.Context())}
+	if err := o.farm.apply(c, &opt); err != nil {
+		return err
+	}
 	if o.out != "" {
 		if opt.Done, err = a.finished(c, o); err != nil {
 			return err
@@ -205,6 +210,7 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 			writeTable(a.stdout, c, sum, path)
 			writeSweep(a.stdout, sum)
 			writeRequirements(a.stdout, c, sum)
+			writeRigs(a.stdout, sum)
 		}
 	}
 	// ErrInterrupted: the first signal, the run in progress was finished
