@@ -11,8 +11,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/hilchaos/hilchaos/harness/analyze"
 )
 
 // wantOf reads the "# want: ..." line a broken campaign starts with.
@@ -147,26 +145,5 @@ func TestTimeoutProblemsInFieldOrder(t *testing.T) {
 		for i, field := range []string{"timeouts.boot", "timeouts.liveness", "timeouts.reconnect"} {
 			require.True(t, strings.HasPrefix(inv.Problems[i].Error(), field+":"), inv.Problems[i].Error())
 		}
-	}
-}
-
-// Every metric a check may name is read from the record, and only those.
-func TestEveryCheckMetricIsReadable(t *testing.T) {
-	r := &RunRecord{Resets: ResetCounts{Watchdog: 2, Hang: 1}, Tasks: map[string]analyze.TaskResult{"bc.dist": {P99ResponseUS: 5}}}
-	for name := range runMetrics {
-		_, ok := r.Metric(name)
-		assert.True(t, ok, name)
-	}
-	for m := range taskMetrics {
-		_, ok := r.Metric("bc.dist." + m)
-		assert.True(t, ok, m)
-	}
-	v, _ := r.Metric("resets.total")
-	assert.Equal(t, 3.0, v)
-	v, _ = r.Metric("bc.dist.p99_response")
-	assert.Equal(t, 5.0, v)
-	for _, name := range []string{"bc.dist.wibble", "ghost.jobs", "wibble"} {
-		_, ok := r.Metric(name)
-		assert.False(t, ok, name)
 	}
 }

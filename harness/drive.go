@@ -14,66 +14,6 @@ import (
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
-// Reset kinds, as counted in a run record.
-const (
-	ResetWatchdog = "watchdog"
-	ResetSoftware = "software"
-	ResetPowerOn  = "power_on"
-	ResetHang     = "hang"
-	ResetUnknown  = "unknown"  // the sequence restarted without a BOOT banner
-	ResetExpected = "expected" // a kind the campaign's expect_resets allows
-)
-
-// MaxResetLog is how many resets (the first ones) a run record lists one by
-// one; the counts always cover every reset. A board that resets all night
-// keeps a record, and a harness, of bounded size.
-const MaxResetLog = 1000
-
-// ResetEvent is one reset seen during a run.
-type ResetEvent struct {
-	AtUS      int64  `json:"at_us"` // run time of the last event before it
-	Kind      string `json:"kind"`
-	Reason    string `json:"reason,omitempty"` // as the board gave it in BOOT
-	BootCount uint32 `json:"boot_count,omitempty"`
-	// HostNS is the target clock (virtual for sim) when the harness noted
-	// the reset, ns since the run's connect.
-	HostNS int64 `json:"-"`
-	// RecoveryUS is the board time from the reset to the end of the first
-	// complete bus cycle after it (every task of the shortest period
-	// finished a job); -1 if the run ended first.
-	RecoveryUS int64 `json:"recovery_us"`
-	// BlackBox is what the board recorded just before a watchdog reset,
-	// read back with DP after the reboot, oldest first.
-	BlackBox []BoxEvent `json:"black_box,omitempty"`
-}
-
-// BoxEvent is one black-box event with names resolved, at run time.
-type BoxEvent struct {
-	AtUS int64  `json:"at_us"`
-	Kind string `json:"kind"` // the wire event kind: RL, EN, DM, WK, WX, ...
-	Task string `json:"task,omitempty"`
-	Lock string `json:"lock,omitempty"` // for BL, LK, UL
-	Arg  int64  `json:"arg"`
-}
-
-// Telemetry counts what came over the line.
-type Telemetry struct {
-	Frames    uint64 `json:"frames"`
-	BadCRC    uint64 `json:"bad_crc"`
-	Malformed uint64 `json:"malformed"`
-	TooLong   uint64 `json:"too_long"`
-	Garbage   uint64 `json:"garbage_bytes"`
-	Lost      uint64 `json:"lost"`    // sequence gaps
-	Dropped   uint64 `json:"dropped"` // events the board reported dropping
-}
-
-// Firmware is the identity a board gave in its BOOT banner.
-type Firmware struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	Build   string `json:"build"`
-}
-
 // Observation is what driving one run produced, before scoring.
 type Observation struct {
 	Firmware      Firmware

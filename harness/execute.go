@@ -8,42 +8,16 @@ import (
 	"strings"
 
 	"github.com/hilchaos/hilchaos/harness/farm"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/targets"
 )
 
-// RigInfo names the rig a run was done on and what the rig reported about
-// itself.
-type RigInfo struct {
-	Name    string `json:"name"`
-	Target  string `json:"target"`
-	VID     string `json:"vid,omitempty"`
-	PID     string `json:"pid,omitempty"`
-	Serial  string `json:"serial,omitempty"`
-	Product string `json:"product,omitempty"`
-	// Build is the firmware build id the board reported in its banner.
-	Build string `json:"build,omitempty"`
-	// Flash is the flash command run on the rig before this run, if any.
-	Flash *farm.Command `json:"flash,omitempty"`
-}
-
-// Attempt is an earlier try of a run that ended in a rig error; the
-// record's own verdict is that of its last try.
-type Attempt struct {
-	Rig   string `json:"rig,omitempty"`
-	Error string `json:"error"`
-	// PowerCycle is the power cycle the rig got after this error, if any.
-	PowerCycle *farm.Command `json:"power_cycle,omitempty"`
-}
-
-// RigErrorEntry is one rig error of a campaign, for the summary's list of
-// rig errors, apart from the firmware's verdicts.
-type RigErrorEntry struct {
-	Index int    `json:"index"`
-	Rig   string `json:"rig,omitempty"`
-	Error string `json:"error"`
-	// Recovered is true when a later try of the run completed.
-	Recovered bool `json:"recovered"`
-}
+// The rig parts of the record schema.
+type (
+	RigInfo       = record.RigInfo
+	Attempt       = record.Attempt
+	RigErrorEntry = record.RigErrorEntry
+)
 
 // RigErrorPolicy is the campaign's on_rig_error: what a run that ends in a
 // rig error (an InfraError: port gone, no banner, link dead) leads to.

@@ -1,34 +1,5 @@
 package harness
 
-import (
-	"fmt"
-	"strings"
-)
-
-// RequirementResult is one requirement's verdict over a campaign's runs,
-// with the evidence: every check that cites it, how many runs it held in,
-// and the worst value observed.
-type RequirementResult struct {
-	ID       string          `json:"id"`
-	Text     string          `json:"text,omitempty"`
-	Verdict  string          `json:"verdict"` // pass, fail, or untested (no completed run)
-	Evidence []CheckEvidence `json:"evidence"`
-}
-
-// CheckEvidence is one check's outcome over the runs.
-type CheckEvidence struct {
-	Check      string  `json:"check"`
-	Runs       int     `json:"runs"`   // runs that evaluated the check
-	Failed     int     `json:"failed"` // runs in which it failed
-	Worst      float64 `json:"worst"`  // the worst observed value (µs for times)
-	WorstText  string  `json:"worst_text"`
-	WorstRun   int     `json:"worst_run"` // index of the run that observed it
-	FailedRuns []int   `json:"failed_runs,omitempty"`
-}
-
-// Untested is the verdict of a requirement no completed run evaluated.
-const Untested = "untested"
-
 // Requirements evaluates every requirement the campaign's checks cite, in
 // the order of their ids.
 func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
@@ -88,22 +59,4 @@ func worse(op string, a, b float64) bool {
 	default:
 		return a > b
 	}
-}
-
-// IsTimeMetric reports whether a check metric is a time in µs.
-func IsTimeMetric(metric string) bool {
-	if _, ok := runMetrics[metric]; ok {
-		return false
-	}
-	_, m, ok := strings.Cut(metric, ".")
-	return ok && taskMetrics[m].isTime
-}
-
-// FormatMetric writes a value of a check metric as the requirement and
-// gate tables show it: times (µs) in milliseconds, counts as numbers.
-func FormatMetric(metric string, v float64) string {
-	if IsTimeMetric(metric) {
-		return fmt.Sprintf("%.3f ms", v/1000)
-	}
-	return fmt.Sprintf("%g", v)
 }

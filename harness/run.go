@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/harness/farm"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
@@ -170,31 +170,6 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 	return sum, err
 }
 
-// Summarize recomputes the campaign verdict, score and counts from sum.Runs.
-func Summarize(sum *Summary) {
-	sum.Verdict = Pass
-	total := 0.0
-	sum.Passed, sum.Failed, sum.Errors = 0, 0, 0
-	for _, r := range sum.Runs {
-		total += r.Score
-		switch r.Verdict {
-		case Pass:
-			sum.Passed++
-		case Fail:
-			sum.Failed++
-			if sum.Verdict == Pass {
-				sum.Verdict = Fail
-			}
-		default:
-			sum.Errors++
-			sum.Verdict = Error
-		}
-	}
-	if n := len(sum.Runs); n > 0 {
-		sum.Score = math.Round(total/float64(n)*10) / 10
-	}
-}
-
 // ExecuteRun drives one run on the campaign's target and on the reference
 // and returns its scored record. An infrastructure failure gives a record
 // with verdict "error" and the error.
@@ -212,7 +187,7 @@ func newRecord(c *Campaign, p RunPlan, opt Options) *RunRecord {
 	return &RunRecord{
 		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
-		Faults: p.Faults, Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
+		Faults: storedFaults(p.Faults), Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
 }
 
@@ -359,7 +334,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Link = obs.Link
 	if rec.Faults == nil {
-		rec.Faults = []PlannedFault{}
+		rec.Faults = []record.Fault{}
 	}
 }
 

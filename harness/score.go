@@ -1,21 +1,10 @@
 package harness
 
 import (
-	"fmt"
 	"math"
-	"sort"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 )
-
-// Deduction is one reason a run lost points against the reference firmware.
-type Deduction struct {
-	Metric    string  `json:"metric"`
-	Reference float64 `json:"reference"`
-	Observed  float64 `json:"observed"`
-	Rule      string  `json:"rule"`
-	Points    float64 `json:"points"`
-}
 
 // Scoring rules; docs/SCORING.md explains them.
 const (
@@ -114,36 +103,6 @@ func Score(obs, ref *RunRecord) (float64, []Deduction) {
 	return math.Max(score, 0), ds
 }
 
-// CheckResult is one check's verdict on one run.
-type CheckResult struct {
-	Check
-	Value float64 `json:"value"`
-	Pass  bool    `json:"pass"`
-}
-
-// Metric returns the value of a check metric in a run record, and whether
-// the record has it.
-func (r *RunRecord) Metric(name string) (float64, bool) {
-	if get, ok := runMetrics[name]; ok {
-		return get(r), true
-	}
-	for i := len(name) - 1; i > 0; i-- {
-		if name[i] != '.' {
-			continue
-		}
-		t, ok := r.Tasks[name[:i]]
-		if !ok {
-			return 0, false
-		}
-		tm, ok := taskMetrics[name[i+1:]]
-		if !ok {
-			return 0, false
-		}
-		return tm.get(&t), true
-	}
-	return 0, false
-}
-
 // Evaluate runs every check on r.
 func Evaluate(checks []Check, r *RunRecord) []CheckResult {
 	out := make([]CheckResult, 0, len(checks))
@@ -151,18 +110,6 @@ func Evaluate(checks []Check, r *RunRecord) []CheckResult {
 		v, ok := r.Metric(c.Metric)
 		out = append(out, CheckResult{Check: c, Value: v, Pass: ok && c.Holds(v)})
 	}
-	return out
-}
-
-// FailedChecks formats the failed checks for a person.
-func FailedChecks(cs []CheckResult) []string {
-	var out []string
-	for _, c := range cs {
-		if !c.Pass {
-			out = append(out, fmt.Sprintf("%s (observed %s)", c.Expr, c.Format(c.Value)))
-		}
-	}
-	sort.Strings(out)
 	return out
 }
 

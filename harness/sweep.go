@@ -51,45 +51,6 @@ type SweepValue struct {
 	raw   any     // what the fault decoder is given
 }
 
-// SweepPoint says which sweep value a run used.
-type SweepPoint struct {
-	Fault string `json:"fault"`
-	Param string `json:"param"`
-	Value string `json:"value"`
-	Run   int    `json:"run"` // the run's position among the runs of this value (--run)
-}
-
-// SweepResult is what a sweep learned: each value tried, and for a
-// breaking-point search the breaking value and the margin.
-type SweepResult struct {
-	Fault   string       `json:"fault"`
-	Param   string       `json:"param"`
-	Search  string       `json:"search,omitempty"`
-	Nominal string       `json:"nominal"`
-	Points  []PointStats `json:"points"`
-	// Breaking is the smallest value that broke the board (a reset or a
-	// failed check in at least one of its runs); empty if none did.
-	Breaking string `json:"breaking,omitempty"`
-	// LastSafe is the largest value below Breaking whose runs all held.
-	LastSafe string `json:"last_safe,omitempty"`
-	// Margin is Breaking minus Nominal: how much worse than the campaign's
-	// own fault the board survives. With no breaking value within the
-	// range it is the range's top minus Nominal, a lower bound.
-	Margin      string  `json:"margin"`
-	MarginNum   float64 `json:"margin_value"` // µs for durations
-	MarginBound bool    `json:"margin_lower_bound,omitempty"`
-	Note        string  `json:"note,omitempty"`
-}
-
-// PointStats summarises the runs at one sweep value.
-type PointStats struct {
-	Value  string `json:"value"`
-	Runs   int    `json:"runs"`
-	Failed int    `json:"failed"` // runs with a failed check or a reset
-	Resets int    `json:"resets"`
-	Broke  bool   `json:"broke"`
-}
-
 type rawSweep struct {
 	Fault     string `mapstructure:"fault"`
 	Param     string `mapstructure:"param"`
@@ -443,7 +404,7 @@ func searchBreakingPoint(ctx context.Context, c *Campaign, opt Options, sum *Sum
 	if b {
 		res.Breaking = s.Values[lo].Text
 		res.Note = "the smallest value already breaks the board: widen the range downwards"
-		res.setMargin(s, s.Values[lo], false)
+		setMargin(res, s, s.Values[lo], false)
 		return nil
 	}
 	b, err = probe(hi)
@@ -453,7 +414,7 @@ func searchBreakingPoint(ctx context.Context, c *Campaign, opt Options, sum *Sum
 	if !b {
 		res.LastSafe = s.Values[hi].Text
 		res.Note = "no value in the range breaks the board: the margin is at least the range's top minus nominal"
-		res.setMargin(s, s.Values[hi], true)
+		setMargin(res, s, s.Values[hi], true)
 		return nil
 	}
 	for hi-lo > 1 {
@@ -469,11 +430,11 @@ func searchBreakingPoint(ctx context.Context, c *Campaign, opt Options, sum *Sum
 		}
 	}
 	res.Breaking, res.LastSafe = s.Values[hi].Text, s.Values[lo].Text
-	res.setMargin(s, s.Values[hi], false)
+	setMargin(res, s, s.Values[hi], false)
 	return nil
 }
 
-func (res *SweepResult) setMargin(s *Sweep, v SweepValue, bound bool) {
+func setMargin(res *SweepResult, s *Sweep, v SweepValue, bound bool) {
 	res.MarginNum, res.MarginBound = v.Num-s.Nominal.Num, bound
 	if s.isTime {
 		res.Margin = (time.Duration(math.Round(res.MarginNum)) * time.Microsecond).String()

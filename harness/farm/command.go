@@ -9,15 +9,12 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // Command is one run of a rig's flash or power argv, as kept in a record.
-type Command struct {
-	Argv     []string `json:"argv"`
-	ExitCode int      `json:"exit_code"`
-	Output   string   `json:"output,omitempty"` // stdout and stderr, the last MaxOutput bytes
-	Error    string   `json:"error,omitempty"`
-}
+type Command = record.Command
 
 // MaxOutput is how much of a command's output a record keeps (its end).
 const MaxOutput = 4096

@@ -3,21 +3,12 @@ package farm
 import (
 	"fmt"
 	"sync"
+
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // Health is what a campaign did to one rig: the rig health table.
-type Health struct {
-	Name        string `json:"name"`
-	Target      string `json:"target"`
-	Runs        int    `json:"runs"`
-	Passed      int    `json:"passed"`
-	Failed      int    `json:"failed"`
-	Errors      int    `json:"errors"`
-	PowerCycles int    `json:"power_cycles,omitempty"`
-	Quarantined bool   `json:"quarantined"`
-	// Reason says why a quarantined rig was taken out.
-	Reason string `json:"reason,omitempty"`
-}
+type Health = record.RigHealth
 
 // Outcome is how a run on a rig ended, for the rig's health.
 type Outcome int

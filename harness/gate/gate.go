@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // Verdicts of a gate.
@@ -103,7 +103,7 @@ func (e *InputError) Error() string { return fmt.Sprintf("%s: %v", e.Dir, e.Err)
 func (e *InputError) Unwrap() error { return e.Err }
 
 // Load reads a results directory's run log.
-func Load(dir string) ([]harness.RunRecord, []error, error) {
+func Load(dir string) ([]record.RunRecord, []error, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, nil, &InputError{Dir: dir, Err: err}
@@ -111,17 +111,17 @@ func Load(dir string) ([]harness.RunRecord, []error, error) {
 	if !st.IsDir() {
 		return nil, nil, &InputError{Dir: dir, Err: errors.New("not a results directory")}
 	}
-	recs, warns, err := harness.ReadRuns(dir)
+	recs, warns, err := record.ReadRuns(dir)
 	if err != nil {
 		return nil, warns, &InputError{Dir: dir, Err: err}
 	}
 	if len(recs) == 0 {
-		return nil, warns, &InputError{Dir: dir, Err: errors.New("no run records in " + harness.RunsFile)}
+		return nil, warns, &InputError{Dir: dir, Err: errors.New("no run records in " + record.RunsFile)}
 	}
 	return recs, warns, nil
 }
 
-func describe(dir string, recs []harness.RunRecord) (Side, []string) {
+func describe(dir string, recs []record.RunRecord) (Side, []string) {
 	s := Side{Dir: dir, Runs: len(recs)}
 	var problems []string
 	hashes, durs := map[string]bool{}, map[int64]bool{}
@@ -161,7 +161,7 @@ func keys(m map[string]bool) []string {
 }
 
 // Compare judges the candidate runs against the baseline runs.
-func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []harness.RunRecord, cfg Config) *Report {
+func Compare(baseDir string, base []record.RunRecord, candDir string, cand []record.RunRecord, cfg Config) *Report {
 	alpha := cfg.Alpha
 	if alpha == 0 {
 		alpha = DefaultAlpha
@@ -186,10 +186,10 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 	var errs []string
 	for _, side := range []struct {
 		name string
-		recs []harness.RunRecord
+		recs []record.RunRecord
 	}{{"baseline", base}, {"candidate", cand}} {
 		for _, r := range side.recs {
-			if r.Verdict == harness.Error {
+			if r.Verdict == record.Error {
 				errs = append(errs, fmt.Sprintf("%s run %d: %s", side.name, r.Index, r.Error))
 			}
 		}
@@ -202,7 +202,7 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 
 	// The relative tests: one per task and latency figure, plus resets.
 	tasks := map[string]bool{}
-	for _, recs := range [][]harness.RunRecord{base, cand} {
+	for _, recs := range [][]record.RunRecord{base, cand} {
 		for _, r := range recs {
 			for name := range r.Tasks {
 				tasks[name] = true
@@ -260,7 +260,7 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 
 	// Absolute checks, from the candidate's own records.
 	byCheck := map[string]*CheckFailures{}
-	parsed := map[string]harness.Check{} // by expression, once each; absent if it does not parse
+	parsed := map[string]record.Check{} // by expression, once each; absent if it does not parse
 	var order []string
 	for _, r := range cand {
 		for _, c := range r.Checks {
@@ -273,7 +273,7 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 				cf = &CheckFailures{Check: c.Expr, Requirement: c.Requirement, Of: len(cand), Worst: c.Value}
 				byCheck[c.Expr] = cf
 				order = append(order, c.Expr)
-				if p, err := harness.ParseCheck(c.Expr, nil); err == nil {
+				if p, err := record.ParseCheck(c.Expr, nil); err == nil {
 					parsed[c.Expr] = p
 				}
 			}
@@ -285,13 +285,13 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 	}
 	for _, expr := range order {
 		cf := byCheck[expr]
-		cf.WorstText = harness.FormatMetric(parsed[expr].Metric, cf.Worst)
+		cf.WorstText = record.FormatMetric(parsed[expr].Metric, cf.Worst)
 		rep.FailedChecks = append(rep.FailedChecks, *cf)
 		rep.Regressions = append(rep.Regressions, fmt.Sprintf("check %s (failed in %d of %d candidate runs)", expr, len(cf.Runs), len(cand)))
 	}
 	baseFails := 0
 	for _, r := range base {
-		if r.Verdict == harness.Fail {
+		if r.Verdict == record.Fail {
 			baseFails++
 		}
 	}
@@ -310,7 +310,7 @@ func Compare(baseDir string, base []harness.RunRecord, candDir string, cand []ha
 
 // figure collects one latency figure of one task over the runs that have
 // the task.
-func figure(recs []harness.RunRecord, task, fig string) []float64 {
+func figure(recs []record.RunRecord, task, fig string) []float64 {
 	var out []float64
 	for _, r := range recs {
 		t, ok := r.Tasks[task]

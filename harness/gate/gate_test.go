@@ -6,20 +6,20 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // The failed-checks table keeps, per check, the value furthest past the
 // limit, written as the requirements table writes it.
 func TestFailedCheckWorstValue(t *testing.T) {
-	rec := func(i int, checks ...harness.CheckResult) harness.RunRecord {
-		return harness.RunRecord{Index: i, CampaignHash: "h", DurationUS: 1e6, Verdict: harness.Pass, Checks: checks}
+	rec := func(i int, checks ...record.CheckResult) record.RunRecord {
+		return record.RunRecord{Index: i, CampaignHash: "h", DurationUS: 1e6, Verdict: record.Pass, Checks: checks}
 	}
-	failed := func(expr string, v float64) harness.CheckResult {
-		return harness.CheckResult{Check: harness.Check{Expr: expr}, Value: v}
+	failed := func(expr string, v float64) record.CheckResult {
+		return record.CheckResult{Check: record.Check{Expr: expr}, Value: v}
 	}
-	base := []harness.RunRecord{rec(0), rec(1), rec(2)}
-	cand := []harness.RunRecord{
+	base := []record.RunRecord{rec(0), rec(1), rec(2)}
+	cand := []record.RunRecord{
 		rec(0, failed("bc_dist.max_response < 100ms", 120_000), failed("inversions <= 2", 4)),
 		rec(1, failed("bc_dist.max_response < 100ms", 150_000)),
 		rec(2, failed("bc_dist.max_response < 100ms", 110_000), failed("inversions <= 2", 7)),

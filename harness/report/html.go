@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/hilchaos/hilchaos/harness"
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // The HTML report is one file with no scripts, fonts or images from
@@ -16,28 +16,28 @@ import (
 // attached to a CI run as it is.
 
 type htmlRun struct {
-	R        *harness.RunRecord
+	R        *record.RunRecord
 	Story    []string
 	Timeline template.HTML
 	Note     string
 	Hists    []template.HTML
 	Episodes []analyze.Episode
-	Box      *harness.ResetEvent
+	Box      *record.ResetEvent
 }
 
 type htmlDoc struct {
-	Sum    *harness.Summary
+	Sum    *record.Summary
 	Runs   []htmlRun
 	Failed int
 }
 
 // WriteHTML writes the report of sum; dir is the results directory the
 // stored traces are read from.
-func WriteHTML(w io.Writer, dir string, sum *harness.Summary) error {
+func WriteHTML(w io.Writer, dir string, sum *record.Summary) error {
 	doc := htmlDoc{Sum: sum}
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
-		if r.Verdict == harness.Pass {
+		if r.Verdict == record.Pass {
 			continue
 		}
 		doc.Failed++
@@ -134,7 +134,7 @@ const (
 	rowGap   = 6
 )
 
-func timelineSVG(r *harness.RunRecord, tl *Timeline) string {
+func timelineSVG(r *record.RunRecord, tl *Timeline) string {
 	var b strings.Builder
 	span := float64(max(tl.To-tl.From, 1))
 	x := func(t int64) float64 {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // JUnit XML in the structure CI servers read (Jenkins, GitLab, GitHub
@@ -61,7 +61,7 @@ type junitProblem struct {
 
 // WriteJUnit writes the JUnit XML of every run. The time of each testcase is
 // the run's board time in seconds (checks are verdicts on the whole run).
-func WriteJUnit(w io.Writer, sum *harness.Summary) error {
+func WriteJUnit(w io.Writer, sum *record.Summary) error {
 	doc := junitSuites{Name: "hilchaos " + sum.Campaign}
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
@@ -80,7 +80,7 @@ func WriteJUnit(w io.Writer, sum *harness.Summary) error {
 		}
 		class := fmt.Sprintf("hilchaos.%s.run%d", sanitize(r.Campaign), r.Index)
 		context := strings.Join(Happenings(r), "\n")
-		if r.Verdict == harness.Error {
+		if r.Verdict == record.Error {
 			s.Cases = append(s.Cases, junitCase{Name: "run", Classname: class, Time: secs,
 				Error: &junitProblem{Message: "rig error: " + r.Error, Type: "infrastructure", Text: r.Error}})
 			s.Errors++
@@ -97,9 +97,9 @@ func WriteJUnit(w io.Writer, sum *harness.Summary) error {
 			}
 			s.Cases = append(s.Cases, jc)
 		}
-		if r.Verdict != harness.Error {
+		if r.Verdict != record.Error {
 			jc := junitCase{Name: "score against the reference", Classname: class, Time: secs}
-			if len(r.Deductions) > 0 && r.Verdict == harness.Fail && allChecksPass(r) {
+			if len(r.Deductions) > 0 && r.Verdict == record.Fail && allChecksPass(r) {
 				// The run failed on min_score alone.
 				jc.Failure = &junitProblem{Type: "score", Message: fmt.Sprintf("score %.1f below the campaign's minimum", r.Score),
 					Text: strings.Join(Story(r), "\n")}
@@ -131,7 +131,7 @@ func WriteJUnit(w io.Writer, sum *harness.Summary) error {
 	return err
 }
 
-func allChecksPass(r *harness.RunRecord) bool {
+func allChecksPass(r *record.RunRecord) bool {
 	for _, c := range r.Checks {
 		if !c.Pass {
 			return false

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // Perfetto / Chrome trace-event JSON ("JSON Array/Object Format" of the
@@ -37,7 +37,7 @@ const (
 
 // WritePerfetto writes every run that has a stored trace. Runs without one
 // are listed in the returned warnings.
-func WritePerfetto(w io.Writer, dir string, sum *harness.Summary) ([]error, error) {
+func WritePerfetto(w io.Writer, dir string, sum *record.Summary) ([]error, error) {
 	bw := bufio.NewWriterSize(w, 256<<10)
 	if _, err := io.WriteString(bw, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n"); err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func WritePerfetto(w io.Writer, dir string, sum *harness.Summary) ([]error, erro
 	return warns, bw.Flush()
 }
 
-func perfettoRun(emit func(traceEvent) error, r *harness.RunRecord, tl *Timeline) error {
+func perfettoRun(emit func(traceEvent) error, r *record.RunRecord, tl *Timeline) error {
 	pid := r.Index + 1
 	meta := func(tid int, name, value string, sort int) error {
 		if err := emit(traceEvent{Name: name, Ph: "M", Pid: pid, Tid: tid, Args: map[string]any{"name": value}}); err != nil {

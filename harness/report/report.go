@@ -19,14 +19,14 @@ import (
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 
-	"github.com/hilchaos/hilchaos/harness"
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // Load reads a results directory into the campaign summary (host facts
-// kept), with the warnings of harness.ReadRuns.
-func Load(dir string) (*harness.Summary, []error, error) {
-	recs, warns, err := harness.ReadRuns(dir)
+// kept), with the warnings of record.ReadRuns.
+func Load(dir string) (*record.Summary, []error, error) {
+	recs, warns, err := record.ReadRuns(dir)
 	if err != nil {
 		return nil, warns, err
 	}
@@ -34,17 +34,17 @@ func Load(dir string) (*harness.Summary, []error, error) {
 		return nil, warns, fmt.Errorf("%s: no run records", dir)
 	}
 	first := recs[0]
-	sum := &harness.Summary{Campaign: first.Campaign, CampaignHash: first.CampaignHash, Target: first.Target,
+	sum := &record.Summary{Campaign: first.Campaign, CampaignHash: first.CampaignHash, Target: first.Target,
 		Reference: first.Reference, Seed: first.CampaignSeed, Runs: recs}
-	harness.Summarize(sum)
+	record.Summarize(sum)
 	return sum, warns, nil
 }
 
 // WriteJSON writes the document `hilchaos run --format json` prints: the
 // summary without the host facts.
-func WriteJSON(w io.Writer, sum *harness.Summary) error {
+func WriteJSON(w io.Writer, sum *record.Summary) error {
 	doc := *sum
-	doc.Runs = make([]harness.RunRecord, len(sum.Runs))
+	doc.Runs = make([]record.RunRecord, len(sum.Runs))
 	for i, r := range sum.Runs {
 		r.Host = nil
 		doc.Runs[i] = r
@@ -68,7 +68,7 @@ func NewTable(w io.Writer) *tablewriter.Table {
 // a row per task (worst over the runs), then for each run that did not pass
 // why, in board time, and - when reproduce is given - the one command line
 // that replays it; last a summary line.
-func WriteTable(w io.Writer, sum *harness.Summary, reproduce func(*harness.RunRecord) string) {
+func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunRecord) string) {
 	key := keyTask(sum)
 	fmt.Fprintf(w, "campaign %s  target %s  reference %s  seed %d\n\n", sum.Campaign, sum.Target, sum.Reference, sum.Seed)
 	t := NewTable(w)
@@ -117,14 +117,14 @@ func WriteTable(w io.Writer, sum *harness.Summary, reproduce func(*harness.RunRe
 
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
-		if r.Verdict == harness.Pass {
+		if r.Verdict == record.Pass {
 			continue
 		}
 		fmt.Fprintf(w, "\nrun %d %s:\n", r.Index, r.Verdict)
 		if r.Error != "" {
 			fmt.Fprintf(w, "  rig error: %s\n", r.Error)
 		}
-		if failed := harness.FailedChecks(r.Checks); len(failed) > 0 {
+		if failed := record.FailedChecks(r.Checks); len(failed) > 0 {
 			fmt.Fprintf(w, "  checks failed: %s\n", strings.Join(failed, "; "))
 		}
 		for j, line := range Happenings(r) {
@@ -143,10 +143,10 @@ func WriteTable(w io.Writer, sum *harness.Summary, reproduce func(*harness.RunRe
 
 // keyTask is the task the runs table shows: the first one a check names,
 // else the first in name order.
-func keyTask(sum *harness.Summary) string {
+func keyTask(sum *record.Summary) string {
 	for _, r := range sum.Runs {
 		for _, ch := range r.Checks {
-			c, err := harness.ParseCheck(ch.Expr, nil)
+			c, err := record.ParseCheck(ch.Expr, nil)
 			if err != nil {
 				continue
 			}
@@ -167,7 +167,7 @@ func keyTask(sum *harness.Summary) string {
 
 func ms(us int64) string { return fmt.Sprintf("%.1f", float64(us)/1000) }
 
-func resetText(r *harness.RunRecord) string {
+func resetText(r *record.RunRecord) string {
 	if r.Resets.Total() == 0 {
 		return "0"
 	}
@@ -184,7 +184,7 @@ func resetText(r *harness.RunRecord) string {
 	return strings.Join(parts, ", ")
 }
 
-func lost(r *harness.RunRecord) float64 {
+func lost(r *record.RunRecord) float64 {
 	var p float64
 	for _, d := range r.Deductions {
 		p += d.Points
@@ -211,7 +211,7 @@ func Dur(us int64) string {
 // Story says what happened in a run, first things first, in board time:
 // the failed checks, the first inversion, resets with what the black box
 // held, findings outside the declared model, the deductions.
-func Story(r *harness.RunRecord) []string {
+func Story(r *record.RunRecord) []string {
 	var out []string
 	if r.Error != "" {
 		out = append(out, "rig error: "+r.Error)
@@ -229,7 +229,7 @@ func Story(r *harness.RunRecord) []string {
 }
 
 // Happenings are the events of a run that explain a failure.
-func Happenings(r *harness.RunRecord) []string {
+func Happenings(r *record.RunRecord) []string {
 	var out []string
 	if len(r.InversionLog) > 0 {
 		e := r.InversionLog[0]
@@ -265,7 +265,7 @@ func EpisodeText(e analyze.Episode) string {
 }
 
 // boxBefore summarises the last events of a black box before the reset.
-func boxBefore(box []harness.BoxEvent) string {
+func boxBefore(box []record.BoxEvent) string {
 	// The telling events first: misses, locks, faults, the expiry.
 	var parts []string
 	for i := len(box) - 1; i >= 0 && len(parts) < 4; i-- {
@@ -286,7 +286,7 @@ var kindNames = map[string]string{
 	"FB": "fault began", "FE": "fault ended", "DR": "dropped events", "PR": "priority now", "GO": "run started",
 }
 
-func boxText(b harness.BoxEvent) string {
+func boxText(b record.BoxEvent) string {
 	what := kindNames[b.Kind]
 	if what == "" {
 		what = b.Kind
@@ -298,7 +298,7 @@ func boxText(b harness.BoxEvent) string {
 	return s + " at " + At(b.AtUS)
 }
 
-func sortedTasks(r *harness.RunRecord) []string {
+func sortedTasks(r *record.RunRecord) []string {
 	names := make([]string, 0, len(r.Tasks))
 	for n := range r.Tasks {
 		names = append(names, n)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // results runs the Pathfinder inversion campaign (fixed fault times, one
@@ -29,7 +30,7 @@ var results = sync.OnceValues(func() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	st, err := harness.OpenStore(dir)
+	st, err := record.OpenStore(dir)
 	if err != nil {
 		return "", err
 	}
@@ -38,14 +39,14 @@ var results = sync.OnceValues(func() (string, error) {
 	return dir, err
 })
 
-func load(t *testing.T) (string, *harness.Summary) {
+func load(t *testing.T) (string, *record.Summary) {
 	t.Helper()
 	dir, err := results()
 	require.NoError(t, err)
 	sum, warns, err := Load(dir)
 	require.NoError(t, err)
 	require.Empty(t, warns)
-	require.Equal(t, harness.Fail, sum.Verdict)
+	require.Equal(t, record.Fail, sum.Verdict)
 	return dir, sum
 }
 
@@ -182,7 +183,7 @@ func TestJSONIsTheRunDocument(t *testing.T) {
 	var buf bytes.Buffer
 	require.NoError(t, WriteJSON(&buf, sum))
 	assert.NotContains(t, buf.String(), `"host"`)
-	var back harness.Summary
+	var back record.Summary
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &back))
 	assert.Equal(t, sum.Runs[0].Inversions, back.Runs[0].Inversions)
 	assert.Equal(t, sum.Score, back.Score)

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/hilchaos/hilchaos/harness"
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
@@ -46,7 +46,7 @@ const maxSpans = 200_000
 type builder struct {
 	tl     *Timeline
 	a      *analyze.Analyzer
-	rec    *harness.RunRecord
+	rec    *record.RunRecord
 	tbl    wire.Table
 	cur    map[*analyze.Task]Span
 	locks  map[*analyze.Lock]Span
@@ -56,7 +56,7 @@ type builder struct {
 	past bool // beyond the window: nothing more to do
 }
 
-func newBuilder(rec *harness.RunRecord, from, to int64, all bool) *builder {
+func newBuilder(rec *record.RunRecord, from, to int64, all bool) *builder {
 	a := analyze.New()
 	// Infer who runs until the trace shows a context switch (level 2),
 	// then follow the switches (Event).
@@ -189,11 +189,11 @@ func (b *builder) update(t int64) {
 
 // BuildTimeline replays run rec's stored trace (dir is the results
 // directory) and returns the schedule between from and to (µs of run time).
-func BuildTimeline(dir string, rec *harness.RunRecord, from, to int64) (*Timeline, error) {
+func BuildTimeline(dir string, rec *record.RunRecord, from, to int64) (*Timeline, error) {
 	return build(dir, rec, from, to, false)
 }
 
-func build(dir string, rec *harness.RunRecord, from, to int64, all bool) (*Timeline, error) {
+func build(dir string, rec *record.RunRecord, from, to int64, all bool) (*Timeline, error) {
 	if rec.Trace == "" {
 		return nil, fmt.Errorf("run %d has no stored trace (run with --out)", rec.Index)
 	}
@@ -237,7 +237,7 @@ func build(dir string, rec *harness.RunRecord, from, to int64, all bool) (*Timel
 // first inversion episode, else around its first reset (stretched to show
 // a reset that follows the episode within a second). ok is false for a run
 // with neither.
-func Window(rec *harness.RunRecord) (from, to int64, ok bool) {
+func Window(rec *record.RunRecord) (from, to int64, ok bool) {
 	anchor := int64(-1)
 	if len(rec.InversionLog) > 0 {
 		anchor = rec.InversionLog[0].StartUS

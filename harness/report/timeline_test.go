@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
@@ -34,7 +34,7 @@ func TestTimelineInfersRunningAtLevel1(t *testing.T) {
 	_, _ = w.Write(b)
 	require.NoError(t, w.Close())
 
-	tl, err := BuildTimeline(dir, &harness.RunRecord{Trace: rel, DurationUS: 10_000}, 0, 1000)
+	tl, err := BuildTimeline(dir, &record.RunRecord{Trace: rel, DurationUS: 10_000}, 0, 1000)
 	require.NoError(t, err)
 	assert.False(t, tl.Full)
 	assert.Contains(t, tl.TaskSpans["hi"], Span{From: 0, To: 500, What: "running"})
