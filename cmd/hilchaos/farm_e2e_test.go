@@ -1,0 +1,223 @@
+package main
+
+// End-to-end tests of the rig pool and of rig-error retries, on real
+// pseudo-terminal boards (`firmware serve --pty` children). The runs are
+// real time, so they are short (1-2 s of board time each).
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// shortCampaign is campaigns/pathfinder.yaml with a reconnect window of
+// reconnect, written into dir.
+func shortCampaign(t *testing.T, dir string, reconnect time.Duration) string {
+	t.Helper()
+	b, err := os.ReadFile(pathfinder)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "campaign.yaml")
+	require.NoError(t, os.WriteFile(path, append(b, fmt.Sprintf("\ntimeouts:\n  reconnect: %s\n", reconnect)...), 0o644))
+	return path
+}
+
+// ptyRigs starts n `firmware serve --pty` boards, each behind a symlink in
+// dir, and writes an inventory naming them rig-0... It returns the
+// inventory's path and the servers.
+func ptyRigs(t *testing.T, dir string, n int, mutex string, maxErrors int) (string, []*server) {
+	t.Helper()
+	var inv bytes.Buffer
+	inv.WriteString("rigs:\n")
+	srvs := make([]*server, n)
+	for i := range n {
+		link := filepath.Join(dir, fmt.Sprintf("board-%d", i))
+		srvs[i] = serve(t, "--pty", "--mutex", mutex, "--link", link)
+		fmt.Fprintf(&inv, "  - name: rig-%d\n    target: serial://%s\n    labels: {board: pathfinder, slot: \"%d\"}\n    max_consecutive_errors: %d\n", i, link, i, maxErrors)
+	}
+	path := filepath.Join(dir, fmt.Sprintf("rigs-%d.yaml", n))
+	require.NoError(t, os.WriteFile(path, inv.Bytes(), 0o644))
+	return path, srvs
+}
+
+// poolDoc is the part of a run document about rigs.
+type poolDoc struct {
+	Verdict string `json:"verdict"`
+	Runs    []struct {
+		Index   int     `json:"index"`
+		Verdict string  `json:"verdict"`
+		Score   float64 `json:"score"`
+		Target  string  `json:"target"`
+		Resets  struct {
+			Watchdog int `json:"watchdog"`
+			Hang     int `json:"hang"`
+		} `json:"resets"`
+		Inversions int `json:"inversions"`
+		Rig        *struct {
+			Name   string `json:"name"`
+			Target string `json:"target"`
+		} `json:"rig"`
+		Attempts []struct {
+			Rig   string `json:"rig"`
+			Error string `json:"error"`
+		} `json:"attempts"`
+	} `json:"runs"`
+	RigErrors []struct {
+		Index     int    `json:"index"`
+		Rig       string `json:"rig"`
+		Recovered bool   `json:"recovered"`
+	} `json:"rig_errors"`
+	Rigs []struct {
+		Name        string `json:"name"`
+		Runs        int    `json:"runs"`
+		Errors      int    `json:"errors"`
+		Quarantined bool   `json:"quarantined"`
+	} `json:"rigs"`
+}
+
+func decodePool(t *testing.T, s string) poolDoc {
+	t.Helper()
+	var d poolDoc
+	require.NoError(t, json.Unmarshal([]byte(s), &d), s)
+	return d
+}
+
+// Four PTY boards in a rigs.yaml: a 12-run campaign is done on all four,
+// each record names its rig, and the outcome is the same as on one rig.
+func TestPoolOfFourPTYBoards(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	camp := shortCampaign(t, dir, 5*time.Second)
+	four, _ := ptyRigs(t, dir, 4, "none", 3)
+	args := []string{"run", camp, "--duration", "1s", "--repeat", "12", "--format", "json"}
+	start := time.Now()
+	code, out, errs := hilchaos(t, append(args, "--rigs", four)...)
+	wall4 := time.Since(start)
+	require.Equal(t, ExitFail, code, "the 1997 firmware fails; stderr: %s", errs)
+	d := decodePool(t, out)
+	require.Len(t, d.Runs, 12)
+	used := map[string]int{}
+	for i, r := range d.Runs {
+		assert.Equal(t, i, r.Index, "records in index order")
+		require.NotNil(t, r.Rig, "run %d names its rig", i)
+		used[r.Rig.Name]++
+		assert.Equal(t, "rigs:"+four, r.Target)
+	}
+	assert.Len(t, used, 4, "every rig did runs: %v", used)
+	require.Len(t, d.Rigs, 4)
+	for _, h := range d.Rigs {
+		assert.Equal(t, used[h.Name], h.Runs)
+		assert.False(t, h.Quarantined)
+	}
+
+	// The same plan on one rig (a --labels selection of the same file).
+	start = time.Now()
+	code1, out1, errs1 := hilchaos(t, append(args, "--rigs", four, "--labels", "slot=0")...)
+	wall1 := time.Since(start)
+	require.Equal(t, ExitFail, code1, errs1)
+	d1 := decodePool(t, out1)
+	require.Len(t, d1.Runs, 12)
+	for i := range d.Runs {
+		a, b := d.Runs[i], d1.Runs[i]
+		assert.Equal(t, b.Verdict, a.Verdict, "run %d", i)
+		assert.Equal(t, b.Score, a.Score, "run %d", i)
+		assert.Equal(t, b.Resets, a.Resets, "run %d", i)
+		assert.Equal(t, b.Inversions, a.Inversions, "run %d", i)
+		assert.Equal(t, "rig-0", b.Rig.Name)
+	}
+	assert.Equal(t, d1.Verdict, d.Verdict)
+	t.Logf("12 runs of 1 s: four rigs %v, one rig %v (%.2fx)", wall4.Round(time.Millisecond), wall1.Round(time.Millisecond), wall1.Seconds()/wall4.Seconds())
+}
+
+// One of four boards is killed mid-campaign: its run is retried on another
+// rig, the rig is quarantined, the campaign completes, and the exit status
+// is the firmware's (1), not the rig's (3).
+func TestPoolBoardKilledMidCampaign(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	camp := shortCampaign(t, dir, time.Second)
+	inv, srvs := ptyRigs(t, dir, 4, "none", 2)
+	done := runInBackground(t, "run", camp, "--duration", "2s", "--repeat", "12", "--format", "json", "--rigs", inv)
+	time.Sleep(1500 * time.Millisecond) // mid-run (sequencing only: nothing is measured)
+	os.Remove(filepath.Join(dir, "board-2"))
+	srvs[2].kill()
+	r := done.wait(t, "the campaign hangs after a board was killed")
+	require.Equal(t, ExitFail, r.code, "the firmware's verdict, not the rig's; stderr: %s", r.errs)
+	d := decodePool(t, r.out)
+	require.Len(t, d.Runs, 12)
+	retried := false
+	for i, run := range d.Runs {
+		assert.Equal(t, i, run.Index)
+		assert.Equal(t, "fail", run.Verdict, "run %d", i)
+		require.NotNil(t, run.Rig)
+		assert.NotEqual(t, "rig-2", run.Rig.Name, "run %d was done on the dead rig", i)
+		for _, a := range run.Attempts {
+			assert.Equal(t, "rig-2", a.Rig)
+			retried = true
+		}
+	}
+	assert.True(t, retried, "the killed rig's run was retried elsewhere")
+	require.Len(t, d.Rigs, 4)
+	assert.True(t, d.Rigs[2].Quarantined, "the dead rig is quarantined: %+v", d.Rigs[2])
+	assert.Equal(t, 2, d.Rigs[2].Errors)
+	for _, e := range d.RigErrors {
+		assert.True(t, e.Recovered)
+	}
+	assert.Contains(t, r.out, "rig-2")
+}
+
+// A night survives a flaky moment: run 1 of 3 loses its board (the port is
+// gone and comes back after the reconnect window). Runs 0 and 2 are done,
+// run 1 is retried, and the rig error is reported apart.
+func TestRigErrorRetriedOnPTY(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	camp := shortCampaign(t, dir, time.Second)
+	link := filepath.Join(dir, "board")
+	a := serve(t, "--pty", "--mutex", "inherit", "--link", link)
+	out := filepath.Join(dir, "out")
+	done := runInBackground(t, "run", camp, "--target", "serial://"+link, "--duration", "2s", "--repeat", "3", "--out", out)
+	// Wait for run 0's record: run 1 is then under way.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		b, _ := os.ReadFile(filepath.Join(out, "runs.jsonl"))
+		if bytes.Count(b, []byte("\n")) >= 1 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "run 0 never stored")
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(700 * time.Millisecond)
+	os.Remove(link)
+	a.kill()
+	time.Sleep(1500 * time.Millisecond) // longer than the reconnect window
+	serve(t, "--pty", "--mutex", "inherit", "--link", link)
+	r := done.wait(t, "the campaign hangs after the board went away")
+	require.Equal(t, ExitOK, r.code, "stderr: %s\n%s", r.errs, r.out)
+	assert.Contains(t, r.out, "rig errors (1; not counted against the firmware)")
+	assert.Contains(t, r.out, "run 1: ")
+	assert.Contains(t, r.out, "not back within the reconnect window of 1s")
+	assert.Contains(t, r.out, "[retried, done]")
+	recs, err := os.ReadFile(filepath.Join(out, "runs.jsonl"))
+	require.NoError(t, err)
+	lines := bytes.Split(bytes.TrimSpace(recs), []byte("\n"))
+	require.Len(t, lines, 3)
+	var r1 struct {
+		Index    int    `json:"index"`
+		Verdict  string `json:"verdict"`
+		Attempts []struct {
+			Error string `json:"error"`
+		} `json:"attempts"`
+	}
+	require.NoError(t, json.Unmarshal(lines[1], &r1))
+	assert.Equal(t, 1, r1.Index)
+	assert.Equal(t, "pass", r1.Verdict)
+	require.Len(t, r1.Attempts, 1)
+	assert.Contains(t, r1.Attempts[0].Error, "reconnect window")
+}
