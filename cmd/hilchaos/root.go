@@ -48,6 +48,7 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.reportCommand())
 	root.AddCommand(a.firmwareCommand())
 	root.AddCommand(a.portsCommand())
+	root.AddCommand(a.rigsCommand())
 	return root
 }
 
