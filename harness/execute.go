@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"runtime"
 	"strings"
 
@@ -263,7 +264,26 @@ func (opt *Options) settle(ctx context.Context, c *Campaign, policy RigErrorPoli
 // power-cycling it first when its health asks for it.
 func (opt *Options) tryOn(ctx context.Context, c *Campaign, j *job, slot int, rig farm.Rig, pool *farm.Pool) outcome {
 	o := outcome{job: j, rig: slot, name: rig.Name}
-	o.rec, o.err = executeOn(ctx, c, j.plan, *opt, rig)
+	rig.Target = withFirmware(rig.Target, opt.Firmware)
+	var flash *farm.Command
+	if opt.Firmware != "" && len(rig.Flash) > 0 && !pool.Flashed(slot) {
+		cmd, err := farm.Run(ctx, farm.Expand(rig.Flash, opt.Firmware, farm.Port(rig.Target)), rig.CommandTimeout)
+		flash = &cmd
+		if err != nil {
+			o.rec = errorRecord(c, j.plan, *opt, "")
+			o.err = &InfraError{Target: rig.Target, Err: fmt.Errorf("flash: %w", err)}
+			o.rec.Error = o.err.Error()
+			o.rec.Rig = &RigInfo{Name: rig.Name, Target: rig.Target, Flash: flash}
+		} else {
+			pool.SetFlashed(slot)
+		}
+	}
+	if o.err == nil {
+		o.rec, o.err = executeOn(ctx, c, j.plan, *opt, rig)
+		if o.rec != nil && o.rec.Rig != nil {
+			o.rec.Rig.Flash = flash
+		}
+	}
 	res := farm.Passed
 	switch {
 	case o.rec == nil:
@@ -310,4 +330,20 @@ func rigErrors(runs []RunRecord) []RigErrorEntry {
 		}
 	}
 	return out
+}
+
+// withFirmware points a qemu:// target at the image under test (its fw
+// parameter); other targets are flashed through their rig's argv instead.
+func withFirmware(target, image string) string {
+	if image == "" || !strings.HasPrefix(target, "qemu:") {
+		return target
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return target
+	}
+	q := u.Query()
+	q.Set("fw", image)
+	u.RawQuery = q.Encode()
+	return u.String()
 }

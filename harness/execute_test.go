@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -224,4 +225,52 @@ func TestPoolAllQuarantined(t *testing.T) {
 		assert.Equal(t, Error, r.Verdict)
 	}
 	assert.Contains(t, sum.Runs[3].Error, "no rig left in service")
+}
+
+// --firmware: each rig with a flash argv is flashed once, before its first
+// run, with the argv of its own inventory entry; a board reporting another
+// build id than the image's is a rig error naming both.
+func TestFlashOncePerRigAndBuildID(t *testing.T) {
+	dir := t.TempDir()
+	image := filepath.Join(dir, "app.elf")
+	require.NoError(t, os.WriteFile(image, []byte("image"), 0o644))
+	rigs := []farm.Rig{
+		{Name: "a", Target: "flaky://a", MaxConsecutiveErrors: 3, Flash: []string{"cp", "{firmware}", filepath.Join(dir, "a-{port}.bin")}, CommandTimeout: 10 * time.Second},
+		{Name: "b", Target: "flaky://b", MaxConsecutiveErrors: 3, Flash: []string{"cp", "{firmware}", filepath.Join(dir, "b-{port}.bin")}, CommandTimeout: 10 * time.Second},
+	}
+	resetFlaky(nil)
+	sum, err := Execute(context.Background(), flakyCampaign(t, "rigs:test", 6, ""), Options{Rigs: farm.NewPool(rigs), Firmware: image, FirmwareBuild: "go-ref-1"})
+	require.NoError(t, err)
+	flashes := map[string]int{}
+	for _, r := range sum.Runs {
+		assert.Equal(t, Pass, r.Verdict)
+		if r.Rig.Flash != nil {
+			flashes[r.Rig.Name]++
+			assert.Equal(t, 0, r.Rig.Flash.ExitCode)
+		}
+		assert.Equal(t, "go-ref-1", r.Rig.Build)
+	}
+	assert.Equal(t, map[string]int{"a": 1, "b": 1}, flashes)
+	for _, n := range []string{"a-a.bin", "b-b.bin"} {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		require.NoError(t, err, "the flash argv ran with {firmware} and {port} expanded")
+		assert.Equal(t, "image", string(b))
+	}
+
+	// A flash that fails is a rig error: the run goes to the other rig.
+	rigs[0].Flash = []string{"false", "{firmware}"}
+	sum, err = Execute(context.Background(), flakyCampaign(t, "rigs:test", 2, ""), Options{Rigs: farm.NewPool(rigs), Firmware: image})
+	require.NoError(t, err)
+	for _, r := range sum.Runs {
+		assert.Equal(t, "b", r.Rig.Name)
+	}
+	require.NotEmpty(t, sum.RigErrors)
+	assert.Contains(t, sum.RigErrors[0].Error, "flash: false")
+
+	// The wrong build id: every run stays in error, naming both ids.
+	sum, err = Execute(context.Background(), flakyCampaign(t, "rigs:test", 1, "retry 1"), Options{Rigs: farm.NewPool(rigs[1:]), Firmware: image, FirmwareBuild: "deadbeef01"})
+	var stayed *StayedInError
+	require.ErrorAs(t, err, &stayed)
+	assert.Contains(t, sum.Runs[0].Error, `the board reports build id "go-ref-1"`)
+	assert.Contains(t, sum.Runs[0].Error, `has build id "deadbeef01"`)
 }

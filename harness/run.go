@@ -45,6 +45,14 @@ type Options struct {
 	// Rigs, if not nil, is the pool of rigs the runs fan out over, one run
 	// per rig at a time; records name their rig. It overrides Parallel.
 	Rigs *farm.Pool
+	// Firmware, if set, is the image under test (run --firmware): each rig
+	// with a flash argv is flashed with it before its first run, and a
+	// qemu:// target boots it.
+	Firmware string
+	// FirmwareBuild, if set, is the build id every board must report in
+	// its banner (the image's GNU build id): another one is a rig error
+	// naming both.
+	FirmwareBuild string
 }
 
 // ErrInterrupted is returned when Options.Stop ended a campaign early.
@@ -222,6 +230,10 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	fill(rec, obs, c)
 	if rig.Name != "" {
 		rec.Rig = &RigInfo{Name: rig.Name, Target: rig.Target, VID: ident.VID, PID: ident.PID, Serial: ident.Serial, Product: ident.Product, Build: rec.Firmware.Build}
+	}
+	if err == nil && opt.FirmwareBuild != "" && rec.Firmware.Build != opt.FirmwareBuild {
+		err = &InfraError{Target: rig.Target, Err: fmt.Errorf("the board reports build id %q, the firmware image %s has build id %q: the flash did not take, or the rig runs another image",
+			rec.Firmware.Build, opt.Firmware, opt.FirmwareBuild)}
 	}
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
 		err = &InfraError{Target: rig.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -220,4 +221,48 @@ func TestRigErrorRetriedOnPTY(t *testing.T) {
 	assert.Equal(t, "pass", r1.Verdict)
 	require.Len(t, r1.Attempts, 1)
 	assert.Contains(t, r1.Attempts[0].Error, "reconnect window")
+}
+
+// --firmware with an ELF whose GNU build id is not the one the board
+// reports: a rig error naming both ids (exit 3), after the rig's own flash
+// argv ran with the image.
+func TestFirmwareBuildIDMismatch(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "app.c")
+	require.NoError(t, os.WriteFile(src, []byte("int main(void) { return 0; }\n"), 0o644))
+	image := filepath.Join(dir, "app.elf")
+	b, err := exec.Command("gcc", "-o", image, src, "-Wl,--build-id=0x0123456789abcdef").CombinedOutput()
+	require.NoError(t, err, "gcc builds the test image: %s", b)
+	link := filepath.Join(dir, "board")
+	serve(t, "--pty", "--mutex", "inherit", "--link", link)
+	camp := shortCampaign(t, dir, time.Second)
+	c, err := os.ReadFile(camp)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(camp, append(c, "on_rig_error: skip\n"...), 0o644)) // no retry: each try takes a boot
+	inv := filepath.Join(dir, "rigs.yaml")
+	require.NoError(t, os.WriteFile(inv, []byte(`rigs:
+  - name: bench-1
+    target: serial://`+link+`
+    flash: [cp, "{firmware}", "`+filepath.Join(dir, "flashed.elf")+`"]
+`), 0o644))
+	code, out, errs := hilchaos(t, "run", camp, "--rigs", inv, "--firmware", image, "--duration", "1s", "--repeat", "1", "--format", "json")
+	require.Equal(t, ExitInfra, code, "stderr: %s", errs)
+	assert.Contains(t, errs, `the board reports build id "go-ref-1"`)
+	assert.Contains(t, errs, `has build id "0123456789abcdef"`)
+	flashed, err := os.ReadFile(filepath.Join(dir, "flashed.elf"))
+	require.NoError(t, err, "the rig's flash argv ran")
+	orig, _ := os.ReadFile(image)
+	assert.Equal(t, orig, flashed)
+	d := decodePool(t, out)
+	require.Len(t, d.Runs, 1)
+	assert.Equal(t, "error", d.Runs[0].Verdict)
+
+	// An image with no build id is refused before anything runs.
+	nobuild := filepath.Join(dir, "nobuild.elf")
+	b, err = exec.Command("gcc", "-o", nobuild, src, "-Wl,--build-id=none").CombinedOutput()
+	require.NoError(t, err, "%s", b)
+	code, _, errs = hilchaos(t, "run", camp, "--rigs", inv, "--firmware", nobuild, "--duration", "1s", "--repeat", "1")
+	assert.Equal(t, ExitInvalid, code)
+	assert.Contains(t, errs, "no GNU build id")
 }

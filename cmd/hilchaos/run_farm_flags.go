@@ -16,12 +16,14 @@ type farmOptions struct {
 	parallel int
 	rigs     string
 	labels   string
+	firmware string
 }
 
 func (o *farmOptions) addFlags(f *pflag.FlagSet) {
 	f.IntVar(&o.parallel, "parallel", harness.DefaultParallel(), "runs at once on sim:// and qemu:// targets, each on a board of its own (default: the number of cores); records and summary are the same whatever it is")
 	f.StringVar(&o.rigs, "rigs", "", "rig inventory (rigs.yaml): fan the runs out over its rigs, one run per rig at a time, instead of the campaign's target")
 	f.StringVar(&o.labels, "labels", "", "with --rigs, use only the rigs carrying these labels (board=mps2-an385,rev=b)")
+	f.StringVar(&o.firmware, "firmware", "", "firmware image under test (an ELF with a GNU build id): each rig's flash argv writes it before the rig's first run, a qemu:// target boots it, and every board must report its build id")
 }
 
 // check validates the flags before anything runs.
@@ -43,6 +45,13 @@ func (o *farmOptions) check() error {
 // carry (each record names its rig).
 func (o *farmOptions) apply(c *harness.Campaign, opt *harness.Options) error {
 	opt.Parallel = o.parallel
+	if o.firmware != "" {
+		id, err := farm.BuildID(o.firmware)
+		if err != nil {
+			return withCode(ExitInvalid, fmt.Errorf("--firmware: %w", err))
+		}
+		opt.Firmware, opt.FirmwareBuild = o.firmware, id
+	}
 	if o.rigs == "" {
 		return nil
 	}

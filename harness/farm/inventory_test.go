@@ -2,6 +2,9 @@ package farm
 
 import (
 	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -147,4 +150,24 @@ func TestPoolQuarantine(t *testing.T) {
 	assert.Equal(t, 1, p.InService())
 	k, _ = p.Acquire(map[int]bool{1: true})
 	assert.Equal(t, 1, k, "the only rig in service, although avoided")
+}
+
+func TestBuildID(t *testing.T) {
+	dir := t.TempDir()
+	elfPath := BuildTestELF(t, dir, "deadbeef01")
+	id, err := BuildID(elfPath)
+	require.NoError(t, err)
+	assert.Equal(t, "deadbeef01", id)
+	_, err = BuildID(filepath.Join(dir, "none.elf"))
+	assert.Error(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "x"), []byte("not an elf"), 0o644))
+	_, err = BuildID(filepath.Join(dir, "x"))
+	assert.ErrorContains(t, err, filepath.Join(dir, "x"))
+}
+
+func FuzzGNUBuildID(f *testing.F) {
+	f.Add([]byte("\x04\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00GNU\x00\xde\xad\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		gnuBuildID(data, binary.LittleEndian)
+	})
 }

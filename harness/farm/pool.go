@@ -36,6 +36,7 @@ type member struct {
 	busy        bool
 	consecutive int
 	cycled      bool // power-cycled since the last good run
+	flashed     bool // the campaign's firmware was written to it
 }
 
 // NewPool makes a pool of rigs. A rig with MaxConsecutiveErrors 0 is never
@@ -150,4 +151,18 @@ func (p *Pool) Health() []Health {
 		out[i] = m.health
 	}
 	return out
+}
+
+// Flashed reports whether rig i was flashed with the campaign's firmware.
+func (p *Pool) Flashed(i int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.members[i].flashed
+}
+
+// SetFlashed records that rig i now runs the campaign's firmware.
+func (p *Pool) SetFlashed(i int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.members[i].flashed = true
 }
