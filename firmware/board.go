@@ -96,6 +96,17 @@ type Board struct {
 	bbNext int
 	bbLen  int
 
+	// answered remembers the last idMemory commands answered since boot
+	// (PROTOCOL.md 2.2): a repeated id gets its first answer again and is
+	// not carried out twice.
+	answered   [idMemory]answer
+	ansNext    int
+	bootReason int // why the board last booted, for the banner ID re-sends
+	// lastDN is the DN of the run that ended, repeated before the AK of a
+	// PG until the next GO or reset (PROTOCOL.md 2.4).
+	lastDN [2]uint64 // seq, time_us
+	haveDN bool
+
 	// Counters for tests and benchmarks.
 	events uint64 // EV frames emitted (sent or dropped)
 	misses uint64
@@ -256,15 +267,60 @@ func (b *Board) line(l []byte) {
 	if err != nil {
 		// A malformed command is not answered (the host retries), except
 		// a fault the board does not know or with the wrong parameters.
-		if (c.Type == wire.TypeSchedule || c.Type == wire.TypeFire) && c.Fault.Kind != "" {
+		if (c.Type == wire.TypeSchedule || c.Type == wire.TypeFire) && c.Fault.Kind != "" && !b.repeated(c.ID) {
 			b.nak(c.ID, "bad_fault")
 		}
+		return
+	}
+	if b.repeated(c.ID) {
 		return
 	}
 	b.command(c)
 }
 
+// idMemory is how many answered command ids the board remembers.
+const idMemory = 64
+
+// answer is one remembered answer: reason "" is AK.
+type answer struct {
+	id     uint32
+	reason string
+	valid  bool
+}
+
+func (b *Board) remember(id uint32, reason string) {
+	b.answered[b.ansNext] = answer{id: id, reason: reason, valid: true}
+	b.ansNext = (b.ansNext + 1) % idMemory
+}
+
+// repeated answers c again if its id was answered since boot.
+func (b *Board) repeated(id uint32) bool {
+	for i := range b.answered {
+		if a := &b.answered[i]; a.valid && a.id == id {
+			if a.reason == "" {
+				b.send(func(buf []byte) []byte { return wire.AppendAck(buf, id) })
+			} else {
+				b.send(func(buf []byte) []byte { return wire.AppendNak(buf, id, a.reason) })
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// send queues one unnumbered frame built by app.
+func (b *Board) send(app func([]byte) []byte) {
+	if b.quiet {
+		return
+	}
+	buf := b.out()
+	start := len(buf)
+	b.tx.buf = app(buf)
+	b.frame(start)
+}
+
 func (b *Board) ack(id uint32) {
+	b.remember(id, "")
 	if b.quiet {
 		return
 	}
@@ -275,6 +331,7 @@ func (b *Board) ack(id uint32) {
 }
 
 func (b *Board) nak(id uint32, reason string) {
+	b.remember(id, reason)
 	if b.quiet {
 		return
 	}
@@ -293,6 +350,13 @@ func (b *Board) command(c wire.Command) {
 	}
 	switch c.Type {
 	case wire.TypePing:
+		if b.haveDN {
+			b.send(func(buf []byte) []byte { return wire.AppendDone(buf, uint32(b.lastDN[0]), b.lastDN[1]) })
+		}
+	case wire.TypeIdentify:
+		b.ack(c.ID)
+		b.banner(bootReasons[b.bootReason], uint64(b.now-b.bootAt)/1000)
+		return
 	case wire.TypeConfig:
 		if b.active {
 			b.nak(c.ID, "busy")
@@ -364,6 +428,7 @@ func (b *Board) command(c wire.Command) {
 			return
 		}
 		b.ack(c.ID)
+		b.haveDN = false
 		b.start(c.Duration)
 		return
 	case wire.TypeStop:
@@ -450,6 +515,8 @@ func (b *Board) endRun() {
 	if b.doneHook != nil {
 		b.doneHook()
 	}
+	b.lastDN = [2]uint64{uint64(b.seq), uint64(b.now-b.bootAt) / 1000}
+	b.haveDN = true
 	if !b.quiet {
 		buf := b.out()
 		start := len(buf)
@@ -477,11 +544,19 @@ func (b *Board) reset(reason int) {
 	b.onCPU = wire.NoTask
 	b.rx = b.rx[:0]
 	b.bootCount++
+	b.bootReason = reason
+	b.haveDN = false
+	b.answered = [idMemory]answer{}
 	b.push(b.now+int64(b.prof.BootDelay), tmBoot, 0, int64(reason))
 }
 
 func (b *Board) bootBanner(reason string) {
 	b.booting = false
+	b.banner(reason, uint64(b.now-b.bootAt)/1000)
+}
+
+// banner sends BT and the table: at boot, and again for ID.
+func (b *Board) banner(reason string, uptime uint64) {
 	if b.quiet {
 		return
 	}
@@ -489,7 +564,7 @@ func (b *Board) bootBanner(reason string) {
 	buf := b.out()
 	start := len(buf)
 	b.tx.buf = wire.AppendBoot(buf, wire.Boot{Name: p.Name + "-model", Version: p.Version, Build: Build,
-		Reason: reason, BootCount: b.bootCount, Uptime: uint64(b.now-b.bootAt) / 1000})
+		Reason: reason, BootCount: b.bootCount, Uptime: uptime, Proto: wire.ProtoV2})
 	b.frame(start)
 	for i := range b.tasks {
 		tk := &b.tasks[i]

@@ -117,7 +117,7 @@ func TestBootBanner(t *testing.T) {
 	}
 	fs := h.frames(0)
 	bt, _ := fs[0].Boot()
-	if bt != (wire.Boot{Name: "pathfinder-model", Version: "1.0.0", Build: "go-ref-1", Reason: "POR", BootCount: 1, Uptime: 50000}) {
+	if bt != (wire.Boot{Name: "pathfinder-model", Version: "1.0.0", Build: "go-ref-1", Reason: "POR", BootCount: 1, Uptime: 50000, Proto: wire.ProtoV2}) {
 		t.Errorf("BT = %+v", bt)
 	}
 	dist, _ := fs[2].Task()
@@ -155,13 +155,13 @@ func TestCommands(t *testing.T) {
 	h.send(wire.Command{Type: wire.TypeSchedule, At: 5, Fault: wire.FaultCmd{ID: 1, Kind: wire.FaultLockHold, Task: 9, Lock: 0, Extra: 1}})
 	h.send(wire.Command{Type: wire.TypeSchedule, At: 5, Fault: wire.FaultCmd{ID: 1, Kind: wire.FaultLockHold, Task: 0, Lock: 0, Extra: 1}})
 	h.send(wire.Command{Type: wire.TypeFire, Fault: wire.FaultCmd{ID: 1, Kind: wire.FaultLoadBurst, Priority: 3, Length: 10}})
-	h.b.Receive([]byte("$FN,12,1,XX*" + crcHex("FN,12,1,XX") + "\n"))
+	h.b.Receive([]byte("$FN,99,1,XX*" + crcHex("FN,99,1,XX") + "\n"))
 	h.send(wire.Command{Type: wire.TypeStart, Duration: 1000})
 	h.send(wire.Command{Type: wire.TypeStart})
 	h.send(wire.Command{Type: wire.TypeConfig, Key: "trace", Value: "2"})
 	h.read()
 	want := []string{"AK,77", "NK,2,bad_key", "NK,3,bad_value", "AK,4", "NK,5,bad_task", "NK,6,bad_lock", "NK,7,idle",
-		"NK,12,bad_fault", "AK,8", "EV,0,50000,GO,-1,1000", "NK,9,busy", "NK,10,busy"}
+		"NK,99,bad_fault", "AK,8", "EV,0,50000,GO,-1,1000", "NK,9,busy", "NK,10,busy"}
 	if got := stripCRC(h.lines[n:]); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("answers\n got %q\nwant %q", got, want)
 	}
@@ -354,7 +354,7 @@ func TestUARTPacing(t *testing.T) {
 		t.Fatalf("bytes readable the instant the banner was queued")
 	}
 	next, ok := h.b.NextEvent()
-	bt := wire.AppendBoot(nil, wire.Boot{Name: "pathfinder-model", Version: "1.0.0", Build: "go-ref-1", Reason: "POR", BootCount: 1, Uptime: 50000})
+	bt := wire.AppendBoot(nil, wire.Boot{Name: "pathfinder-model", Version: "1.0.0", Build: "go-ref-1", Reason: "POR", BootCount: 1, Uptime: 50000, Proto: wire.ProtoV2})
 	if want := int64(50*ms) + (int64(len(bt))*10*1e9+115200-1)/115200; !ok || next != want {
 		t.Fatalf("NextEvent = %d,%v; want the BT's last byte at %d", next, ok, want)
 	}

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"github.com/hilchaos/hilchaos/harness/drive"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,7 +52,8 @@ func TestUnresolvableFaultNamesTheTarget(t *testing.T) {
 	require.NoError(t, err)
 	plan := PlanRun(c, 0)
 	require.NotEmpty(t, plan.Faults)
-	_, err = resolveFaults("tcp://rig:4001", &wire.Table{}, plan)
+	cfg := driveConfig(c, plan, nil)
+	_, err = drive.ResolveFaults("tcp://rig:4001", &wire.Table{}, &cfg)
 	require.Error(t, err)
 	require.True(t, strings.HasPrefix(err.Error(), "tcp://rig:4001: board refused fault "+plan.Faults[0].Name+": "), err.Error())
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/farm"
 	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
@@ -34,6 +35,12 @@ type Options struct {
 	// (--resume): a planned run with the same key is not run again, and
 	// its stored record stands in for it.
 	Done map[RunKey]RunRecord
+	// IDs gives the command ids of every run, so that no two commands of
+	// a campaign share an id (a board remembers the ids it answered, and
+	// does not act on a repeated one). Nil: ExecuteRuns makes one whose
+	// first id is random, so two invocations against the same board do
+	// not collide either.
+	IDs *drive.IDs
 	// Stop, when closed, asks for a graceful stop: the run in progress
 	// finishes and is stored, no further run starts, and Execute returns
 	// the summary so far with ErrInterrupted.
@@ -72,6 +79,9 @@ func (opt *Options) stopped() bool {
 // that stayed in a rig error returns its record and a *StayedInError.
 func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord, error) {
 	var got *RunRecord
+	if opt.IDs == nil {
+		opt.IDs = newIDs()
+	}
 	err := opt.runPlans(ctx, c, []RunPlan{p}, func(rec *RunRecord) error {
 		got = rec
 		if _, resumed := opt.Done[rec.Key()]; !resumed && opt.Store != nil {
@@ -148,6 +158,9 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 		}
 	}
 	sum := newSummary(c)
+	if opt.IDs == nil {
+		opt.IDs = newIDs()
+	}
 	err := opt.runPlans(ctx, c, plans, func(rec *RunRecord) error {
 		if _, resumed := opt.Done[rec.Key()]; !resumed && opt.Store != nil {
 			if err := opt.Store.Append(rec); err != nil {
@@ -213,6 +226,17 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 		rec.Trace = trace
 		trace = filepath.Join(opt.Store.Dir(), trace)
 	}
+	ids := opt.IDs
+	if ids == nil {
+		ids = newIDs()
+	}
+	if Instanced(rig.Target) {
+		// A board of its own remembers no ids, and the ids travel over
+		// its modelled UART (their digits take board time): the same ids
+		// every run keep a simulated run the same whatever ran before it
+		// (--resume, --run N, --parallel).
+		ids = drive.NewIDs(0)
+	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
 	// nothing but the wall time.
@@ -223,9 +247,9 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	)
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
-	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil) })
+	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, nil) })
 	var ident targets.Identity
-	obs, err := observe(ctx, rig.Target, c, p, trace, &ident)
+	obs, err := observe(ctx, rig.Target, c, p, trace, &ident, ids)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	if rig.Name != "" {
@@ -274,7 +298,7 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ident *targets.Identity) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ident *targets.Identity, ids *drive.IDs) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -305,15 +329,15 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return drive(ctx, t, c, p, raw)
+	return driveRun(ctx, t, c, p, raw, ids)
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
-	if obs == nil {
+	if obs == nil || obs.Observation == nil {
 		return
 	}
-	rec.Firmware = obs.Firmware
-	rec.ResetLog = obs.Resets
+	rec.Firmware = Firmware(obs.Firmware)
+	rec.ResetLog = resetsOf(obs.Resets)
 	if rec.ResetLog == nil {
 		rec.ResetLog = []ResetEvent{}
 	}
@@ -342,17 +366,14 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	}
 	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
-	rec.Telemetry = obs.Telemetry
+	rec.Telemetry = telemetryOf(obs.Telemetry)
+	fillDriven(rec, obs.Observation)
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}
 }
-
-// maxBlackBoxes is how many resets (the first ones) keep their black box in
-// the record, so a soak that resets all night keeps a record of sane size.
-const maxBlackBoxes = 10
 
 // boxEvents resolves a black box's task and lock names.
 func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {

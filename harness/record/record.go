@@ -68,6 +68,23 @@ type ResetEvent struct {
 	// BlackBox is what the board recorded just before a watchdog reset,
 	// read back with DP after the reboot, oldest first.
 	BlackBox []BoxEvent `json:"black_box,omitempty"`
+	// Console is the board's last console lines before the harness noted
+	// the reset (at most 20), oldest first: what an engineer reads first.
+	Console []ConsoleLine `json:"console,omitempty"`
+}
+
+// ConsoleLine is one line of the board's console (PROTOCOL.md 1.4): a whole
+// line on the link that is not a frame.
+type ConsoleLine struct {
+	AtUS   int64  `json:"at_us"`   // run time of the last event received before it
+	HostUS int64  `json:"host_us"` // host receive time, µs after the run's connect
+	Text   string `json:"text"`
+}
+
+// Console summarises a run's console: how many lines, and the last ones.
+type Console struct {
+	Lines uint64        `json:"lines"`
+	Last  []ConsoleLine `json:"last"` // at most 20, oldest first
 }
 
 // BoxEvent is one black-box event with names resolved, at run time.
@@ -86,8 +103,19 @@ type Telemetry struct {
 	Malformed uint64 `json:"malformed"`
 	TooLong   uint64 `json:"too_long"`
 	Garbage   uint64 `json:"garbage_bytes"`
-	Lost      uint64 `json:"lost"`    // sequence gaps
+	Lost      uint64 `json:"lost"`    // frames missing in sequence gaps
 	Dropped   uint64 `json:"dropped"` // events the board reported dropping
+	// Protocol v2 counters; absent in records of older harnesses.
+	Truncated uint64 `json:"truncated,omitempty"`     // frames cut short by a '$' or the end of input
+	Gaps      uint64 `json:"gaps,omitempty"`          // sequence gaps (each ends the spans open across it)
+	Console   uint64 `json:"console_lines,omitempty"` // console lines (not noise)
+	Retries   uint64 `json:"retries,omitempty"`       // commands sent again with the same id
+	Reasks    uint64 `json:"reasks,omitempty"`        // ID requests for a lost banner or table
+}
+
+// Noisy reports whether the link lost or mangled anything.
+func (t Telemetry) Noisy() bool {
+	return t.BadCRC+t.Malformed+t.TooLong+t.Garbage+t.Lost+t.Dropped+t.Truncated+t.Gaps+t.Retries+t.Reasks > 0
 }
 
 // Firmware is the identity a board gave in its BOOT banner.
@@ -129,6 +157,11 @@ type RunRecord struct {
 	// while it was down and the drift between board and host clocks.
 	// Absent for the simulator, which owns time.
 	Link *LinkInfo `json:"link,omitempty"`
+	// Console is the board's console: its line count and last lines.
+	// Absent when the board printed nothing.
+	Console *Console `json:"console,omitempty"`
+	// Protocol is the wire protocol version the board announced (1 or 2).
+	Protocol uint32 `json:"protocol,omitempty"`
 	// Host holds wall-clock facts. It is stored in runs.jsonl but left out
 	// of the printed document, which must be identical for the same seed.
 	Host *HostInfo `json:"host,omitempty"`

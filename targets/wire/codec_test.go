@@ -118,9 +118,13 @@ func roundTripCases() []value {
 		bxCase("bx", Event{Seq: 0, Time: t53 - 1, Kind: EvDeadlineMiss, Task: 1, Arg: 99}),
 		bxCase("bx-wx", Event{Seq: 63, Time: 12, Kind: EvWatchdogExpiry, Task: NoTask}),
 		{"boot", func(b []byte) []byte {
-			return AppendBoot(b, Boot{"hilchaos-ref", "0.1.0", "g1a2b3c4", ReasonWatchdog, 4294967295, t53})
+			return AppendBoot(b, Boot{"hilchaos-ref", "0.1.0", "g1a2b3c4", ReasonWatchdog, 4294967295, t53, ProtoV1})
 		}, func(f *Frame) (any, error) { return f.Boot() },
-			Boot{"hilchaos-ref", "0.1.0", "g1a2b3c4", ReasonWatchdog, 4294967295, t53}},
+			Boot{"hilchaos-ref", "0.1.0", "g1a2b3c4", ReasonWatchdog, 4294967295, t53, ProtoV1}},
+		{"boot-v2", func(b []byte) []byte {
+			return AppendBoot(b, Boot{"ref", "2", "b", ReasonSoftware, 3, 1200, ProtoV2})
+		}, func(f *Frame) (any, error) { return f.Boot() },
+			Boot{"ref", "2", "b", ReasonSoftware, 3, 1200, ProtoV2}},
 		{"task", func(b []byte) []byte {
 			return AppendTask(b, TaskInfo{0, "bc_sched", 250, 125000, 125000, 0, 5000})
 		}, func(f *Frame) (any, error) { return f.Task() },

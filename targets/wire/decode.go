@@ -173,6 +173,10 @@ func (f *Frame) Boot() (Boot, error) {
 	b := Boot{
 		BootCount: f.u32(4, "bootcount", &err),
 		Uptime:    f.u64(5, "uptime_us", &err),
+		Proto:     ProtoV1,
+	}
+	if f.NField > 6 {
+		b.Proto = f.u32(6, "proto", &err)
 	}
 	if err != nil {
 		return Boot{}, err
@@ -239,7 +243,7 @@ func (f *Frame) Summary() (Summary, error) {
 	return s, nil
 }
 
-// IsCommand reports whether t is a host-to-board type (PG CF SF FN GO SP RS DP).
+// IsCommand reports whether t is a host-to-board type (PG CF SF FN GO SP RS DP ID).
 func IsCommand(t Type) bool { return t >= TypePing && t < numTypes }
 
 // Command decodes a host-to-board frame (PG, CF, SF, FN, GO, SP, RS, DP).

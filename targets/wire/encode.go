@@ -109,6 +109,9 @@ func AppendBoot(dst []byte, b Boot) []byte {
 	dst = appendName(dst, b.Reason)
 	dst = appendU(dst, uint64(b.BootCount))
 	dst = appendU(dst, b.Uptime)
+	if b.Proto >= ProtoV2 {
+		dst = appendU(dst, uint64(b.Proto))
+	}
 	return finish(dst, start)
 }
 

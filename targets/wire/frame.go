@@ -33,14 +33,14 @@ func Arity(t Type) (min, max int) {
 }
 
 var arity = [numTypes][2]uint8{
-	TypeBoot: {6, 6}, TypeTask: {7, 7}, TypeLock: {4, 4}, TypeTableEnd: {2, 2},
+	TypeBoot: {6, 7}, TypeTask: {7, 7}, TypeLock: {4, 4}, TypeTableEnd: {2, 2},
 	TypeEvent: {3, 5}, TypeSummary: {6, 6}, TypeAck: {1, 1}, TypeNak: {2, 2},
 	TypeDone: {2, 2}, TypeBlackBox: {3, 5}, TypePing: {1, 1}, TypeConfig: {3, 3},
 	// SF and FN carry a fault kind followed by its parameters; the number of
 	// parameters depends on the kind and is checked by Frame.Command, so a
 	// board can still answer NK to a kind it does not know.
 	TypeSchedule: {4, MaxFields}, TypeFire: {3, MaxFields}, TypeStart: {2, 2},
-	TypeStop: {1, 1}, TypeReset: {1, 1}, TypeDump: {1, 1},
+	TypeStop: {1, 1}, TypeReset: {1, 1}, TypeDump: {1, 1}, TypeIdentify: {1, 1},
 }
 
 // code2 maps two uppercase letters to an index in a 26x26 table.

@@ -18,15 +18,21 @@ func model(in []byte) (lines []string, st Stats) {
 		skip
 	)
 	state := outside
-	var cur []byte
+	var cur, line []byte
 	for _, c := range in {
 		st.Bytes++
 		switch state {
 		case outside:
-			if c == '$' {
+			switch c {
+			case '$':
+				st.GarbageBytes += uint64(len(line))
+				line = line[:0]
 				cur, state = append(cur[:0], c), frame
-			} else {
-				st.GarbageBytes++
+			case '\n':
+				modelConsole(line, &st)
+				line = line[:0]
+			default:
+				line = append(line, c)
 			}
 		case frame:
 			switch c {
@@ -63,7 +69,31 @@ func model(in []byte) (lines []string, st Stats) {
 	if state == frame {
 		st.Truncated++
 	}
+	st.GarbageBytes += uint64(len(line))
 	return lines, st
+}
+
+// modelConsole classifies a whole line outside frames (PROTOCOL.md 1.4).
+func modelConsole(line []byte, st *Stats) {
+	bad := false
+	for _, c := range line {
+		if !(c >= 0x20 && c <= 0x7E || c == '\t' || c == '\r') {
+			bad = true
+		}
+	}
+	content := bytes.TrimSuffix(line, []byte("\r"))
+	if !bad && len(content) == 0 {
+		return
+	}
+	text := content[:min(len(content), MaxConsole)]
+	if bad || headless(text) {
+		st.GarbageBytes += uint64(len(line) + 1)
+		return
+	}
+	if len(line) > MaxConsole {
+		st.GarbageBytes += uint64(len(line) - MaxConsole)
+	}
+	st.ConsoleLines++
 }
 
 func fuzzSeeds(f *testing.F) [][]byte {

@@ -16,7 +16,18 @@ type Stats struct {
 	// (the new '$' starts a new frame), or the stream ended mid-frame.
 	Truncated uint64
 	Bytes     uint64 // bytes read from the underlying reader
+	// ConsoleLines counts whole lines of console text (PROTOCOL.md 1.4):
+	// not frames, and not garbage.
+	ConsoleLines uint64
 }
+
+// Rejected is how many frames were seen but not returned: bad CRC, too
+// long, malformed or truncated.
+func (s *Stats) Rejected() uint64 { return s.BadCRC + s.TooLong + s.Malformed + s.Truncated }
+
+// MaxConsole is the longest console line a Reader returns; the rest of a
+// longer line is dropped and counted as garbage.
+const MaxConsole = 256
 
 // bufSize is the Reader's buffer. Big reads keep the per-Read overhead of
 // a pipe, PTY or socket small; a partial frame (at most MaxFrame bytes) is
@@ -44,7 +55,20 @@ type Reader struct {
 	err   error // error returned with data, reported once the data is used up
 	stats Stats
 	f     Frame
+
+	// The line being read outside any frame: a console line while it
+	// holds only printable text.
+	lineLen    int  // bytes of it so far, line end excluded
+	lineBad    bool // it holds a byte that is not console text
+	con        [MaxConsole]byte
+	conN       int
+	conReports bool // Next returns console lines as TypeConsole frames
 }
+
+// ReportConsole makes Next return each console line as a Frame of type
+// TypeConsole whose Line is the text (without the line end). Without it
+// console lines are only counted.
+func (r *Reader) ReportConsole(on bool) { r.conReports = on }
 
 // NewReader returns a Reader that reads from r.
 func NewReader(r io.Reader) *Reader {
@@ -54,7 +78,7 @@ func NewReader(r io.Reader) *Reader {
 // Reset discards all buffered data, state and counters and makes r read
 // from rd, reusing its buffer (for a reconnect, or a benchmark).
 func (r *Reader) Reset(rd io.Reader) {
-	*r = Reader{rd: rd, buf: r.buf}
+	*r = Reader{rd: rd, buf: r.buf, conReports: r.conReports}
 	if r.buf == nil {
 		r.buf = make([]byte, bufSize)
 	}
@@ -71,16 +95,16 @@ func (r *Reader) Next() (*Frame, error) {
 		buf := r.buf[:r.w]
 		switch r.state {
 		case stOutside:
-			i := bytes.IndexByte(buf[r.r:], '$')
-			if i < 0 {
-				r.stats.GarbageBytes += uint64(len(buf) - r.r)
-				r.r = r.w
-				break
+			if r.r < r.w && buf[r.r] == '$' && r.lineLen == 0 {
+				r.state = stFrame // frames back to back: the hot path
+				continue
 			}
-			r.stats.GarbageBytes += uint64(i)
-			r.r += i
-			r.state = stFrame
-			continue
+			if r.outside(buf) {
+				return &r.f, nil
+			}
+			if r.state != stOutside {
+				continue
+			}
 
 		case stFrame:
 			end := min(r.w, r.r+MaxFrame)
@@ -146,6 +170,76 @@ func (r *Reader) Next() (*Frame, error) {
 	}
 }
 
+// outside scans text outside a frame, up to a '$' (the state becomes
+// stFrame) or the end of what is buffered. It returns true with r.f set
+// when a console line is complete and reported.
+func (r *Reader) outside(buf []byte) bool {
+	for r.r < r.w {
+		c := buf[r.r]
+		switch {
+		case c == '$':
+			// Text before a '$' on the same line is not a console line.
+			r.stats.GarbageBytes += uint64(r.lineLen)
+			r.lineLen, r.lineBad, r.conN = 0, false, 0
+			r.state = stFrame
+			return false
+		case c == '\n':
+			r.r++
+			if r.endLine() && r.conReports {
+				r.f = Frame{Type: TypeConsole, Line: r.con[:r.conN]}
+				r.conN = 0
+				return true
+			}
+			r.conN = 0
+			continue
+		case c >= 0x20 && c <= 0x7E || c == '\t' || c == '\r':
+			if r.conN < MaxConsole {
+				r.con[r.conN] = c
+				r.conN++
+			}
+		default:
+			r.lineBad = true
+		}
+		r.lineLen++
+		r.r++
+	}
+	return false
+}
+
+// endLine classifies the line just ended by '\n'; true for a console line.
+func (r *Reader) endLine() bool {
+	n, bad := r.lineLen, r.lineBad
+	r.lineLen, r.lineBad = 0, false
+	text := r.con[:r.conN]
+	if len(text) > 0 && text[len(text)-1] == '\r' && n <= MaxConsole {
+		r.conN--
+		text = text[:r.conN]
+	}
+	switch {
+	case !bad && r.conN == 0 && n <= 1:
+		return false // an empty line (or a lone \r): nothing
+	case bad || headless(text):
+		r.stats.GarbageBytes += uint64(n + 1)
+		return false
+	}
+	if n > MaxConsole {
+		r.stats.GarbageBytes += uint64(n - MaxConsole)
+	}
+	r.stats.ConsoleLines++
+	return true
+}
+
+// headless reports whether text ends like a frame ("*" and four hex
+// digits): a frame whose '$' was lost on the line, never console text.
+func headless(text []byte) bool {
+	n := len(text)
+	if n < 5 || text[n-5] != '*' {
+		return false
+	}
+	_, ok := parseHex4(text[n-4:])
+	return ok
+}
+
 // fill reads more input after the partial frame (if any) in buf[r:w].
 func (r *Reader) fill() error {
 	if r.err != nil {
@@ -188,6 +282,11 @@ func (r *Reader) atError(err error) error {
 		r.stats.Truncated++
 		r.state = stOutside
 		r.r = r.w
+	}
+	if err == io.EOF && r.lineLen > 0 {
+		// A partial line at the end is not console text.
+		r.stats.GarbageBytes += uint64(r.lineLen)
+		r.lineLen, r.lineBad, r.conN = 0, false, 0
 	}
 	return err
 }

@@ -106,7 +106,13 @@ func TestReaderLineFaults(t *testing.T) {
 		{"clean", a + b + c, []string{line("EV,1,10,RL,0,1"), line("EV,2,20,ST,0"), line("AK,7")},
 			Stats{Frames: 3}},
 		{"garbage-between", "xx" + a + "\r\n\n junk " + b, []string{line("EV,1,10,RL,0,1"), line("EV,2,20,ST,0")},
-			Stats{Frames: 2, GarbageBytes: 2 + 9}},
+			Stats{Frames: 2, GarbageBytes: 2 + 6}}, // empty lines are nothing; " junk " runs into a '$'
+		{"console", "boot: ok\r\n" + a + "ASSERT x.c:12\n" + b, []string{line("EV,1,10,RL,0,1"), line("EV,2,20,ST,0")},
+			Stats{Frames: 2, ConsoleLines: 2}},
+		{"binary-line", "\x01\xffab\n" + a, []string{line("EV,1,10,RL,0,1")},
+			Stats{Frames: 1, GarbageBytes: 5}},
+		{"headless-frame", a[1:] + b, []string{line("EV,2,20,ST,0")},
+			Stats{Frames: 1, GarbageBytes: uint64(len(a) - 1)}},
 		{"cut-by-garbage", a[:10] + "noise\n" + b, []string{line("EV,2,20,ST,0")},
 			Stats{Frames: 1, BadCRC: 1}},
 		{"cut-by-dollar", a[:10] + b, []string{line("EV,2,20,ST,0")},
@@ -222,5 +228,69 @@ func TestReaderLongStream(t *testing.T) {
 		if len(res.lines) != want || res.stats.Frames != uint64(want) || res.stats.Bytes != uint64(len(stream)) {
 			t.Fatalf("chunk %d: %d frames, want %d; stats %+v", size, len(res.lines), want, res.stats)
 		}
+	}
+}
+
+// The too-long boundary of PROTOCOL.md section 1: MaxFrame counts the '$'
+// and the line end, '\r' included.
+func TestReaderMaxFrameBoundary(t *testing.T) {
+	frameOf := func(total int, crlf bool) []byte {
+		end := "\n"
+		if crlf {
+			end = "\r\n"
+		}
+		fixed := len("$CF,1,k,") + len("*XXXX") + len(end)
+		body := "CF,1,k," + strings.Repeat("v", total-fixed)
+		return []byte("$" + body + "*" + string(appendHex4(nil, CRC16([]byte(body)))) + end)
+	}
+	for _, c := range []struct {
+		total   int
+		crlf    bool
+		tooLong bool
+	}{{MaxFrame, false, false}, {MaxFrame, true, false}, {MaxFrame + 1, false, true}, {MaxFrame + 1, true, true}} {
+		line := frameOf(c.total, c.crlf)
+		if len(line) != c.total {
+			t.Fatalf("built %d bytes, want %d", len(line), c.total)
+		}
+		r := NewReader(bytes.NewReader(line))
+		f, err := r.Next()
+		if c.tooLong {
+			if !errors.Is(err, io.EOF) || r.Stats().TooLong != 1 {
+				t.Errorf("%d bytes crlf=%v: err %v, stats %+v; want too long", c.total, c.crlf, err, r.Stats())
+			}
+			continue
+		}
+		if err != nil || f.Type != TypeConfig {
+			t.Errorf("%d bytes crlf=%v: err %v; want a CF frame", c.total, c.crlf, err)
+		}
+	}
+}
+
+// With ReportConsole, whole console lines come back as TypeConsole frames
+// between the frames, their text without the line end; binary junk, a
+// partial last line and a frame that lost its '$' do not.
+func TestReaderReportsConsole(t *testing.T) {
+	a := mk("EV,1,10,RL,0,1")
+	long := strings.Repeat("y", MaxConsole+10)
+	in := "boot: ok\r\n" + a + "\x01junk\n" + a[1:] + long + "\n" + "tail"
+	r := NewReader(iotest.OneByteReader(strings.NewReader(in)))
+	r.ReportConsole(true)
+	var got []string
+	for {
+		f, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, f.Type.String()+":"+string(f.Line))
+	}
+	want := []string{"console:boot: ok", "EV:" + strings.TrimSuffix(a, "\n"), "console:" + long[:MaxConsole]}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	if st := r.Stats(); st.ConsoleLines != 2 || st.GarbageBytes != uint64(6+len(a)-1+10+4) {
+		t.Fatalf("stats %+v", st)
 	}
 }

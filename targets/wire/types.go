@@ -17,7 +17,7 @@ type Type uint8
 // Frame types. Board to host first, then host to board.
 const (
 	TypeInvalid  Type = iota
-	TypeBoot          // BT name,version,build,reason,bootcount,uptime_us
+	TypeBoot          // BT name,version,build,reason,bootcount,uptime_us[,proto]
 	TypeTask          // TK idx,name,prio,period_us,deadline_us,offset_us,wcet_us
 	TypeLock          // LK idx,name,protocol,ceiling
 	TypeTableEnd      // TE ntasks,nlocks
@@ -35,6 +35,7 @@ const (
 	TypeStop          // SP id
 	TypeReset         // RS id
 	TypeDump          // DP id
+	TypeIdentify      // ID id   (v2: send BT and the table again)
 	numTypes
 )
 
@@ -45,10 +46,19 @@ var typeNames = [numTypes][2]byte{
 	TypeBlackBox: {'B', 'X'}, TypePing: {'P', 'G'}, TypeConfig: {'C', 'F'},
 	TypeSchedule: {'S', 'F'}, TypeFire: {'F', 'N'}, TypeStart: {'G', 'O'},
 	TypeStop: {'S', 'P'}, TypeReset: {'R', 'S'}, TypeDump: {'D', 'P'},
+	TypeIdentify: {'I', 'D'},
 }
 
-// String returns the two-letter code of t, or "??".
+// TypeConsole is not on the wire: a Reader returns a console line (a whole
+// line that is not a frame, PROTOCOL.md 1.4) as a Frame of this type, the
+// text in Line, when asked to with ReportConsole.
+const TypeConsole Type = 0xFF
+
+// String returns the two-letter code of t, "console", or "??".
 func (t Type) String() string {
+	if t == TypeConsole {
+		return "console"
+	}
 	if t == TypeInvalid || t >= numTypes {
 		return "??"
 	}
@@ -116,6 +126,7 @@ const (
 	ReasonPowerOn  = "POR"
 	ReasonWatchdog = "WDT"
 	ReasonSoftware = "SW"
+	ReasonBrownOut = "BOR" // v2: the supply dipped
 )
 
 // Boot is a decoded BT frame.
@@ -126,7 +137,16 @@ type Boot struct {
 	Reason    string
 	BootCount uint32
 	Uptime    uint64 // µs since reset when the banner was sent
+	// Proto is the protocol version the board speaks: 1 for a banner
+	// without the field (a v1 board), else the field's value.
+	Proto uint32
 }
+
+// Protocol versions.
+const (
+	ProtoV1 = 1
+	ProtoV2 = 2
+)
 
 // TaskInfo is a decoded TK frame: one declared task.
 type TaskInfo struct {

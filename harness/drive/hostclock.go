@@ -1,4 +1,4 @@
-package harness
+package drive
 
 import (
 	"io"
@@ -96,22 +96,11 @@ func (h *hostClock) result() *ClockDrift {
 	}
 }
 
-// linkInfo is what the session saw of a real link: the target's gaps and
-// the clock fit. The simulator, which owns time, has none.
-func (s *session) linkInfo() *LinkInfo {
-	if s.host == nil {
-		return nil
-	}
-	li := &LinkInfo{Gaps: []LinkGap{}, Clock: s.host.result()}
-	if g, ok := s.t.(targets.GapReporter); ok {
-		for _, gap := range g.Gaps() {
-			li.Gaps = append(li.Gaps, LinkGap{
-				Start:      gap.Start.UTC().Format(time.RFC3339Nano),
-				End:        gap.End.UTC().Format(time.RFC3339Nano),
-				DurationMS: math.Round(float64(gap.End.Sub(gap.Start))/1e4) / 100,
-				Cause:      gap.Cause,
-			})
-		}
-	}
-	return li
+// ClockDrift compares the board's clock with the host's receive times over
+// every timed frame of the run (a least-squares fit per boot, pooled).
+type ClockDrift struct {
+	Frames   uint64  // frames in the fit
+	DriftPPM float64 // host clock rate vs board clock, minus 1, in parts per million
+	OffsetUS int64   // host receive time (µs since connect) minus board time at the first frame
+	JitterUS float64 // RMS of receive times around the fit: link and scheduling jitter
 }

@@ -1,4 +1,4 @@
-package harness
+package drive
 
 import (
 	"net/url"
@@ -33,7 +33,7 @@ func BenchmarkResetDetectionPTY(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer tg.Close()
-	s := newSession(tg, DefaultTimeouts, 1, nil)
+	s := newSession(tg, &Config{Timeouts: Timeouts{Boot: 5 * time.Second, Liveness: 3 * time.Second}, Trace: 1})
 
 	boot := func(reason string, n uint32) []byte {
 		f := wire.AppendBoot(nil, wire.Boot{Name: "bench", Version: "1", Build: "b", Reason: reason, BootCount: n, Uptime: 50000})

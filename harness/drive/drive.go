@@ -1,0 +1,165 @@
+// Package drive runs one run over one Target: the protocol state machine
+// of docs/PROTOCOL.md. It waits for the board's banner and table, configures
+// it, uploads the fault schedule, starts the run, follows it across resets
+// and returns what it observed. It knows nothing of campaigns or records:
+// its input is a Config and its output an Observation.
+package drive
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/targets/wire"
+)
+
+// Reset kinds, as counted in an observation: the record's.
+const (
+	ResetWatchdog = record.ResetWatchdog
+	ResetSoftware = record.ResetSoftware
+	ResetPowerOn  = record.ResetPowerOn
+	ResetHang     = record.ResetHang
+	ResetUnknown  = record.ResetUnknown  // the sequence restarted without a BOOT banner
+	ResetExpected = record.ResetExpected // a kind the campaign's expect_resets allows
+)
+
+// MaxResetLog is how many resets (the first ones) an observation lists one
+// by one; the counts always cover every reset. A board that resets all
+// night keeps an observation, and a harness, of bounded size.
+const MaxResetLog = record.MaxResetLog
+
+// MaxBlackBoxes is how many resets (the first ones) keep their black box,
+// so a soak that resets all night keeps a record of sane size.
+const MaxBlackBoxes = 10
+
+// Timeouts bound how long the driver waits for a board.
+type Timeouts struct {
+	Boot     time.Duration // from connect or reset to the BOOT banner and table; also each command's timeout
+	Liveness time.Duration // silence during a run that counts as a hang
+	// Retry is how long the driver waits for an answer before it sends a
+	// command again with the same id; 0 means a tenth of Boot, at least
+	// 50 ms.
+	Retry time.Duration
+}
+
+// Fault is one planned firing, in run time.
+type Fault struct {
+	ID   uint32 // the fault id the board reports in FB/FE
+	AtUS int64  // run time, µs after the run started
+	Spec int    // which campaign fault this is a firing of: resolved once per Spec
+}
+
+// Config is everything one run needs, already decided by the caller.
+type Config struct {
+	Timeouts Timeouts
+	Trace    int   // trace level sent with CF trace
+	Duration int64 // board time the run lasts, µs
+	// Faults are the planned firings, sorted by AtUS.
+	Faults []Fault
+	// Resolve turns campaign fault spec into the command this board
+	// understands, given the table it declared. Called once per Spec.
+	Resolve func(tbl *wire.Table, spec int) (wire.FaultCmd, error)
+	// FaultName names spec in errors.
+	FaultName func(spec int) string
+	// BurstPriority gives the priority of load-burst fault id, for the
+	// analysis of inversions; nil means none is known.
+	BurstPriority func(id uint32) (int, bool)
+	// Raw, if not nil, receives the wire stream as received.
+	Raw io.Writer
+	// IDs gives command ids; nil means a counter private to this run.
+	// Share one across the runs of a campaign so ids never repeat.
+	IDs *IDs
+}
+
+// Telemetry counts what came over the line.
+type Telemetry struct {
+	Frames    uint64
+	BadCRC    uint64
+	Malformed uint64
+	TooLong   uint64
+	Truncated uint64
+	Garbage   uint64
+	Lost      uint64 // EV/SM frames missing in sequence gaps
+	Gaps      uint64 // sequence gaps (each ends the spans open across it)
+	Dropped   uint64 // frames the board reported dropping (DR)
+	Console   uint64 // console lines
+	Retries   uint64 // commands sent again with the same id
+	Reasks    uint64 // ID commands sent because the banner or table was lost
+}
+
+// Firmware is the identity a board gave in its BOOT banner.
+type Firmware struct {
+	Name    string
+	Version string
+	Build   string
+}
+
+// Reset is one reset seen during a run.
+type Reset struct {
+	AtUS      int64  // run time of the last event before it
+	Kind      string // one of the Reset* kinds
+	Reason    string // as the board gave it in BOOT
+	BootCount uint32
+	// HostNS is the target clock (virtual for sim) when the driver noted
+	// the reset, ns since the run's connect.
+	HostNS int64
+	// Console is the last console lines (at most MaxConsoleKept) received
+	// before the driver noted the reset, oldest first.
+	Console []ConsoleLine
+}
+
+// ConsoleLine is one line of the board's console (PROTOCOL.md 1.4).
+type ConsoleLine struct {
+	AtUS   int64  // run time of the last event received before it
+	HostUS int64  // host receive time, µs since the run's connect
+	Text   string //
+}
+
+// MaxConsoleKept is how many console lines are kept: the last ones before
+// each reset, and the last ones of the run.
+const MaxConsoleKept = 20
+
+// Observation is what driving one run produced, before scoring.
+type Observation struct {
+	Firmware      Firmware
+	Table         wire.Table
+	Resets        []Reset        // the first MaxResetLog resets
+	ResetCount    int            // every reset
+	ResetKinds    map[string]int // every reset by kind
+	Telemetry     Telemetry
+	FaultsSkipped int            // planned faults that fell into a reboot
+	BlackBoxes    [][]wire.Event // per reset, for the first MaxBlackBoxes (nil unless watchdog), run time
+	EndUS         int64
+	Analyzer      *analyze.Analyzer
+	// Clock is the fit of host receive times against board time on a real
+	// link; nil for a target that owns time (sim) or with too few frames.
+	Clock *ClockDrift
+	// Console is the last console lines of the run (MaxConsoleKept),
+	// oldest first; Telemetry.Console counts them all.
+	Console []ConsoleLine
+	// Proto is the protocol version the board announced (1 or 2).
+	Proto uint32
+}
+
+// InfraError is a failure of the rig, not of the firmware: the port is
+// gone, the board never booted, the link is dead.
+type InfraError struct {
+	Target string
+	Err    error
+}
+
+func (e *InfraError) Error() string { return fmt.Sprintf("%s: %v", e.Target, e.Err) }
+func (e *InfraError) Unwrap() error { return e.Err }
+
+// RefusedError is a board that refused a command the driver needs (NK).
+type RefusedError struct {
+	Target  string
+	Command string
+	Reason  string
+}
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%s: board refused %s: %s", e.Target, e.Command, e.Reason)
+}

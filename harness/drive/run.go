@@ -1,0 +1,339 @@
+package drive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hilchaos/hilchaos/targets"
+	"github.com/hilchaos/hilchaos/targets/wire"
+)
+
+// Run drives one run as cfg says on an open target and returns what it
+// observed. The observation is returned even with an error: what was seen
+// before it (telemetry, resets, console) is kept.
+func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error) {
+	s := newSession(t, &cfg)
+	defer func() {
+		s.stats()
+		if s.host != nil {
+			s.obs.Clock = s.host.result()
+		}
+	}()
+	if cfg.BurstPriority != nil {
+		s.an.SetBurstPriorities(cfg.BurstPriority)
+	}
+	if err := s.awaitBoot(ctx, true); err != nil {
+		return s.obs, err
+	}
+	var err error
+	s.resolved, err = s.resolveFaults()
+	if err != nil {
+		return s.obs, err
+	}
+	total := cfg.Duration
+	for {
+		if !s.ready() {
+			if err := s.awaitBoot(ctx, false); err != nil {
+				return s.obs, err
+			}
+		}
+		if s.resetNew && s.lastReset == ResetWatchdog && s.obs.ResetCount <= MaxBlackBoxes && s.obs.BlackBoxes[s.obs.ResetCount-1] == nil {
+			if err := s.blackBox(ctx); err != nil {
+				if errors.Is(err, errReset) {
+					continue
+				}
+				return s.obs, err
+			}
+		}
+		if !s.configured {
+			err := s.request(ctx, wire.Command{Type: wire.TypeConfig, Key: "trace", Value: fmt.Sprint(s.trace)}, "CF trace")
+			if errors.Is(err, errReset) {
+				continue
+			}
+			if err != nil {
+				return s.obs, err
+			}
+			s.configured = true
+		}
+		// Where the run stands: 0 at the first start, the reset moment plus
+		// the board's uptime since after a reset.
+		now := s.base
+		if s.resetNew {
+			now = s.base + int64(s.boot.Uptime)
+		}
+		remaining := total - now
+		if remaining <= 0 {
+			break
+		}
+		if err := s.arm(ctx, cfg.Faults, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
+			if errors.Is(err, errReset) {
+				continue
+			}
+			return s.obs, err
+		}
+		s.resetNew = false
+		err := s.observe(ctx)
+		switch {
+		case err == nil && s.done:
+			return s.finish(), nil
+		case err == nil && s.resetNew:
+			// The board reset: the loop waits for its table and re-arms
+			// what is left.
+		case errors.Is(err, errTimeout):
+			if err := s.silence(ctx); err != nil {
+				return s.obs, err
+			}
+			if s.done {
+				return s.finish(), nil
+			}
+		default:
+			if ctx.Err() != nil {
+				s.command(wire.Command{Type: wire.TypeStop}, "SP") //nolint:errcheck // best effort on the way out
+			}
+			return s.obs, err
+		}
+	}
+	return s.finish(), nil
+}
+
+// silence handles a board that stopped talking during a run. A v2 board is
+// asked who it is (ID): a banner of a new boot is a reboot whose banner was
+// lost; the same boot with the run's board time passed is a run whose DN
+// was lost (PG makes the board repeat it). A board that answers nothing is
+// hung: it is reset.
+func (s *session) silence(ctx context.Context) error {
+	resets := s.obs.ResetCount
+	if s.boot.Proto >= wire.ProtoV2 {
+		uptime := s.boot.Uptime
+		s.askedAt = s.clk.Now()
+		err := s.request(ctx, wire.Command{Type: wire.TypeIdentify}, "ID")
+		if err == nil || errors.Is(err, errReset) {
+			// The banner follows the AK; wait for it a little.
+			s.pump(ctx, s.clk.Now().Add(s.retry), func() bool { //nolint:errcheck // a timeout here is an answer too
+				return s.obs.ResetCount != resets || s.boot.Uptime != uptime
+			})
+		}
+		if s.obs.ResetCount != resets {
+			return nil // rebooted: the loop re-arms
+		}
+		if err == nil {
+			if s.boot.Uptime != uptime && s.origin >= 0 {
+				// Board time now, on this boot's clock, in run time.
+				if at := s.base + int64(s.boot.Uptime) - s.origin; at >= s.segEnd {
+					if err := s.probeDone(ctx); err != nil {
+						return err
+					}
+					if !s.done {
+						s.running, s.done = false, true // v2 board without the DN memory: time says it is over
+					}
+					return nil
+				}
+			}
+		}
+	} else if s.lastRun >= s.segEnd {
+		if err := s.probeDone(ctx); err != nil {
+			return err
+		}
+		if s.done {
+			return nil
+		}
+	}
+	// Silence while the board should talk: a hang. Reset it.
+	s.resetSeen(ResetHang, "", 0)
+	s.newBoot()
+	if r, ok := s.t.(targets.Resetter); ok {
+		if err := r.ResetBoard(); err != nil {
+			return s.infra("reset after hang: %v", err)
+		}
+		s.rsIDs = append(s.rsIDs, 0) // the banner that follows answers the reset
+		s.booted = false
+		return nil
+	}
+	id, err := s.command(wire.Command{Type: wire.TypeReset}, "RS")
+	if err != nil {
+		return err
+	}
+	s.rsIDs = append(s.rsIDs, id)
+	s.booted = false
+	return nil
+}
+
+// probeDone pings the board whose run should be over: a v2 board repeats
+// its DN before the AK.
+func (s *session) probeDone(ctx context.Context) error {
+	id, err := s.command(wire.Command{Type: wire.TypePing}, "PG")
+	if err != nil {
+		return err
+	}
+	s.probe = id
+	err = s.pump(ctx, s.clk.Now().Add(s.to.Boot+s.retry), func() bool { return s.done || s.probe == 0 || s.resetNew })
+	if errors.Is(err, errTimeout) {
+		return nil
+	}
+	return err
+}
+
+// blackBox asks the board that just came back from a watchdog reset for
+// the events it recorded before it (DP: BX frames, then AK), and keeps them
+// with the reset, on run time.
+func (s *session) blackBox(ctx context.Context) error {
+	s.box = s.box[:0]
+	slot := s.obs.ResetCount - 1
+	if err := s.request(ctx, wire.Command{Type: wire.TypeDump}, "DP"); err != nil {
+		var re *RefusedError
+		if errors.As(err, &re) {
+			s.obs.BlackBoxes[slot] = []wire.Event{} // a board without a black box
+			return nil
+		}
+		return err
+	}
+	// The ring can still hold events of earlier boots (each on its own
+	// clock): keep the last boot's, where time never goes back. A BX lost
+	// on the line shows as a gap in the replay indices: keep what follows
+	// it only.
+	from := len(s.box)
+	for from > 0 && (from == len(s.box) || (s.box[from-1].Time <= s.box[from].Time && s.box[from-1].Seq+1 == s.box[from].Seq)) {
+		from--
+	}
+	box := make([]wire.Event, 0, len(s.box)-from)
+	for _, ev := range s.box[from:] {
+		ev.Time = uint64(s.prevBase + int64(ev.Time) - s.prevOrigin) // now run time
+		box = append(box, ev)
+	}
+	s.obs.BlackBoxes[slot] = box
+	return nil
+}
+
+// Fault upload: the board fires each fault from its own clock, so only
+// the faults of the next uploadLead of run time (and at least uploadMin)
+// need to be on the board. Topping the queue up while the run goes keeps
+// the board's memory and the harness's flat however long the run.
+const (
+	uploadLead = 2_000_000 // µs of run time
+	uploadMin  = 8
+	// maxUnanswered is how many commands may wait for an answer at once:
+	// a v2 board remembers at least 32 answered ids.
+	maxUnanswered = 16
+)
+
+// arm uploads the first faults still ahead and starts the board for
+// remaining µs; now is the run time the board starts at.
+//
+// After a reset the board's tasks start their cycles afresh. So that a
+// fault planned at a phase of the task set (say 5 ms after asi_met takes the
+// bus) keeps that phase, the new start is matched with the plan time
+// nearest to now that is a whole number of hyperperiods; faults keep their
+// offset from there. Every planned fault fires at most once: those that
+// fired before the reset, and those planned before the new start, are
+// skipped.
+func (s *session) arm(ctx context.Context, faults []Fault, now, remaining, hyper int64) error {
+	planNow := now
+	if now > 0 && hyper > 0 {
+		planNow = (now + hyper/2) / hyper * hyper
+	}
+	s.queue, s.qNext, s.segStart, s.shift = faults, s.consumed, planNow, planNow-now
+	for s.qNext < len(s.queue) && s.queue[s.qNext].AtUS < planNow {
+		s.obs.FaultsSkipped++
+		s.qNext++
+	}
+	s.qFired = s.qNext
+	for {
+		ids, err := s.upload(now, maxUnanswered, false)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			break
+		}
+		if err := s.await(ctx, "SF schedule", ids...); err != nil {
+			return err
+		}
+	}
+	s.done = false
+	s.probe = 0
+	return s.request(ctx, wire.Command{Type: wire.TypeStart, Duration: uint64(remaining)}, "GO")
+}
+
+// upload sends at most limit of the queued faults due before
+// runTime+uploadLead, keeping at least uploadMin on the board.
+func (s *session) upload(runTime int64, limit int, async bool) ([]uint32, error) {
+	var ids []uint32
+	for len(ids) < limit && s.qNext < len(s.queue) && (s.queue[s.qNext].AtUS < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
+		pf := &s.queue[s.qNext]
+		fc := s.resolved[pf.Spec]
+		fc.ID = pf.ID
+		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(pf.AtUS - s.segStart), Fault: fc}, "SF schedule")
+		if err != nil {
+			return ids, err
+		}
+		s.pend[id].async = async
+		ids = append(ids, id)
+		s.qNext++
+	}
+	return ids, nil
+}
+
+// refill tops the board's fault queue up during a run; the answers are
+// checked as they arrive.
+func (s *session) refill() error {
+	for s.qFired < s.qNext && s.queue[s.qFired].AtUS <= s.lastRun+s.shift {
+		s.qFired++
+	}
+	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || s.queue[s.qNext].AtUS >= s.lastRun+s.shift+uploadLead) {
+		return nil
+	}
+	_, err := s.upload(s.lastRun, maxUnanswered-len(s.pend), true)
+	return err
+}
+
+// observe reads the run until the board says it is done, resets, or falls
+// silent for longer than the liveness timeout.
+func (s *session) observe(ctx context.Context) error {
+	check := 0
+	for !s.done && !s.resetNew {
+		deadline := s.clk.Now().Add(s.to.Liveness)
+		frames := s.r.Stats().Frames
+		for !s.done && !s.resetNew {
+			d := deadline
+			probeAt := time.Time{}
+			if s.running && s.lastRun >= s.segEnd && s.probe == 0 {
+				// The run's board time has passed and no DN yet: ask
+				// soon, not after the liveness timeout.
+				probeAt = s.clk.Now().Add(s.retry)
+				if probeAt.Before(d) {
+					d = probeAt
+				}
+			}
+			f, err := s.next(d)
+			if errors.Is(err, errTimeout) && !probeAt.IsZero() && d.Equal(probeAt) {
+				id, err := s.command(wire.Command{Type: wire.TypePing}, "PG")
+				if err != nil {
+					return err
+				}
+				s.probe = id
+				continue
+			}
+			if errors.Is(err, errTimeout) && s.r.Stats().Frames != frames {
+				break // frames came in since the deadline was set: not silence
+			}
+			if err != nil {
+				return err
+			}
+			s.dispatch(f)
+			if s.refused != nil {
+				return s.refused
+			}
+			if s.qNext < len(s.queue) && s.running && len(s.pend) < maxUnanswered {
+				if err := s.refill(); err != nil {
+					return err
+				}
+			}
+			if check++; check&1023 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	return nil
+}
