@@ -60,6 +60,9 @@ type Options struct {
 	// its banner (the image's GNU build id): another one is a rig error
 	// naming both.
 	FirmwareBuild string
+	// TraceDir, with no Store, is the results directory the trace goes to
+	// (an agent's scratch directory).
+	TraceDir string
 }
 
 // ErrInterrupted is returned when Options.Stop ended a campaign early.
@@ -221,10 +224,13 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	}
 	rec := newRecord(c, p, opt)
 	trace := ""
-	if opt.Store != nil {
+	if dir := opt.TraceDir; opt.Store != nil || dir != "" {
+		if opt.Store != nil {
+			dir = opt.Store.Dir()
+		}
 		trace = tracelog.Path(p.Index)
 		rec.Trace = trace
-		trace = filepath.Join(opt.Store.Dir(), trace)
+		trace = filepath.Join(dir, trace)
 	}
 	ids := opt.IDs
 	if ids == nil {

@@ -138,7 +138,7 @@ OVERNIGHT
 			if o.resume && o.out == "" {
 				return withCode(ExitInvalid, errors.New("--resume needs --out DIR: the results directory to continue"))
 			}
-			return o.farm.check()
+			return o.farm.check(o.only, o.sweepValue)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			over := harness.Overrides{Target: o.target, Repeat: o.repeat, Duration: o.duration}
@@ -193,6 +193,8 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	var sum *harness.Summary
 	if o.only >= 0 {
 		sum, err = harness.ExecuteRuns(cmd.Context(), c, []int{o.only}, opt)
+	} else if o.farm.url != "" {
+		sum, err = o.farm.execute(cmd.Context(), c, opt, path) // run_farm_flags.go
 	} else {
 		sum, err = harness.Execute(cmd.Context(), c, opt)
 	}

@@ -49,6 +49,7 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.firmwareCommand())
 	root.AddCommand(a.portsCommand())
 	root.AddCommand(a.rigsCommand())
+	root.AddCommand(a.agentCommand())
 	return root
 }
 
