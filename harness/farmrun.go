@@ -129,7 +129,7 @@ func ExecuteFarm(ctx context.Context, c *Campaign, opt Options, fr FarmRun) (*Su
 				attempts[i] = append(attempts[i], Attempt{Rig: rig, Error: rec.Error})
 			}
 			if policy.Mode == OnRigRetry && r.Attempt < policy.Retries {
-				return false, fr.Farm.Submit(ctx, job(i, r.Attempt+1))
+				return false, fr.Farm.Submit(wctx, job(i, r.Attempt+1))
 			}
 			attempts[i] = attempts[i][:len(attempts[i])-1]
 			if policy.Mode == OnRigAbort {
@@ -138,7 +138,7 @@ func ExecuteFarm(ctx context.Context, c *Campaign, opt Options, fr FarmRun) (*Su
 		}
 		rec.Attempts = attempts[i]
 		if rec.Trace != "" && r.Trace != "" && opt.Store != nil {
-			if err := fr.Farm.FetchTrace(ctx, r.Trace, filepath.Join(opt.Store.Dir(), rec.Trace)); err != nil {
+			if err := fr.Farm.FetchTrace(wctx, r.Trace, filepath.Join(opt.Store.Dir(), rec.Trace)); err != nil {
 				return false, &InfraError{Target: c.Target, Err: fmt.Errorf("trace of run %d: %w", rec.Index, err)}
 			}
 		} else if r.Trace == "" {

@@ -74,8 +74,8 @@ func (o *farmOptions) check(only int, sweepValue string) error {
 	if o.parallel < 1 {
 		return withCode(ExitInvalid, fmt.Errorf("--parallel %d: must be at least 1", o.parallel))
 	}
-	if o.labels != "" && o.rigs == "" {
-		return withCode(ExitInvalid, fmt.Errorf("--labels needs --rigs FILE: the inventory to choose rigs from"))
+	if o.labels != "" && o.rigs == "" && o.url == "" {
+		return withCode(ExitInvalid, errors.New("--labels needs --rigs FILE or --farm URL: the rigs to choose from"))
 	}
 	if _, err := farm.ParseSelector(o.labels); err != nil {
 		return withCode(ExitInvalid, fmt.Errorf("--labels: %w", err))

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -252,7 +253,14 @@ func (f *Farm) Results(ctx context.Context, campaign string, fn func(*Result) (d
 	for ctx.Err() == nil {
 		batch, err := cons.Fetch(16, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			continue // a server restart: the ordered consumer recreates itself
+			// A server restart: the ordered consumer recreates itself.
+			t := time.NewTimer(100 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+			continue
 		}
 		for m := range batch.Messages() {
 			var r Result
@@ -274,6 +282,13 @@ func (f *Farm) FetchTrace(ctx context.Context, name, path string) error {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	// Retried across a server restart, for a while: a trace that is not
+	// there at all is an error, not a wait.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
 	return retry(ctx, func() error { return obs.GetFile(ctx, name, path) })
 }
 
