@@ -22,7 +22,9 @@ test: setup
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./targets/wire/ ./firmware/
 	$(GO) test -run '^$$' -bench 'SimPathfinder|SimMemory' -benchtime 3x -count 5 ./harness/
-	$(GO) test -run '^$$' -bench ResetDetectionPTY -benchtime 300x -count 5 ./harness/
+	$(GO) test -run '^$$' -bench ResetDetectionPTY -benchtime 300x -count 5 ./harness/drive/
+	$(GO) test -run '^$$' -bench IngestPTY -benchtime 1x -count 9 ./harness/drive/
+	$(GO) test -run '^$$' -bench IngestMemory -benchtime 5x -count 6 ./harness/drive/
 	$(GO) test -run '^$$' -bench Analyze -count 5 ./harness/analyze/
 	$(GO) test -run '^$$' -bench PTYIngest -benchtime 2000000x -count 5 ./targets/serial/
 	$(GO) test -run '^$$' -bench OvernightSoak -benchtime 1x -count 5 ./harness/

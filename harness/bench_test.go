@@ -30,7 +30,7 @@ func driveSim(b *testing.B, c *Campaign, p RunPlan) *Observation {
 		b.Fatal(err)
 	}
 	defer t.Close()
-	obs, err := driveRun(context.Background(), t, c, p, nil, nil)
+	obs, err := driveRun(context.Background(), t, c, p, nil, nil, true)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,8 +21,10 @@ import (
 
 	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/harness/score"
 	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/sim"
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // Campaign is a validated campaign file.
@@ -38,6 +41,12 @@ type Campaign struct {
 	Seed        uint64
 	Trace       int
 	MinScore    float64
+	// MinJobs is how many jobs each checked task must show before a
+	// verdict (min_jobs); 0 means score.DefaultMinJobs.
+	MinJobs int
+	// MaxLoss is the share of telemetry events a run may lose before it
+	// is inconclusive (max_loss); 0 means score.DefaultMaxLoss.
+	MaxLoss float64
 	// ExpectResets lists the reset kinds (watchdog, software, power_on,
 	// hang, unknown) the campaign provokes on purpose: such resets are
 	// recorded as "expected" and cost no points.
@@ -54,8 +63,6 @@ type Campaign struct {
 	// OnRigError is what a run that ends in a rig error leads to
 	// (on_rig_error; default retry 2).
 	OnRigError RigErrorPolicy
-
-	cycle faults.Cycle // the reference task set's cycles, for phase schedules
 }
 
 // Timeouts bound how long the harness waits for a board.
@@ -93,6 +100,14 @@ const (
 	DefaultDuration = 30 * time.Second
 )
 
+// Limits a campaign must stay within: lint and run refuse values beyond
+// them. Memory does not grow with either (plans and firings are generated
+// as they are needed), but a campaign summary keeps one record per run.
+const (
+	MaxDuration = 1_000_000 * time.Hour // board time per run
+	MaxRuns     = 100_000               // runs per campaign, sweep values included
+)
+
 // DefaultTimeouts apply where a campaign gives none.
 var DefaultTimeouts = Timeouts{Boot: 5 * time.Second, Liveness: 3 * time.Second, Reconnect: 30 * time.Second}
 
@@ -110,6 +125,8 @@ type rawCampaign struct {
 	Seed        *int64           `mapstructure:"seed"`
 	Trace       string           `mapstructure:"trace"`
 	MinScore    *float64         `mapstructure:"min_score"`
+	MinJobs     *int             `mapstructure:"min_jobs"`
+	MaxLoss     any              `mapstructure:"max_loss"` // a fraction (0.01) or a percentage ("1%")
 	Timeouts    map[string]any   `mapstructure:"timeouts"`
 	Faults      []map[string]any `mapstructure:"faults"`
 	Checks      []any            `mapstructure:"checks"`
@@ -139,13 +156,21 @@ type rawCheck struct {
 // InvalidError is a campaign that cannot be used; Problems holds every
 // problem found, each naming the field.
 type InvalidError struct {
-	Path     string
+	Path string
+	// Context says what the campaign is invalid for: empty for the file
+	// itself, "does not fit the board at URL" for names only a board
+	// could answer.
+	Context  string
 	Problems []error
 }
 
 func (e *InvalidError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: invalid campaign (%d problem", e.Path, len(e.Problems))
+	what := "invalid campaign"
+	if e.Context != "" {
+		what = e.Context
+	}
+	fmt.Fprintf(&b, "%s: %s (%d problem", e.Path, what, len(e.Problems))
 	if len(e.Problems) != 1 {
 		b.WriteString("s")
 	}
@@ -225,10 +250,20 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("target", "%v", err))
 		}
 	}
-	c.Reference = firstNonEmpty(raw.Reference, defaultReference(c.Target))
-	refProfile, err := simProfile(c.Reference)
-	if err != nil {
-		errs = append(errs, fieldErr("reference", "%v", err))
+	c.Reference = raw.Reference
+	var refProfile *firmware.Profile
+	switch {
+	case c.Reference == ReferenceNone:
+	case c.Reference == "" && !isSimURL(c.Target):
+		errs = append(errs, fieldErr("reference", "required: the target %s is not a simulated model, so name the model of its task set to score it against (sim://PROFILE?mutex=inherit or sim:///path/to/taskset.yaml?mutex=inherit), or write reference: none to run the checks without a score", c.Target))
+	default:
+		if c.Reference == "" {
+			c.Reference = defaultReference(c.Target)
+		}
+		var err error
+		if refProfile, err = simProfile(c.Reference); err != nil {
+			errs = append(errs, fieldErr("reference", "%v", err))
+		}
 	}
 	c.Duration = DefaultDuration
 	if raw.Duration != nil {
@@ -237,8 +272,12 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("duration", "must be positive, got %v", c.Duration))
 		}
 	}
+	durField := "duration"
 	if o.Duration != 0 {
-		c.Duration = o.Duration
+		c.Duration, durField = o.Duration, "--duration"
+	}
+	if c.Duration > MaxDuration {
+		errs = append(errs, fieldErr(durField, "%v is beyond the limit of %v of board time per run", c.Duration, MaxDuration))
 	}
 	c.Repeat = 1
 	if raw.Repeat != nil {
@@ -273,6 +312,19 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr("min_score", "must be within 0..100, got %v", c.MinScore))
 		}
 	}
+	if raw.MinJobs != nil {
+		c.MinJobs = *raw.MinJobs
+		if c.MinJobs < 1 {
+			errs = append(errs, fieldErr("min_jobs", "must be at least 1, got %d", c.MinJobs))
+		}
+	}
+	if raw.MaxLoss != nil {
+		v, err := parseShare(raw.MaxLoss)
+		if err != nil {
+			errs = append(errs, fieldErr("max_loss", "%v", err))
+		}
+		c.MaxLoss = v
+	}
 	for i, k := range raw.ExpectResets {
 		switch k {
 		case ResetWatchdog, ResetSoftware, ResetPowerOn, ResetHang, ResetUnknown:
@@ -281,8 +333,10 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 			errs = append(errs, fieldErr(fmt.Sprintf("expect_resets[%d]", i), "unknown reset kind %q (known: watchdog, software, power_on, hang, unknown)", k))
 		}
 	}
-	if c.OnRigError, err = ParseRigErrorPolicy(raw.OnRigError); err != nil {
+	if pol, err := ParseRigErrorPolicy(raw.OnRigError); err != nil {
 		errs = append(errs, fieldErr("on_rig_error", "%v", err))
+	} else {
+		c.OnRigError = pol
 	}
 	c.Timeouts = DefaultTimeouts
 	if raw.Timeouts != nil {
@@ -298,22 +352,31 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		}
 	}
 
-	// Names the faults and checks may use: what the reference board (and
-	// the target, when it is simulated too) declares.
-	names := profileNames{}
-	taskSet := map[string]bool{}
-	for _, p := range []*firmware.Profile{refProfile, mustSimProfile(c.Target)} {
-		if p != nil {
-			names.add(p)
+	// Names the faults and checks may use, as far as they are known
+	// before a board boots: a simulated target's own table, else the
+	// reference's (which the board must match task by task). A real
+	// board's names are checked against the table it declares when it
+	// connects.
+	var static *wire.Table
+	staticWho := ""
+	if tp := mustSimProfile(c.Target); tp != nil {
+		static, staticWho = profileTable(tp), "the board at "+c.Target
+		if refProfile != nil {
+			// A simulated board's table is known now: compare it with the
+			// reference before anything runs.
+			errs = append(errs, c.compareReference(c.Target, static)...)
 		}
+	} else if refProfile != nil {
+		static, staticWho = profileTable(refProfile), "the reference "+c.Reference
 	}
-	for n := range names.tasks {
-		taskSet[n] = true
-	}
-	cycle := names.cycle
-	c.cycle = cycle
-	if refProfile == nil {
-		cycle, taskSet = nil, nil
+	var cycle faults.Cycle
+	var taskSet map[string]bool
+	if static != nil {
+		cycle = TableCycle(static)
+		taskSet = map[string]bool{}
+		for _, t := range static.Tasks {
+			taskSet[t.Name] = true
+		}
 	}
 
 	for i, f := range raw.Faults {
@@ -333,9 +396,10 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		}
 		flt, fe := faults.Decode(rf.Kind, rf.Rest)
 		errs = append(errs, faults.Prefix(field, fe)...)
-		if flt != nil && refProfile != nil {
-			if _, err := flt.Command(names); err != nil {
-				errs = append(errs, faults.Prefix(field, []error{err})...)
+		if flt != nil && static != nil {
+			m := &missingNames{n: static}
+			if _, err := flt.Command(m); err != nil {
+				errs = append(errs, m.explain(field, staticWho, static, err))
 			}
 		}
 		spec.Fault = flt
@@ -389,13 +453,63 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	if raw.Sweep != nil {
 		errs = append(errs, faults.Prefix("sweep", c.fillSweep(raw.Sweep))...)
 	}
-	if len(raw.Checks) == 0 {
-		for _, s := range []string{"resets.watchdog == 0", "resets.hang == 0"} {
-			chk, _ := ParseCheck(s, nil)
-			c.Checks = append(c.Checks, chk)
+	// A fault that, as written, changes nothing is a mistake, unless a
+	// sweep gives it its values (the bottom of a sweep may be 0).
+	for i, f := range c.Faults {
+		idle, ok := f.Fault.(faults.Idler)
+		if !ok || !idle.Idle() || (c.Sweep != nil && c.Sweep.fault == i) {
+			continue
 		}
+		field := fmt.Sprintf("faults[%d]", i)
+		if _, given := f.Params["extra"]; !given && f.Kind == "lock-hold" {
+			errs = append(errs, fieldErr(field+".extra", "required: how much longer the critical section lasts (e.g. extra: 20ms); without it the fault does nothing"))
+			continue
+		}
+		errs = append(errs, fieldErr(field, "as written this %s changes nothing: give it an effect, or sweep it", f.Kind))
 	}
+	if n := c.Runs(); n > MaxRuns {
+		field := "repeat"
+		switch {
+		case c.Sweep != nil:
+			field = "sweep"
+		case o.Repeat > 0:
+			field = "--repeat"
+		}
+		errs = append(errs, fieldErr(field, "plans %d runs, beyond the limit of %d runs per campaign (split it, or use longer runs)", n, MaxRuns))
+	}
+	// resets.unexpected == 0 and resets.hang == 0 hold unless the campaign
+	// writes its own check on those metrics.
+	c.Checks = score.WithDefaults(c.Checks)
 	return errs
+}
+
+// parseShare reads max_loss: a fraction within [0, 1) or a percentage
+// such as "1%".
+func parseShare(v any) (float64, error) {
+	var f float64
+	switch x := v.(type) {
+	case float64:
+		f = x
+	case int:
+		f = float64(x)
+	case string:
+		t := strings.TrimSpace(x)
+		pct := strings.HasSuffix(t, "%")
+		n, err := strconv.ParseFloat(strings.TrimSuffix(t, "%"), 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a fraction such as 0.01 or a percentage such as 1%%", x)
+		}
+		f = n
+		if pct {
+			f = n / 100
+		}
+	default:
+		return 0, fmt.Errorf("%v is not a fraction such as 0.01 or a percentage such as 1%%", v)
+	}
+	if f <= 0 || f >= 1 {
+		return 0, fmt.Errorf("%v: want a share of events above 0 and below 1 (100%%)", v)
+	}
+	return f, nil
 }
 
 // Requirement is one entry of a campaign's requirements list.
@@ -485,30 +599,10 @@ func mustSimProfile(raw string) *firmware.Profile {
 	return p
 }
 
-// profileNames resolves names against one or more profiles.
-type profileNames struct {
-	tasks map[string]firmware.TaskSpec
-	locks map[string]int
-}
-
-func (n *profileNames) add(p *firmware.Profile) {
-	if n.tasks == nil {
-		n.tasks, n.locks = map[string]firmware.TaskSpec{}, map[string]int{}
-	}
-	for _, t := range p.Tasks {
-		n.tasks[t.Name] = t
-	}
-	for i, l := range p.Locks {
-		n.locks[l] = i
-	}
-}
-
-func (n profileNames) TaskIndex(name string) (int, bool) { _, ok := n.tasks[name]; return 0, ok }
-func (n profileNames) LockIndex(name string) (int, bool) { i, ok := n.locks[name]; return i, ok }
-
-func (n profileNames) cycle(task string) (time.Duration, time.Duration, bool) {
-	t, ok := n.tasks[task]
-	return t.Period, t.Offset, ok
+// isSimURL reports whether raw names a simulated board.
+func isSimURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "sim"
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -62,7 +62,7 @@ faults:
 	require.ErrorAs(t, err, &inv)
 	msg := err.Error()
 	for _, want := range []string{"name: required", "duration: must be positive", "repeat: must be at least 1",
-		"faults[0].kind: unknown fault kind", `faults[1].task: the board declares no task "ghost"`} {
+		"faults[0].kind: unknown fault kind", `faults[1].task: the board at sim://pathfinder?mutex=none declares no task "ghost"`} {
 		assert.Contains(t, msg, want)
 	}
 	assert.Len(t, inv.Problems, 5)
@@ -89,17 +89,18 @@ func TestLoadCampaignFormats(t *testing.T) {
 func TestPlanIsAPureFunctionOfTheSeed(t *testing.T) {
 	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{})
 	require.NoError(t, err)
-	a, b := Plan(c), Plan(c)
+	cycle := TableCycle(profileTable(mustSimProfile(c.Target)))
+	firings := func(c *Campaign) []PlannedFault { p := PlanRun(c, 0); return p.Firings(cycle).All() }
+	a, b := firings(c), firings(c)
 	require.Equal(t, a, b)
-	require.NotEmpty(t, a[0].Faults)
+	require.NotEmpty(t, a)
 	other := uint64(c.Seed + 1)
 	c2, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Seed: &other})
 	require.NoError(t, err)
-	assert.NotEqual(t, a[0].Faults, Plan(c2)[0].Faults, "another seed gives other fault times")
-	for _, p := range a {
-		for i := 1; i < len(p.Faults); i++ {
-			assert.LessOrEqual(t, p.Faults[i-1].At, p.Faults[i].At, "faults are sorted by time")
-		}
+	assert.NotEqual(t, a, firings(c2), "another seed gives other fault times")
+	for i := 1; i < len(a); i++ {
+		assert.LessOrEqual(t, a[i-1].At, a[i].At, "faults are sorted by time")
+		assert.Equal(t, uint32(i), a[i].ID, "ids count in firing order")
 	}
 }
 

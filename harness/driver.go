@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/targets"
@@ -19,6 +18,7 @@ import (
 type (
 	InfraError   = drive.InfraError
 	RefusedError = drive.RefusedError
+	BrickError   = drive.BrickError
 )
 
 // maxBlackBoxes is how many resets (the first ones) keep their black box in
@@ -28,53 +28,65 @@ const maxBlackBoxes = drive.MaxBlackBoxes
 // Observation is what driving one run produced, before scoring.
 type Observation struct {
 	*drive.Observation
-	Link *LinkInfo // real links only: gaps and clock drift
+	Link          *LinkInfo      // real links only: gaps and clock drift
+	Faults        []PlannedFault // the first MaxFaultLog firings planned on this board
+	FaultsPlanned int            // every firing planned on this board
 }
 
-// newIDs is a command id source starting at a random id.
-func newIDs() *drive.IDs { return drive.NewIDs(rand.Uint32() >> 1) }
+// newIDs is a command id source starting at a random id. Every id it gives
+// for the next two billion commands has ten digits: the length of a
+// command on the line never depends on the draw, so a simulated board,
+// whose UART takes time per byte, runs the same for the same seed.
+func newIDs() *drive.IDs { return drive.NewIDs(1_000_000_000 + rand.Uint32N(1_000_000_000)) }
 
-// driveConfig is the driver's input for plan of c.
-func driveConfig(c *Campaign, plan RunPlan, raw io.Writer) drive.Config {
-	specs := map[*FaultSpec]int{}
-	var list []*FaultSpec
-	fs := make([]drive.Fault, len(plan.Faults))
-	for i, pf := range plan.Faults {
-		k, ok := specs[pf.spec]
-		if !ok {
-			k = len(list)
-			specs[pf.spec] = k
-			list = append(list, pf.spec)
-		}
-		fs[i] = drive.Fault{ID: pf.ID, AtUS: pf.At, Spec: k}
-	}
+// driveConfig is the driver's input for plan of c. The plan is bound to
+// the table the board declares when it boots (Campaign.bind): its faults
+// are phased against that board's tasks and generated as the run goes.
+// underTest marks the board under test, whose table must also match the
+// reference's. bound receives the bound faults, for the record.
+func driveConfig(c *Campaign, plan RunPlan, raw io.Writer, target string, underTest bool, bound **boardFaults) drive.Config {
+	var bf *boardFaults
 	return drive.Config{
 		Timeouts: drive.Timeouts{Boot: c.Timeouts.Boot, Liveness: c.Timeouts.Liveness},
 		Trace:    c.Trace,
 		Duration: plan.Duration.Microseconds(),
-		Faults:   fs,
-		Resolve: func(tbl *wire.Table, spec int) (wire.FaultCmd, error) {
-			return list[spec].Fault.Command(tbl)
-		},
-		FaultName: func(spec int) string { return list[spec].Name },
-		BurstPriority: func(id uint32) (int, bool) {
-			if int(id) < len(plan.Faults) && plan.Faults[id].ID == id {
-				if lb, ok := plan.Faults[id].spec.Fault.(*faults.LoadBurst); ok {
-					return lb.Priority, true
-				}
+		Plan: func(tbl *wire.Table) (drive.Source, error) {
+			var err error
+			bf, err = c.bind(target, tbl, &plan, underTest)
+			if bound != nil {
+				*bound = bf
 			}
-			return 0, false
+			if err != nil {
+				return nil, err
+			}
+			return bf, nil
+		},
+		BurstPriority: func(id uint32) (int, bool) {
+			if bf == nil {
+				return 0, false
+			}
+			return bf.burstPriority(id)
 		},
 		Raw: raw,
 	}
 }
 
 // driveRun runs plan on an open target and returns what it observed.
-func driveRun(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer, ids *drive.IDs) (*Observation, error) {
-	cfg := driveConfig(c, plan, raw)
-	cfg.IDs = ids
+func driveRun(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer, ids *drive.IDs, underTest bool) (*Observation, error) {
+	var bf *boardFaults
+	cfg := driveConfig(c, plan, raw, t.Name(), underTest, &bf)
+	// A target that owns time (the simulator) is a fresh board at every
+	// open, with no memory of ids: its ids start at 1 in every run, so a
+	// run is the same bytes whether it runs alone or in a campaign (an id's
+	// digits take UART time).
+	if _, owns := t.(targets.Clock); !owns {
+		cfg.IDs = ids
+	}
 	o, err := drive.Run(ctx, t, cfg)
 	obs := &Observation{Observation: o}
+	if bf != nil {
+		obs.Faults, obs.FaultsPlanned = bf.log, bf.planned
+	}
 	if o != nil {
 		obs.Link = linkInfo(t, o)
 	}

@@ -347,3 +347,18 @@ func withFirmware(target, image string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// stayedInError is the error of a summary some of whose runs ended in a
+// rig error after every try, or nil.
+func stayedInError(sum *Summary) error {
+	var stayed []RigErrorEntry
+	for _, e := range sum.RigErrors {
+		if !e.Recovered {
+			stayed = append(stayed, e)
+		}
+	}
+	if len(stayed) > 0 {
+		return &StayedInError{Runs: stayed}
+	}
+	return nil
+}

@@ -2,7 +2,6 @@ package harness
 
 import (
 	"context"
-	"github.com/hilchaos/hilchaos/harness/drive"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,14 +45,17 @@ func TestExpectedResetCostsNothing(t *testing.T) {
 	}
 }
 
-// A fault the board's table cannot take names the board, the fault and why.
+// A fault the board's table cannot take names the board, the campaign
+// field and what the board declares, through the driver.
 func TestUnresolvableFaultNamesTheTarget(t *testing.T) {
 	c, err := LoadCampaign("testdata/inversion.yaml", Overrides{})
 	require.NoError(t, err)
 	plan := PlanRun(c, 0)
-	require.NotEmpty(t, plan.Faults)
-	cfg := driveConfig(c, plan, nil)
-	_, err = drive.ResolveFaults("tcp://rig:4001", &wire.Table{}, &cfg)
-	require.Error(t, err)
-	require.True(t, strings.HasPrefix(err.Error(), "tcp://rig:4001: board refused fault "+plan.Faults[0].Name+": "), err.Error())
+	cfg := driveConfig(c, plan, nil, "tcp://rig:4001", false, nil)
+	_, err = cfg.Plan(&wire.Table{})
+	var inv *InvalidError
+	require.ErrorAs(t, err, &inv)
+	require.Contains(t, err.Error(), "does not fit the board at tcp://rig:4001")
+	require.Contains(t, err.Error(), "faults[0].task: the board at tcp://rig:4001 declares no task")
+	require.Contains(t, err.Error(), "(tasks none; locks none)")
 }

@@ -181,7 +181,7 @@ func RunOnRig(ctx context.Context, c *Campaign, p RunPlan, opt Options, pool *fa
 		opt.IDs = newIDs()
 	}
 	o := opt.tryOn(ctx, c, &job{plan: p, avoid: map[int]bool{}}, i, rig, pool)
-	if o.rec == nil {
+	if o.rec == nil || ctx.Err() != nil {
 		if o.err == nil {
 			o.err = ctx.Err()
 		}

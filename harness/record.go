@@ -30,10 +30,11 @@ type (
 
 // Verdicts, reset kinds and limits of the record schema.
 const (
-	Pass     = record.Pass
-	Fail     = record.Fail
-	Error    = record.Error
-	Untested = record.Untested
+	Pass         = record.Pass
+	Fail         = record.Fail
+	Error        = record.Error
+	Inconclusive = record.Inconclusive
+	Untested     = record.Untested
 
 	ResetWatchdog = record.ResetWatchdog
 	ResetSoftware = record.ResetSoftware

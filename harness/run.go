@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/hilchaos/hilchaos/harness/drive"
 	"github.com/hilchaos/hilchaos/harness/farm"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/harness/score"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
 	"github.com/hilchaos/hilchaos/targets"
 	_ "github.com/hilchaos/hilchaos/targets/sim" // the sim:// scheme
@@ -29,6 +31,8 @@ type Options struct {
 	Store *Store
 	// Progress, if not nil, is told about each finished run.
 	Progress func(done, total int, r *RunRecord)
+	// Started, if not nil, is told when a run starts.
+	Started func(p RunPlan)
 	// Now is the wall clock for host facts; nil means time.Now.
 	Now func() time.Time
 	// Done holds records of runs finished by an earlier invocation
@@ -115,7 +119,7 @@ func Execute(ctx context.Context, c *Campaign, opt Options) (*Summary, error) {
 }
 
 func newSummary(c *Campaign) *Summary {
-	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed}
+	return &Summary{Campaign: c.Name, CampaignHash: c.Hash, Target: c.Target, Reference: c.Reference, Seed: c.Seed, Planned: c.Runs()}
 }
 
 // finish summarises and adds what the campaign learned beyond verdicts.
@@ -127,8 +131,18 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 			sum.Resumed++
 		}
 	}
-	sum.Interrupted = errors.Is(err, ErrInterrupted)
+	sum.Interrupted = errors.Is(err, ErrInterrupted) || errors.Is(err, context.Canceled)
+	if sum.Interrupted {
+		sum.Verdict = record.Interrupted
+	}
 	sum.Requirements = Requirements(c, sum.Runs)
+	sum.CampaignVersion, sum.Harness = c.Version, Version
+	for i := range sum.Runs {
+		if fw := sum.Runs[i].Firmware; fw.Name != "" {
+			sum.Firmware = &fw
+			break
+		}
+	}
 	if s := c.Sweep; s != nil {
 		if s.Search == SearchBreakingPoint {
 			// Finding the breaking point is the point of the campaign,
@@ -136,6 +150,7 @@ func finish(c *Campaign, sum *Summary, opt Options, err error) {
 			if sum.Verdict == Fail {
 				sum.Verdict = Pass
 			}
+			searchVerdict(s, sum)
 			if s.MinMargin != nil && sum.Sweep != nil && sum.Sweep.Breaking != "" && sum.Sweep.MarginNum < s.MinMargin.Num && sum.Verdict == Pass {
 				sum.Verdict = Fail
 				sum.Sweep.Note = fmt.Sprintf("margin %s is below the required %s", sum.Sweep.Margin, s.MinMargin.Text)
@@ -161,6 +176,7 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 		}
 	}
 	sum := newSummary(c)
+	sum.Planned = len(plans)
 	if opt.IDs == nil {
 		opt.IDs = newIDs()
 	}
@@ -181,14 +197,8 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 	}
 	finish(c, sum, opt, err)
 	if err == nil {
-		var stayed []RigErrorEntry
-		for _, e := range sum.RigErrors {
-			if !e.Recovered {
-				stayed = append(stayed, e)
-			}
-		}
-		if len(stayed) > 0 {
-			err = &StayedInError{Runs: stayed}
+		if stayed := stayedInError(sum); stayed != nil {
+			err = stayed
 		}
 	}
 	return sum, err
@@ -211,7 +221,7 @@ func newRecord(c *Campaign, p RunPlan, opt Options) *RunRecord {
 	return &RunRecord{
 		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
-		Faults: storedFaults(p.Faults), Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
+		Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
 }
 
@@ -228,7 +238,7 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 		if opt.Store != nil {
 			dir = opt.Store.Dir()
 		}
-		trace = tracelog.Path(p.Index)
+		trace = TracePath(c, p)
 		rec.Trace = trace
 		trace = filepath.Join(dir, trace)
 	}
@@ -236,12 +246,11 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	if ids == nil {
 		ids = newIDs()
 	}
-	if Instanced(rig.Target) {
-		// A board of its own remembers no ids, and the ids travel over
-		// its modelled UART (their digits take board time): the same ids
-		// every run keep a simulated run the same whatever ran before it
-		// (--resume, --run N, --parallel).
-		ids = drive.NewIDs(0)
+	if isSimURL(rig.Target) || Instanced(rig.Target) {
+		// A simulated board is new for every run and remembers no ids; the
+		// run's own counter keeps it bit-for-bit reproducible (command
+		// lengths take board time on its UART).
+		ids = nil
 	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
@@ -253,13 +262,25 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	)
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
-	refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, nil) })
+	if c.Scored() {
+		refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false, nil) })
+	}
 	var ident targets.Identity
-	obs, err := observe(ctx, rig.Target, c, p, trace, &ident, ids)
+	obs, err := observe(ctx, rig.Target, c, p, trace, ids, true, &ident)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	if rig.Name != "" {
 		rec.Rig = &RigInfo{Name: rig.Name, Target: rig.Target, VID: ident.VID, PID: ident.PID, Serial: ident.Serial, Product: ident.Product, Build: rec.Firmware.Build}
+	}
+	// A board that did not come back after a reset failed; the run up to
+	// the reset is judged like any other.
+	var brick *BrickError
+	if errors.As(err, &brick) {
+		err = nil
+		rec.Resets.Brick = 1
+		if len(rec.ResetLog) < MaxResetLog {
+			rec.ResetLog = append(rec.ResetLog, ResetEvent{AtUS: brick.AtUS, Kind: record.ResetBrick, Reason: brick.Error(), RecoveryUS: -1})
+		}
 	}
 	if err == nil && opt.FirmwareBuild != "" && rec.Firmware.Build != opt.FirmwareBuild {
 		err = &InfraError{Target: rig.Target, Err: fmt.Errorf("the board reports build id %q, the firmware image %s has build id %q: the flash did not take, or the rig runs another image",
@@ -274,7 +295,11 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 		refWG.Wait()
 		rec.Verdict, rec.Error = Error, err.Error()
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			// Cut short by a signal: keep what it saw (its resets
+			// happened), claim no verdict.
+			rec.Verdict = record.Interrupted
+			rec.Error = fmt.Sprintf("interrupted at board time %s of %s", time.Duration(endUS(obs))*time.Microsecond, p.Duration)
+			return rec, ctx.Err()
 		}
 		return rec, err
 	}
@@ -286,25 +311,20 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 		rec.Verdict, rec.Error = Error, "reference: "+err.Error()
 		return rec, err
 	}
-	var ref RunRecord
-	fill(&ref, refObs, c)
-	rec.Score, rec.Deductions = Score(rec, &ref)
-	rec.Checks = Evaluate(c.Checks, rec)
-	rec.Verdict = Pass
-	for _, ch := range rec.Checks {
-		if !ch.Pass {
-			rec.Verdict = Fail
-		}
+	var ref *RunRecord
+	if c.Scored() {
+		ref = &RunRecord{}
+		fill(ref, refObs, c)
 	}
-	if rec.Score < c.MinScore {
-		rec.Verdict = Fail
-	}
+	o := observed(obs)
+	o.Brick = brick != nil
+	score.Judge(rec, ref, c.criteria(), o)
 	return rec, nil
 }
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ident *targets.Identity, ids *drive.IDs) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs, underTest bool, ident *targets.Identity) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -335,7 +355,7 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return driveRun(ctx, t, c, p, raw, ids)
+	return driveRun(ctx, t, c, p, raw, ids, underTest)
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
@@ -373,12 +393,35 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Resets = countResets(obs.ResetKinds, c)
 	rec.Tasks = obs.Analyzer.Tasks()
 	rec.Telemetry = telemetryOf(obs.Telemetry)
+	// One number for every event that did not arrive: the record's
+	// telemetry.lost and the check of that name.
+	rec.Telemetry.SeqLost = obs.Telemetry.Lost
+	rec.Telemetry.Lost = obs.Telemetry.Lost + obs.Telemetry.Dropped
+	if c != nil {
+		rec.TraceLevel = traceLevelName(c.Trace)
+	}
 	fillDriven(rec, obs.Observation)
 	rec.FaultsSkipped = obs.FaultsSkipped
+	rec.Faults, rec.FaultsPlanned = storedFaults(obs.Faults), obs.FaultsPlanned
 	rec.Link = obs.Link
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}
+}
+
+// observed is what the verdict needs from a run beyond its record.
+func observed(obs *Observation) score.Observed {
+	if obs == nil || obs.Observation == nil || obs.Analyzer == nil {
+		return score.Observed{}
+	}
+	// The driver's end credits board time the analyzer saw no event of
+	// (a hung board's clock ran on until its reset).
+	return score.Observed{Faults: obs.Analyzer.Faults(), ReachedUS: max(obs.Analyzer.ReachedUS(), obs.EndUS)}
+}
+
+// criteria are what the campaign judges a run by.
+func (c *Campaign) criteria() score.Criteria {
+	return score.Criteria{Checks: c.Checks, MinScore: c.MinScore, MinJobs: c.MinJobs, MaxLoss: c.MaxLoss}
 }
 
 // boxEvents resolves a black box's task and lock names.
@@ -398,4 +441,14 @@ func boxEvents(tbl *wire.Table, evs []wire.Event) []BoxEvent {
 		out[i] = b
 	}
 	return out
+}
+
+// traceLevelName is the campaign name of a trace level.
+func traceLevelName(level int) string {
+	for name, l := range traceLevels {
+		if l == level {
+			return name
+		}
+	}
+	return strconv.Itoa(level)
 }

@@ -486,3 +486,26 @@ func sweepPoints(c *Campaign, runs []RunRecord) *SweepResult {
 	}
 	return res
 }
+
+// searchVerdict fails a breaking-point search whose board breaks at or
+// below the campaign's own value: a margin that is negative (or, broken
+// already at the bottom of the range, not shown to be positive) is no
+// margin at all.
+func searchVerdict(s *Sweep, sum *Summary) {
+	res := sum.Sweep
+	if res == nil || res.Breaking == "" || sum.Verdict != Pass {
+		return
+	}
+	atBottom := res.LastSafe == ""
+	switch {
+	case res.MarginNum < 0:
+		sum.Verdict = Fail
+		res.Note = fmt.Sprintf("the board breaks at %s = %s, below the campaign's own %s: margin %s", s.Param, res.Breaking, s.Nominal.Text, res.Margin)
+	case atBottom && res.MarginNum <= 0:
+		sum.Verdict = Fail
+		res.Note = fmt.Sprintf("the board breaks at the bottom of the range (%s = %s), at or below the campaign's own %s: no margin", s.Param, res.Breaking, s.Nominal.Text)
+	case atBottom && s.MinMargin != nil && res.MarginNum < s.MinMargin.Num:
+		sum.Verdict = Fail
+		res.Note = fmt.Sprintf("the board breaks at the bottom of the range (%s = %s): the margin is at most %s, below the required %s", s.Param, res.Breaking, res.Margin, s.MinMargin.Text)
+	}
+}

@@ -56,7 +56,18 @@ func TestPreflightListsEveryRequirementWithEvidence(t *testing.T) {
 	assert.Equal(t, harness.Fail, v["REQ-SYS-001"])
 	assert.Equal(t, harness.Fail, v["REQ-BUS-001"])
 	assert.Equal(t, harness.Fail, v["REQ-BUS-003"], "unbounded blocking on the bus lock")
+	assert.Equal(t, harness.Fail, v["REQ-BUS-002"], "the bc_dist jobs the resets killed are in p99")
 	assert.Equal(t, harness.Pass, v["REQ-SCH-001"])
+
+	// Over a 9600 baud link most events are lost: no evidence, no verdict.
+	code, out, _ = hilchaos(t, "run", preflight, "--format", "json", "--repeat", "1", "--target", "sim://pathfinder?mutex=none&baud=9600")
+	assert.Equal(t, ExitInfra, code)
+	assert.Contains(t, out, `"verdict": "inconclusive"`)
+	assert.Contains(t, out, "of telemetry lost")
+	// Too short to see anything: inconclusive, not PASS.
+	code, out, _ = hilchaos(t, "run", preflight, "--format", "json", "--repeat", "1", "--duration", "1ms")
+	assert.Equal(t, ExitInfra, code)
+	assert.Contains(t, out, "bc_dist: 0 jobs observed, at least 10 needed (min_jobs)")
 
 	code, table, _ := hilchaos(t, "run", preflight, "--duration", "5s")
 	assert.Equal(t, ExitOK, code)

@@ -17,6 +17,7 @@ type gateOptions struct {
 	format              string
 	alpha               float64
 	byRig, sameBuild    bool
+	allowDifferent      bool
 }
 
 func (a *app) gateCommand() *cobra.Command {
@@ -27,7 +28,8 @@ func (a *app) gateCommand() *cobra.Command {
 		Long: `Compare the run log of a candidate (DIR/runs.jsonl, as written by run --out)
 with a baseline's and decide whether the candidate regressed:
 
-  absolute  every check the candidate's runs failed (the campaign's limits);
+  absolute  every check the candidate's runs failed (the campaign's limits):
+            a regression whatever the sample size;
   relative  for each task, its per-run p99_response_us and max_response_us:
             a one-sided Mann-Whitney U test (exact without ties for up to 30
             runs a side, else normal with tie correction); and the fraction
@@ -42,7 +44,9 @@ EXIT STATUS
   0  pass: no check failed, no metric significantly worse
   1  regression: the report names each check and metric
   2  invalid input: a directory is missing or unreadable, the sides are not
-     comparable (different board durations), or a sample is too small
+     comparable (different campaigns by content hash, unless
+     --allow-different; different board durations or trace levels), or a
+     sample is too small and no check failed
   3  infrastructure error: a run in the inputs ended in a rig failure`,
 		Example: `  hilchaos run campaigns/gate-example.yaml --target 'sim://pathfinder?mutex=inherit' --out base/
   hilchaos run campaigns/gate-example.yaml --target "$CANDIDATE" --seed 2 --out cand/
@@ -74,6 +78,7 @@ EXIT STATUS
 	f.Float64Var(&o.alpha, "alpha", gate.DefaultAlpha, "family-wise false-alarm rate of the relative tests")
 	f.BoolVar(&o.byRig, "by-rig", false, "stratify the latency tests by the rig each run was done on (run --rigs), so rig-to-rig differences are not read as regressions")
 	f.BoolVar(&o.sameBuild, "allow-same-build", false, "compare even when both sides' boards report the same firmware build id")
+	f.BoolVar(&o.allowDifferent, "allow-different", false, "compare result sets of different campaigns (by content hash) instead of refusing them")
 	return cmd
 }
 
@@ -89,7 +94,7 @@ func (a *app) gate(o gateOptions) error {
 	for _, w := range append(bw, cw...) {
 		fmt.Fprintf(a.stderr, "gate: %v\n", w)
 	}
-	rep := gate.Compare(o.baseline, base, o.candidate, cand, gate.Config{Alpha: o.alpha, ByRig: o.byRig, AllowSameBuild: o.sameBuild})
+	rep := gate.Compare(o.baseline, base, o.candidate, cand, gate.Config{Alpha: o.alpha, AllowDifferent: o.allowDifferent, ByRig: o.byRig, AllowSameBuild: o.sameBuild})
 	switch o.format {
 	case "json":
 		if err := writeJSON(a.stdout, rep); err != nil {

@@ -6,11 +6,16 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/report"
+	"github.com/hilchaos/hilchaos/harness/tracelog"
 )
 
 type reportOptions struct {
@@ -52,9 +57,16 @@ The exit status is the stored verdict, so a CI step fails as the run did.
 }
 
 func (a *app) report(dir string, o reportOptions) error {
+	if err := checkOutputs(dir, map[string]string{"--junit": o.junit, "--html": o.html, "--perfetto": o.perfetto}); err != nil {
+		return withCode(ExitInvalid, err)
+	}
 	sum, warns, err := report.Load(dir)
 	for _, w := range warns {
 		fmt.Fprintln(a.stderr, "warning:", w)
+	}
+	var mixed *report.MixedError
+	if errors.As(err, &mixed) {
+		return withCode(ExitInvalid, err)
 	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -68,6 +80,7 @@ func (a *app) report(dir string, o reportOptions) error {
 		}
 	} else {
 		report.WriteTable(a.stdout, sum, nil)
+		report.WriteRequirements(a.stdout, sum)
 	}
 	write := func(path string, f func(io.Writer) error) error {
 		if path == "" {
@@ -101,8 +114,67 @@ func (a *app) report(dir string, o reportOptions) error {
 	}); err != nil {
 		return err
 	}
-	if sum.Verdict != harness.Pass {
+	switch {
+	case sum.Failed > 0 || sum.Verdict == harness.Fail:
 		return errFailed
+	case sum.Verdict != harness.Pass:
+		return withCode(ExitInfra, fmt.Errorf("%s: %s", dir, report.SummaryLine(sum)))
+	case sum.Planned > 0 && len(sum.Runs) < sum.Planned && (sum.Sweep == nil || sum.Sweep.Search == ""):
+		// Not every planned run is there: no verdict covers the set.
+		return withCode(ExitInfra, fmt.Errorf("%s holds %d of the %d planned runs: no verdict on the missing ones (rerun with --resume)", dir, len(sum.Runs), sum.Planned))
+	}
+	return nil
+}
+
+// checkOutputs refuses report files that would overwrite the evidence they
+// are made from (the run log, the plan, a stored trace, the directory
+// itself) or each other. Paths are compared after resolving links.
+func checkOutputs(dir string, outs map[string]string) error {
+	resolve := func(p string) string {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return filepath.Clean(p)
+		}
+		if r, err := filepath.EvalSymlinks(abs); err == nil {
+			return r
+		}
+		// Not there yet: resolve its directory.
+		if r, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+			return filepath.Join(r, filepath.Base(abs))
+		}
+		return abs
+	}
+	root := resolve(dir)
+	inputs := map[string]bool{root: true, resolve(filepath.Join(dir, record.RunsFile)): true, resolve(filepath.Join(dir, record.PlanFile)): true}
+	traces := resolve(filepath.Join(dir, tracelog.Dir))
+	seen := map[string]string{}
+	flags := make([]string, 0, len(outs))
+	for f := range outs {
+		flags = append(flags, f)
+	}
+	sort.Strings(flags)
+	for _, flag := range flags {
+		p := outs[flag]
+		if p == "" {
+			continue
+		}
+		r := resolve(p)
+		switch {
+		case inputs[r]:
+			return fmt.Errorf("%s %s: that is an input of this report (%s); write the report somewhere else", flag, p, r)
+		case r == traces || strings.HasPrefix(r, traces+string(filepath.Separator)):
+			return fmt.Errorf("%s %s: that is inside the stored traces (%s); write the report somewhere else", flag, p, traces)
+		case seen[r] != "":
+			return fmt.Errorf("%s %s: the same file as %s", flag, p, seen[r])
+		}
+		if st, err := os.Stat(r); err == nil {
+			for in := range inputs {
+				if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
+					return fmt.Errorf("%s %s: that is %s, an input of this report", flag, p, in)
+				}
+			}
+		}
+		seen[r] = flag
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,12 +16,20 @@ func TestReportFromStoredRuns(t *testing.T) {
 	dir := t.TempDir()
 	code, runOut, stderr := hilchaos(t, "run", pathfinder, "--repeat", "1", "--duration", "3s", "--out", dir, "--format", "json")
 	require.Equal(t, ExitFail, code, stderr)
-	_, err := os.Stat(filepath.Join(dir, "traces", "run-0.wire.gz"))
-	require.NoError(t, err, "the wire stream is stored beside the records")
+	traces, err := filepath.Glob(filepath.Join(dir, "traces", "run-0-*.wire.gz"))
+	require.NoError(t, err)
+	require.Len(t, traces, 1, "the wire stream is stored beside the records, named by the run's key")
 
 	code, repOut, stderr := hilchaos(t, "report", dir, "--format", "json")
 	require.Equal(t, ExitFail, code, "the stored verdict: %s", stderr)
-	assert.JSONEq(t, runOut, repOut, "report prints the document run printed")
+	var rep map[string]any
+	require.NoError(t, json.Unmarshal([]byte(repOut), &rep))
+	assert.NotEmpty(t, rep["started"], "report adds when the runs ran (host facts run leaves out)")
+	delete(rep, "started")
+	delete(rep, "ended")
+	repDoc, err := json.Marshal(rep)
+	require.NoError(t, err)
+	assert.JSONEq(t, runOut, string(repDoc), "report prints the document run printed, plus the dates")
 	require.Positive(t, decode(t, repOut).Runs[0].Inversions)
 
 	files := t.TempDir()
@@ -35,6 +44,13 @@ func TestReportFromStoredRuns(t *testing.T) {
 	}
 	b, _ := os.ReadFile(html)
 	assert.True(t, strings.Contains(string(b), `<svg class="timeline"`))
+	// The legend names every mark the timeline draws.
+	for _, mark := range []string{`class="fault" data-kind="fault-begin"`, `class="reset"`, `class="miss"`} {
+		require.Contains(t, string(b), mark, "the timeline draws it")
+	}
+	for _, name := range []string{"running", "ready", "blocked on a lock", "lock held", "inversion episode", "fault began / ended", ">reset<", "deadline miss or watchdog expiry"} {
+		assert.Contains(t, string(b), name, "the legend names it")
+	}
 
 	code, _, stderr = hilchaos(t, "report", filepath.Join(dir, "nope"))
 	assert.Equal(t, ExitInvalid, code, stderr)

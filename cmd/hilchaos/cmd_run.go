@@ -16,6 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/harness/report"
 )
 
 // ExitInterrupted is the exit status of a campaign stopped by SIGINT or
@@ -71,10 +73,52 @@ func applyEnv(fs *pflag.FlagSet, getenv func(string) (string, bool)) error {
 		if !ok {
 			return
 		}
+		if f.Annotations == nil {
+			f.Annotations = map[string][]string{}
+		}
+		f.Annotations[fromEnv] = []string{envName(f.Name)}
 		if err := fs.Set(f.Name, val); err != nil {
 			errs = append(errs, fmt.Errorf("environment %s=%q: not a valid %s for --%s: %v", envName(f.Name), val, f.Value.Type(), f.Name, unwrapAll(err)))
 		}
 	})
+	return errors.Join(errs...)
+}
+
+// fromEnv marks a flag whose value came from its HILCHAOS_* variable.
+const fromEnv = "hilchaos-from-env"
+
+// flagSource names where a flag's value came from, for an error message.
+func flagSource(f *pflag.Flag) string {
+	if v := f.Annotations[fromEnv]; len(v) > 0 {
+		return fmt.Sprintf("%s=%q (for --%s)", v[0], f.Value.String(), f.Name)
+	}
+	return fmt.Sprintf("--%s %q", f.Name, f.Value.String())
+}
+
+// refuseEmpty refuses values given (on the command line or in the
+// environment) that can only be a mistake: an empty string, a zero or
+// negative count or duration, a negative run index. Defaults are not
+// checked: they mean "not given".
+func refuseEmpty(fs *pflag.FlagSet, positive, nonNegative, nonEmpty []string) error {
+	var errs []error
+	check := func(names []string, bad func(f *pflag.Flag) bool, why string) {
+		for _, n := range names {
+			if f := fs.Lookup(n); f != nil && f.Changed && bad(f) {
+				errs = append(errs, fmt.Errorf("%s: %s", flagSource(f), why))
+			}
+		}
+	}
+	num := func(f *pflag.Flag) float64 {
+		if d, err := time.ParseDuration(f.Value.String()); err == nil {
+			return float64(d)
+		}
+		var x float64
+		fmt.Sscan(f.Value.String(), &x) //nolint:errcheck // the flag parsed it already
+		return x
+	}
+	check(positive, func(f *pflag.Flag) bool { return num(f) <= 0 }, "must be positive")
+	check(nonNegative, func(f *pflag.Flag) bool { return num(f) < 0 }, "must not be negative")
+	check(nonEmpty, func(f *pflag.Flag) bool { return strings.TrimSpace(f.Value.String()) == "" }, "must not be empty")
 	return errors.Join(errs...)
 }
 
@@ -129,11 +173,8 @@ OVERNIGHT
 			default:
 				return withCode(ExitInvalid, fmt.Errorf("--format %q: want table or json", o.format))
 			}
-			if o.duration < 0 {
-				return withCode(ExitInvalid, fmt.Errorf("--duration %v: must be positive", o.duration))
-			}
-			if o.repeat < 0 {
-				return withCode(ExitInvalid, fmt.Errorf("--repeat %d: must be positive", o.repeat))
+			if err := refuseEmpty(cmd.Flags(), []string{"duration", "repeat"}, []string{"run"}, []string{"target", "out", "sweep-value", "format"}); err != nil {
+				return withCode(ExitInvalid, err)
 			}
 			if o.resume && o.out == "" {
 				return withCode(ExitInvalid, errors.New("--resume needs --out DIR: the results directory to continue"))
@@ -175,21 +216,30 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		return err
 	}
 	if o.out != "" {
-		if opt.Done, err = a.finished(c, o); err != nil {
-			return err
-		}
-		st, err := harness.OpenStore(o.out)
-		if err != nil {
+		st, err := record.OpenStoreFor(o.out, c.PlanID())
+		var other *record.OtherPlanError
+		var locked *record.LockedError
+		switch {
+		case errors.As(err, &other), errors.As(err, &locked):
+			return withCode(ExitInvalid, err)
+		case err != nil:
 			return withCode(ExitInfra, err)
 		}
 		defer st.Close()
 		opt.Store = st
+		for _, w := range st.Warnings {
+			fmt.Fprintf(a.stderr, "resume: %v\n", w)
+		}
+		if opt.Done, err = a.finished(c, o); err != nil {
+			return err
+		}
 		if n := len(opt.Done); n > 0 {
 			fmt.Fprintf(a.stderr, "resume: %d finished run(s) of this plan in %s are not run again\n", n, o.out)
 		}
 	}
 	prog := a.progress(c, len(opt.Done))
 	opt.Progress = prog.update
+	opt.Started = prog.started
 	var sum *harness.Summary
 	if o.only >= 0 {
 		sum, err = harness.ExecuteRuns(cmd.Context(), c, []int{o.only}, opt)
@@ -211,7 +261,7 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		default:
 			writeTable(a.stdout, c, sum, path)
 			writeSweep(a.stdout, sum)
-			writeRequirements(a.stdout, c, sum)
+			report.WriteRequirements(a.stdout, sum)
 			writeRigs(a.stdout, sum)
 		}
 	}
@@ -222,10 +272,21 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		if o.out == "" {
 			again = "(no --out: give --out DIR to keep runs across interruptions)"
 		}
-		return withCode(ExitInterrupted, fmt.Errorf("interrupted after %d run(s); the summary covers only those. Continue with: %s", len(sum.Runs), again))
+		complete, cut := 0, ""
+		for _, r := range sum.Runs {
+			if r.Verdict == record.Interrupted {
+				cut = fmt.Sprintf(" (run %d cut short and stored as interrupted)", r.Index)
+				continue
+			}
+			complete++
+		}
+		return withCode(ExitInterrupted, fmt.Errorf("interrupted after %d run(s)%s; the summary covers only those. Continue with: %s", complete, cut, again))
 	}
 	if err != nil {
 		return err
+	}
+	if sum.Verdict == harness.Inconclusive {
+		return withCode(ExitInfra, fmt.Errorf("inconclusive: %d run(s) lack the evidence a verdict needs (see each run's evidence.missing)", sum.Inconclusive))
 	}
 	if sum.Verdict != harness.Pass {
 		return errFailed
@@ -269,8 +330,8 @@ func (a *app) finished(c *harness.Campaign, o runOptions) (map[harness.RunKey]ha
 	}
 	done := map[harness.RunKey]harness.RunRecord{}
 	for _, r := range recs {
-		if !planned[r.Key()] || r.Verdict == harness.Error {
-			continue // not a run of this plan, or a rig failure worth retrying
+		if !planned[r.Key()] || r.Verdict == harness.Error || r.Verdict == record.Interrupted {
+			continue // not a run of this plan, or a rig failure or cut-short run worth retrying
 		}
 		if _, dup := done[r.Key()]; !dup {
 			done[r.Key()] = r
@@ -330,6 +391,19 @@ func (p *progressReporter) update(done, total int, r *harness.RunRecord) {
 	}
 	fmt.Fprintf(p.a.stderr, "run %d/%d: index %d seed %d%s: %s, score %.1f, resets %d%s\n",
 		done, total, r.Index, r.Seed, sweep, r.Verdict, r.Score, r.Resets.Total(), eta)
+}
+
+// started says a run began, on plain output: on a long run it is the only
+// sign of life until the run ends.
+func (p *progressReporter) started(plan harness.RunPlan) {
+	if p.bar != nil {
+		return
+	}
+	sweep := ""
+	if plan.Sweep != nil {
+		sweep = fmt.Sprintf(" %s=%s", plan.Sweep.Param, plan.Sweep.Value)
+	}
+	fmt.Fprintf(p.a.stderr, "run index %d seed %d%s: started, %s of board time\n", plan.Index, plan.Seed, sweep, plan.Duration)
 }
 
 func (p *progressReporter) finish() {

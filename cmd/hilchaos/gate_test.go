@@ -37,6 +37,8 @@ func TestGate(t *testing.T) {
 		assert.Equal(t, ExitFail, code)
 		assert.Equal(t, gate.Regression, rep.Verdict)
 		assert.Contains(t, rep.Regressions, "bc_dist.max_response_us")
+		// The jobs the resets killed are in p99: it is worse, not "improving".
+		assert.Contains(t, rep.Regressions, "bc_dist.p99_response_us")
 		assert.Contains(t, rep.Regressions, "resets (runs with any reset)")
 		assert.Contains(t, rep.Reason, "check resets.watchdog == 0")
 		fisher := 0
@@ -76,6 +78,31 @@ func TestGate(t *testing.T) {
 		assert.Contains(t, stderr, "sample too small")
 		assert.Empty(t, rep.Tests, "no verdict: no test results")
 		assert.Empty(t, rep.Regressions)
+	})
+
+	t.Run("two runs that reset fail absolutely", func(t *testing.T) {
+		cand := resultSet(t, none, "2024", "2")
+		code, rep, stderr := gateReport(t, base, cand)
+		assert.Equal(t, ExitFail, code, stderr)
+		assert.Equal(t, gate.Regression, rep.Verdict)
+		assert.Contains(t, rep.Reason, "check resets.watchdog == 0 (failed in 2 of 2 candidate runs)")
+		assert.Contains(t, rep.Reason, "sample too small", "the relative tests could not run, and it says so")
+		assert.Len(t, rep.Absolute, 8, "2 runs x (resets.watchdog, bc_dist.deadline_misses, bc_dist.max_response, resets.unexpected)")
+	})
+
+	t.Run("different campaigns are refused", func(t *testing.T) {
+		other := filepath.Join(t.TempDir(), "results")
+		code, _, stderr := hilchaos(t, "run", "../../campaigns/gate-example.yaml", "--target", inherit, "--seed", "1997", "--repeat", "10", "--out", other)
+		require.Equal(t, ExitOK, code, stderr)
+		code, rep, stderr := gateReport(t, base, other)
+		assert.Equal(t, ExitInvalid, code, stderr)
+		assert.Equal(t, gate.Invalid, rep.Verdict)
+		assert.Contains(t, rep.Reason, rep.Baseline.CampaignHash)
+		assert.Contains(t, rep.Reason, rep.Candidate.CampaignHash)
+		assert.NotEqual(t, rep.Baseline.CampaignHash, rep.Candidate.CampaignHash)
+		code, out, _ := hilchaos(t, "gate", "--baseline", base, "--candidate", other, "--allow-different", "--format", "json")
+		assert.Equal(t, ExitOK, code, out)
+		assert.Contains(t, out, "compared anyway")
 	})
 
 	t.Run("invalid input", func(t *testing.T) {

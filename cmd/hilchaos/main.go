@@ -7,7 +7,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
+
+// StopGrace is how long the run in progress may take to finish after the
+// first SIGINT or SIGTERM before it is cut short: a signal is answered
+// within it, whatever the run's length.
+const StopGrace = 800 * time.Millisecond
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -15,16 +21,21 @@ func main() {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		// The first signal is graceful: the run in progress finishes and is
-		// stored, then the summary is written. The second aborts.
+		// The first signal is graceful: no new run starts, and the run in
+		// progress gets StopGrace to finish and be stored; one that needs
+		// longer (a long run on a real board, a million-hour soak) is cut
+		// short and stored as interrupted. The summary follows at once.
+		// The second signal aborts without waiting.
 		<-sigs
-		fmt.Fprintln(os.Stderr, "hilchaos: interrupt: finishing the run in progress, then writing the summary (interrupt again to abort it)")
+		fmt.Fprintf(os.Stderr, "hilchaos: interrupt: stopping; the run in progress gets %v to finish (interrupt again to abort it now)\n", StopGrace)
 		close(stop)
+		grace := time.AfterFunc(StopGrace, cancel)
 		<-sigs
+		grace.Stop()
 		fmt.Fprintln(os.Stderr, "hilchaos: second interrupt: aborting the run in progress")
 		cancel()
 	}()
-	code := Main(WithStop(ctx, stop), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := guarded(os.Stderr, func() int { return Main(WithStop(ctx, stop), os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
 	signal.Stop(sigs)
 	cancel()
 	os.Exit(code)

@@ -166,6 +166,7 @@ func TestFarmOverNATS(t *testing.T) {
 		}
 		invs[a] = filepath.Join(dir, fmt.Sprintf("rigs-%d.yaml", a))
 		require.NoError(t, os.WriteFile(invs[a], []byte(inv.String()), 0o644))
+		warmUp(t, invs[a])
 	}
 	agentA := startAgent(t, "--nats", srv.url(), "--rigs", invs[0], "--name", "A", "--ack-wait", "2s")
 	agentB := startAgent(t, "--nats", srv.url(), "--rigs", invs[1], "--name", "B", "--ack-wait", "2s")
@@ -178,7 +179,9 @@ func TestFarmOverNATS(t *testing.T) {
 
 	// Agent A dies mid-run: its runs in progress go to agent B.
 	waitLines(t, runs, 2)
-	require.Eventually(t, func() bool { return strings.Count(agentA.log.String(), ": run ") > strings.Count(agentA.log.String(), " done") },
+	require.Eventually(t, func() bool {
+		return strings.Count(agentA.log.String(), ": run ") > strings.Count(agentA.log.String(), " done")
+	},
 		time.Minute, 10*time.Millisecond, "agent A has a run in progress")
 	require.NoError(t, agentA.cmd.Process.Signal(syscall.SIGKILL))
 	<-agentA.exited

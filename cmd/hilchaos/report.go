@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/report"
 )
 
@@ -18,8 +20,10 @@ func writeSweep(w io.Writer, sum *harness.Summary) {
 	}
 	fmt.Fprintf(w, "\nsweep %s.%s (nominal %s)\n", s.Fault, s.Param, s.Nominal)
 	t := report.NewTable(w)
-	t.Header("value", "runs", "broke", "resets", "")
-	for _, p := range s.Points {
+	t.Header(s.Fault+"."+s.Param, "runs", "broke", "resets", "")
+	points := append([]record.PointStats(nil), s.Points...)
+	sort.SliceStable(points, func(i, j int) bool { return report.ValueNum(points[i].Value) < report.ValueNum(points[j].Value) })
+	for _, p := range points {
 		mark := "holds"
 		if p.Broke {
 			mark = "BREAKS"
@@ -39,43 +43,6 @@ func writeSweep(w io.Writer, sum *harness.Summary) {
 	}
 	if s.Note != "" {
 		fmt.Fprintf(w, "note: %s\n", s.Note)
-	}
-}
-
-// writeRequirements prints each requirement with its verdict and evidence.
-func writeRequirements(w io.Writer, c *harness.Campaign, sum *harness.Summary) {
-	if len(sum.Requirements) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "\nrequirements (campaign %s", sum.Campaign)
-	if c.Version != "" {
-		fmt.Fprintf(w, " version %s", c.Version)
-	}
-	fmt.Fprintf(w, ", %s)\n", sum.CampaignHash)
-	if len(sum.Runs) > 0 {
-		fw := sum.Runs[0].Firmware
-		fmt.Fprintf(w, "firmware %s %s (build %s) on %s, harness %s\n", fw.Name, fw.Version, fw.Build, sum.Target, harness.Version)
-	}
-	t := report.NewTable(w)
-	t.Header("requirement", "verdict", "check", "runs passed", "worst observed", "failed runs")
-	for _, r := range sum.Requirements {
-		for i, e := range r.Evidence {
-			id, verdict := r.ID, strings.ToUpper(r.Verdict)
-			if i > 0 {
-				id, verdict = "", ""
-			}
-			worst := e.WorstText
-			if e.WorstRun >= 0 {
-				worst += fmt.Sprintf(" (run %d)", e.WorstRun)
-			}
-			t.Append(id, verdict, e.Check, fmt.Sprintf("%d/%d", e.Runs-e.Failed, e.Runs), worst, joinInts(e.FailedRuns))
-		}
-	}
-	t.Render()
-	for _, r := range sum.Requirements {
-		if r.Text != "" {
-			fmt.Fprintf(w, "  %s: %s\n", r.ID, r.Text)
-		}
 	}
 }
 

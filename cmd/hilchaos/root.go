@@ -50,6 +50,8 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.portsCommand())
 	root.AddCommand(a.rigsCommand())
 	root.AddCommand(a.agentCommand())
+	setVersion(root)
+	addCompletions(root)
 	return root
 }
 

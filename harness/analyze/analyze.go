@@ -19,6 +19,8 @@
 package analyze
 
 import (
+	"sort"
+
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -43,10 +45,13 @@ type Task struct {
 	Deadline int64
 	WCET     int64 // declared, µs; 0 = unknown
 
-	Jobs          uint64
+	Jobs          uint64 // jobs that ended (and were not cut by a gap)
+	Censored      uint64 // jobs a reset killed: samples of their time to the reset
 	Misses        uint64
 	MaxResponse   int64
 	MaxResponseAt int64 // run time of the worst response's end
+	// MaxBlocking is the most time one job spent ready or waiting while a
+	// task of lower base priority ran (see account).
 	MaxBlocking   int64
 	MaxBlockingAt int64
 	MaxExec       int64
@@ -66,16 +71,23 @@ type Task struct {
 	// Release times of jobs released and not yet ended, oldest first, in a
 	// small ring: a job a reset killed still tells how long it waited.
 	pending     [8]int64
+	missed      [8]bool // the board reported the pending job's deadline miss
 	pHead, pLen int
 	blockedOn   int   // lock (order index) waited for, -1 none
 	blockedAt   int64 // run time the current wait started
-	jobBlocked  int64 // blocking accumulated by the job in progress
+	jobBlocked  int64 // blocking accumulated by the job in progress (see account)
 	lastRelease int64 // -1 after a reset
 	exec        int64 // CPU time since the analyzer started (up to runSince when running)
 	runSince    int64
 	jobExec     int64 // exec at the job's release
 	burst       bool  // the load pseudo-task: its jobs are load bursts
 	ep          episode
+
+	// Sequence gaps: the ends of jobs that were in flight when events were
+	// lost (or whose release was lost) are not observations.
+	GapCut   uint64 // jobs whose end came after a gap they straddled
+	gapOwed  int    // jobs known in flight at the last gap, ends still to come
+	afterGap bool   // a gap happened and no release has been seen since
 }
 
 // Lock holds the figures and state of one declared lock.
@@ -89,23 +101,64 @@ type Lock struct {
 }
 
 // Episode is one priority inversion: High waited for Lock, held by the
-// lower-priority Low, while Medium (priority strictly between them) ran.
-// It starts when a medium task first runs during the wait and ends when
-// High gets the lock (or the board resets or the run ends).
+// lower-priority Low, while medium-priority tasks (priority strictly
+// between them) ran. It starts when a medium task first runs during the
+// wait and ends when High gets the lock (or the board resets, events are
+// lost, or the run ends).
 type Episode struct {
 	StartUS  int64  `json:"start_us"`
 	LengthUS int64  `json:"length_us"`
 	High     string `json:"high"`
 	Low      string `json:"low"`
-	Medium   string `json:"medium"` // the first medium-priority task that ran
+	// Medium is the culprit: the medium-priority task that took the most
+	// CPU during the episode (load bursts count as the task "load").
+	Medium   string `json:"medium"`
 	Lock     string `json:"lock"`
-	MediumUS int64  `json:"medium_us"` // CPU time medium-priority tasks took during it
+	MediumUS int64  `json:"medium_us"` // CPU time all medium-priority tasks took during it
+	// Shares is each medium task's CPU time during the episode, largest
+	// first: the preemption that kept Low from releasing the lock.
+	Shares []Share `json:"shares"`
+}
+
+// Share is one medium-priority task's part of an inversion episode.
+type Share struct {
+	Task string `json:"task"`
+	US   int64  `json:"us"`
+}
+
+// SharesText lists the shares for a person, largest first:
+// "load 100.0 ms, imaging 86.0 ms, comm_tx 10.0 ms".
+func (e Episode) SharesText() string {
+	s := ""
+	for i, sh := range e.Shares {
+		if i > 0 {
+			s += ", "
+		}
+		s += sh.Task + " " + us(sh.US)
+	}
+	return s
 }
 
 type episode struct {
-	open   bool
-	e      Episode
-	medRun int64 // run time a medium task started running, -1 if none runs
+	open    bool
+	e       Episode
+	medRun  int64 // run time the medium task on the CPU started running, -1 if none runs
+	medTask *Task // that task
+}
+
+// addShare adds us of CPU time to tk's share of the episode.
+func (ep *episode) addShare(tk *Task, us int64) {
+	if us <= 0 {
+		return
+	}
+	ep.e.MediumUS += us
+	for i := range ep.e.Shares {
+		if ep.e.Shares[i].Task == tk.Name {
+			ep.e.Shares[i].US += us
+			return
+		}
+	}
+	ep.e.Shares = append(ep.e.Shares, Share{Task: tk.Name, US: us})
 }
 
 // Analyzer consumes events in run time (µs since the run started, across
@@ -123,9 +176,17 @@ type Analyzer struct {
 	burstLookup func(uint32) (int, bool)
 	bursts      map[uint32]int // active bursts: fault id -> priority
 	running     *Task
+	acctAt      int64 // run time up to which blocking is accounted
+	lastT       int64 // run time of the latest event
+	reached     int64 // run time the board said the run ended (Done)
+	faults      *faultBook
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
+
+	// Gaps counts the calls to Gap: places in the stream where events were
+	// lost (a sequence gap or a rejected frame).
+	Gaps uint64
 
 	// recovery after resets
 	recovering bool
@@ -208,15 +269,30 @@ const LoadTask = "load"
 // are gone, and the time to recover is measured from t.
 //
 // A job that was released and never ended had waited at least from its
-// release until the reset; that lower bound counts towards MaxResponse, so a
-// task whose jobs die in resets does not look fast.
+// release until the reset: it is a censored sample of that length in the
+// response histogram (so max, percentiles and histograms all see it, and a
+// task whose jobs die in resets does not look fast), and a deadline miss
+// when its deadline had passed and the board had not said so.
 func (a *Analyzer) Reset(t int64) {
+	a.account(t)
+	a.faultsReset(t)
+	a.lastT = max(a.lastT, t)
 	a.setRunning(t, nil)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
-		a.cutWait(t, tk)
-		if tk.pLen > 0 && t-tk.pending[tk.pHead] > tk.MaxResponse {
-			tk.MaxResponse, tk.MaxResponseAt = t-tk.pending[tk.pHead], t
+		a.cutJob(t, tk)
+		for i := range tk.pLen {
+			k := (tk.pHead + i) % len(tk.pending)
+			r := t - tk.pending[k]
+			tk.Censored++
+			_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
+			if r > tk.MaxResponse {
+				tk.MaxResponse, tk.MaxResponseAt = r, t
+			}
+			if tk.Deadline > 0 && r > tk.Deadline && !tk.missed[k] {
+				tk.Misses++
+			}
+			tk.missed[k] = false
 		}
 		tk.pHead, tk.pLen = 0, 0
 		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
@@ -327,11 +403,54 @@ func (a *Analyzer) setRunning(t int64, next *Task) {
 	a.running = next
 }
 
+// account charges the run time since the last event to the blocking of
+// every task that had a job in progress (ready, or waiting for a lock) while
+// a task of lower base priority ran: blocking as scheduling theory defines
+// it, whatever the lock protocol. Under inheritance that is the holder's
+// critical section while the waiter waits (and push-through blocking of the
+// tasks in between); under the ceiling protocol the critical section a task
+// released while a lower one holds the lock cannot preempt; under no
+// protocol also the medium-priority work that keeps the holder off the CPU.
+// A wait for a lock while the CPU idles (the holder is off the CPU for
+// reasons the trace does not show) is blocking too: nothing more urgent ran.
+func (a *Analyzer) account(t int64) {
+	if d := t - a.acctAt; d > 0 {
+		r := a.running
+		for _, tk := range a.index {
+			if tk == r || !tk.active || tk.burst {
+				continue
+			}
+			if r == nil && tk.blockedOn >= 0 || r != nil && tk.Priority > a.prio(r) {
+				tk.jobBlocked += d
+			}
+		}
+	}
+	a.acctAt = t
+}
+
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
+	a.account(t)
+	prev := a.lastT
+	switch ev.Kind {
+	case wire.EvDropped:
+		// The board dropped events since the one before: a gap, although
+		// the sequence numbers run on.
+		if ev.Arg > 0 {
+			a.Gap(prev)
+		}
+	case wire.EvRun:
+		a.faultsGo(t)
+	case wire.EvFaultBegin:
+		a.faultBegun(t, uint32(ev.Arg)) // before settling: a late FB is named late
+	}
+	a.faultsUpTo(t)
+	a.lastT = t
 	tk := a.task(ev.Task)
 	sched := false
 	switch ev.Kind {
+	case wire.EvDropped:
+		return
 	case wire.EvRelease:
 		if tk == nil {
 			return
@@ -344,8 +463,10 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			tk.MaxJitter = max(tk.MaxJitter, j)
 		}
 		tk.lastRelease = t
+		tk.afterGap = false
 		if tk.pLen < len(tk.pending) { // overrun beyond the ring: keep the oldest
-			tk.pending[(tk.pHead+tk.pLen)%len(tk.pending)] = t
+			k := (tk.pHead + tk.pLen) % len(tk.pending)
+			tk.pending[k], tk.missed[k] = t, false
 			tk.pLen++
 		}
 		if !tk.active {
@@ -375,7 +496,6 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 		}
 		if tk.blockedOn >= 0 {
 			w := t - tk.blockedAt
-			tk.jobBlocked += w
 			tk.lockBlock[k] = max(tk.lockBlock[k], w)
 			tk.blockedOn = -1
 			a.closeEpisode(t, tk)
@@ -399,8 +519,18 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			a.setRunning(t, tk)
 		}
 	case wire.EvDeadlineMiss:
-		if tk != nil {
+		// At level 0 the SM frames count the misses (a board may send DM
+		// there too: counting both would count each miss twice).
+		if tk != nil && a.level > 0 {
 			tk.Misses++
+			// Deadlines pass in release order: the oldest pending job
+			// not yet reported is the one.
+			for i := range tk.pLen {
+				if k := (tk.pHead + i) % len(tk.pending); !tk.missed[k] {
+					tk.missed[k] = true
+					break
+				}
+			}
 		}
 	case wire.EvFaultBegin:
 		if p, ok := a.burstPriority(uint32(ev.Arg)); ok {
@@ -430,6 +560,16 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 }
 
 func (a *Analyzer) end(t int64, tk *Task, r int64) {
+	if tk.gapCut() {
+		if tk.pLen > 0 && tk.gapOwed == 0 {
+			// The job released after the gap is the one in progress now.
+			tk.active = true
+		}
+		tk.jobBlocked, tk.blockedOn = 0, -1
+		tk.jobExec = tk.execAt(t, a.running == tk)
+		a.recoveredEnd(t, tk)
+		return
+	}
 	tk.Jobs++
 	if r > tk.MaxResponse {
 		tk.MaxResponse, tk.MaxResponseAt = r, t
@@ -456,11 +596,18 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 	}
 	// A job queued behind this one (after an overrun) is next.
 	if tk.pLen > 0 {
+		tk.missed[tk.pHead] = false
 		tk.pHead = (tk.pHead + 1) % len(tk.pending)
 		tk.pLen--
 	}
 	tk.active = tk.pLen > 0
 	tk.jobExec = tk.execAt(t, a.running == tk)
+	a.recoveredEnd(t, tk)
+}
+
+// recoveredEnd notes that a job of tk ended at t, for the recovery after a
+// reset: the end is a fact even when the job's figures are not.
+func (a *Analyzer) recoveredEnd(t int64, tk *Task) {
 	if a.recovering && a.pending[tk] {
 		delete(a.pending, tk)
 		if len(a.pending) == 0 {
@@ -516,15 +663,16 @@ func (a *Analyzer) inversions(t int64) {
 		medium := l != nil && m != nil && m != l && m != h &&
 			l.Priority < h.Priority && a.prio(m) > l.Priority && a.prio(m) < h.Priority
 		ep := &h.ep
-		switch {
-		case !medium && ep.medRun >= 0:
-			ep.e.MediumUS += t - ep.medRun
+		if ep.medRun >= 0 && (!medium || m != ep.medTask) {
+			ep.addShare(ep.medTask, t-ep.medRun)
 			ep.medRun = -1
-		case medium && !ep.open:
-			ep.open, ep.medRun = true, t
-			ep.e = Episode{StartUS: t, High: h.Name, Low: l.Name, Medium: m.Name, Lock: a.locks[h.blockedOn].Name}
-		case medium && ep.medRun < 0:
-			ep.medRun = t
+		}
+		if medium && !ep.open {
+			ep.open = true
+			ep.e = Episode{StartUS: t, High: h.Name, Low: l.Name, Lock: a.locks[h.blockedOn].Name}
+		}
+		if medium && ep.medRun < 0 {
+			ep.medRun, ep.medTask = t, m
 		}
 	}
 }
@@ -535,10 +683,14 @@ func (a *Analyzer) closeEpisode(t int64, h *Task) {
 		return
 	}
 	if ep.medRun >= 0 {
-		ep.e.MediumUS += t - ep.medRun
+		ep.addShare(ep.medTask, t-ep.medRun)
+	}
+	sort.SliceStable(ep.e.Shares, func(i, j int) bool { return ep.e.Shares[i].US > ep.e.Shares[j].US })
+	if len(ep.e.Shares) > 0 {
+		ep.e.Medium = ep.e.Shares[0].Task
 	}
 	ep.e.LengthUS = t - ep.e.StartUS
-	ep.open, ep.medRun = false, -1
+	ep.open, ep.medRun, ep.medTask = false, -1, nil
 	a.Inversions++
 	if len(a.Episodes) < MaxEpisodes {
 		a.Episodes = append(a.Episodes, ep.e)
@@ -551,24 +703,80 @@ func (a *Analyzer) closeEpisodes(t int64) {
 	}
 }
 
+// Gap tells the analyzer that events were lost (a sequence gap, or a frame
+// rejected for its CRC or its form) after the event at run time t, the last
+// one received before the loss. Nothing is joined across it:
+//
+//   - a job in flight at the gap, or whose release was lost in it, is not an
+//     observation: its end, when it comes, is counted in Task.GapCut and
+//     enters neither the response figures nor Jobs;
+//   - a wait for a lock, a critical section, an inversion episode and the
+//     release interval open at the gap are closed at t without inventing
+//     what happened in the gap: a wait or a section that was open does not
+//     count at all, an episode keeps what was seen up to t;
+//   - who runs and which locks are held are forgotten until events say it
+//     again; active load bursts are forgotten too (their FE may be lost).
+//
+// The figures are then built on a gap: TaskResult.GapCut says by how many
+// jobs.
+func (a *Analyzer) Gap(t int64) {
+	a.Gaps++
+	a.account(t)
+	if a.faults != nil && a.faults.gapFrom < 0 {
+		a.faults.gapFrom = t
+	}
+	a.closeEpisodes(t)
+	if r := a.running; r != nil {
+		r.exec += t - r.runSince // no preemption: nobody knows what ran next
+		a.running = nil
+	}
+	for _, tk := range a.order {
+		tk.gapOwed += tk.pLen
+		tk.afterGap = true
+		tk.pHead, tk.pLen, tk.missed = 0, 0, [8]bool{}
+		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
+	}
+	for _, l := range a.locks {
+		l.holder = nil
+	}
+	clear(a.bursts)
+}
+
+// gapCut reports whether the end of a job of tk now belongs to a job that
+// straddled a gap, and counts it when so.
+func (tk *Task) gapCut() bool {
+	switch {
+	case tk.gapOwed > 0:
+		tk.gapOwed--
+	case tk.afterGap && tk.pLen == 0:
+		// released in the gap (its RL was lost)
+	default:
+		return false
+	}
+	tk.GapCut++
+	return true
+}
+
 // Finish closes what is still open at the end of the run (run time t).
 func (a *Analyzer) Finish(t int64) {
+	a.account(t)
+	a.reached = max(a.reached, t)
+	a.faultsFinish(a.reached)
 	a.closeEpisodes(t)
 	for _, tk := range a.order {
-		a.cutWait(t, tk)
+		a.cutJob(t, tk)
 	}
 }
 
-// cutWait ends, at t, a wait for a lock that will never be granted (a reset
-// killed the job, or the run ended): it waited at least this long, which
-// counts towards the task's worst blocking.
-func (a *Analyzer) cutWait(t int64, tk *Task) {
-	if tk.blockedOn < 0 {
-		return
+// cutJob ends, at t, the job of tk in progress, which will never end (a
+// reset killed it, or the run ended): the blocking it suffered so far, and a
+// wait for a lock that will never be granted, are lower bounds that count
+// towards the task's worst blocking.
+func (a *Analyzer) cutJob(t int64, tk *Task) {
+	if tk.blockedOn >= 0 {
+		w := t - tk.blockedAt
+		tk.lockBlock[tk.blockedOn] = max(tk.lockBlock[tk.blockedOn], w)
 	}
-	w := t - tk.blockedAt
-	tk.lockBlock[tk.blockedOn] = max(tk.lockBlock[tk.blockedOn], w)
-	tk.jobBlocked += w
 	if tk.jobBlocked > tk.MaxBlocking {
 		tk.MaxBlocking, tk.MaxBlockingAt = tk.jobBlocked, t
 	}
@@ -576,6 +784,9 @@ func (a *Analyzer) cutWait(t int64, tk *Task) {
 }
 
 // Summary takes an SM frame (trace level 0, where there are no EN events).
+// Its max_resp is the worst response of one window (a second): the
+// histogram then holds window maxima, and the figures say so
+// (TaskResult.WindowMax).
 func (a *Analyzer) Summary(s *wire.Summary) {
 	tk := a.task(s.Task)
 	if tk == nil {
@@ -584,7 +795,7 @@ func (a *Analyzer) Summary(s *wire.Summary) {
 	tk.Jobs += uint64(s.Jobs)
 	tk.Misses += uint64(s.Misses)
 	if s.MaxResp > tk.MaxResponse {
-		tk.MaxResponse = s.MaxResp
+		tk.MaxResponse, tk.MaxResponseAt = s.MaxResp, int64(s.Time)
 	}
 	if s.Jobs > 0 && s.MaxResp > 0 {
 		_ = tk.Hist.RecordValue(min(s.MaxResp, histMax))
@@ -599,11 +810,25 @@ type Bin struct {
 }
 
 // TaskResult is one task's figures in a run record. Times are µs of board time.
+//
+// The response figures (max, percentiles, histogram) come from one set of
+// samples: every job that ended, plus every job a reset killed, at its time
+// from release to the reset (Censored counts those; the true response was
+// at least that). At trace level 0 the board sends one worst response per
+// task and second instead of one per job: WindowMax is set, the percentiles
+// are of those window maxima and are named so (P99OfWindowMaxUS,
+// P50OfWindowMaxUS), and P99ResponseUS/P50ResponseUS are absent.
 type TaskResult struct {
-	Jobs           uint64 `json:"jobs"`
-	MaxResponseUS  int64  `json:"max_response_us"`
-	P99ResponseUS  int64  `json:"p99_response_us"`
-	P50ResponseUS  int64  `json:"p50_response_us"`
+	Jobs          uint64 `json:"jobs"`
+	Censored      uint64 `json:"censored,omitempty"`
+	MaxResponseUS int64  `json:"max_response_us"`
+	P99ResponseUS int64  `json:"p99_response_us,omitempty"`
+	P50ResponseUS int64  `json:"p50_response_us,omitempty"`
+	// Trace level 0 only.
+	WindowMax        bool  `json:"window_max,omitempty"`
+	P99OfWindowMaxUS int64 `json:"p99_of_window_max_us,omitempty"`
+	P50OfWindowMaxUS int64 `json:"p50_of_window_max_us,omitempty"`
+
 	DeadlineMisses uint64 `json:"deadline_misses"`
 	MaxBlockingUS  int64  `json:"max_blocking_us"`
 	// Schedule figures (trace levels 1 and 2).
@@ -612,6 +837,9 @@ type TaskResult struct {
 	MaxReleaseJitterUS int64            `json:"max_release_jitter_us"`
 	BlockingByLockUS   map[string]int64 `json:"blocking_by_lock_us,omitempty"` // worst single wait per lock
 	ResponseHist       []Bin            `json:"response_hist,omitempty"`
+	// GapCut counts jobs left out of every figure because they straddled a
+	// sequence gap or a rejected frame: the figures are built on a gap.
+	GapCut uint64 `json:"gap_cut,omitempty"`
 }
 
 // histBins is how many bars a stored response histogram has at most.
@@ -625,12 +853,19 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 		if tk.Period <= 0 {
 			continue
 		}
-		r := TaskResult{Jobs: tk.Jobs, MaxResponseUS: tk.MaxResponse, DeadlineMisses: tk.Misses, MaxBlockingUS: tk.MaxBlocking,
-			MaxExecUS: tk.MaxExec, Preemptions: tk.Preemptions, MaxReleaseJitterUS: tk.MaxJitter}
+		r := TaskResult{Jobs: tk.Jobs, Censored: tk.Censored, MaxResponseUS: tk.MaxResponse, DeadlineMisses: tk.Misses, MaxBlockingUS: tk.MaxBlocking,
+			MaxExecUS: tk.MaxExec, Preemptions: tk.Preemptions, MaxReleaseJitterUS: tk.MaxJitter, GapCut: tk.GapCut}
 		if tk.Hist.TotalCount() > 0 {
-			r.P99ResponseUS = min(tk.Hist.ValueAtQuantile(99), tk.MaxResponse)
-			r.P50ResponseUS = min(tk.Hist.ValueAtQuantile(50), tk.MaxResponse)
+			p99 := min(tk.Hist.ValueAtQuantile(99), tk.MaxResponse)
+			p50 := min(tk.Hist.ValueAtQuantile(50), tk.MaxResponse)
+			if a.level == 0 {
+				r.WindowMax, r.P99OfWindowMaxUS, r.P50OfWindowMaxUS = true, p99, p50
+			} else {
+				r.P99ResponseUS, r.P50ResponseUS = p99, p50
+			}
 			r.ResponseHist = bins(tk.Hist, tk.MaxResponse)
+		} else if a.level == 0 {
+			r.WindowMax = true
 		}
 		for k, l := range a.locks {
 			if k < len(tk.usesLock) && tk.usesLock[k] {

@@ -84,7 +84,8 @@ func TestInversionFullTrace(t *testing.T) {
 			a.Finish(20)
 
 			require.Equal(t, 1, a.Inversions)
-			assert.Equal(t, []Episode{{StartUS: 4, LengthUS: 8, High: "high", Low: "low", Medium: "medium", Lock: "bus", MediumUS: 6}}, a.Episodes)
+			assert.Equal(t, []Episode{{StartUS: 4, LengthUS: 8, High: "high", Low: "low", Medium: "medium", Lock: "bus", MediumUS: 6,
+				Shares: []Share{{Task: "medium", US: 6}}}}, a.Episodes)
 
 			ts := a.Tasks()
 			assert.Equal(t, int64(13), ts["high"].MaxResponseUS)
@@ -179,7 +180,8 @@ func TestInversionByLoadBurst(t *testing.T) {
 	a.SetTable(table("none"))
 	feed(a, trace, true)
 	a.Finish(30)
-	require.Equal(t, []Episode{{StartUS: 5, LengthUS: 22, High: "high", Low: "low", Medium: LoadTask, Lock: "bus", MediumUS: 20}}, a.Episodes)
+	require.Equal(t, []Episode{{StartUS: 5, LengthUS: 22, High: "high", Low: "low", Medium: LoadTask, Lock: "bus", MediumUS: 20,
+		Shares: []Share{{Task: LoadTask, US: 20}}}}, a.Episodes)
 
 	// Without the priority the burst is not known to be medium.
 	b := New()

@@ -105,6 +105,15 @@ func (a *Analyzer) Oracle() ([]Bound, []Finding) {
 		}
 		b.BlockingTermUS, b.Protocol = a.blockingTerm(tk)
 		b.BlockingBoundUS = -1
+		if a.level == 0 {
+			// Summaries carry no lock events: the blocking term, and so
+			// every bound, is unknown; a bound of 0 would turn every
+			// response into a finding.
+			b.BlockingTermUS, b.ResponseBoundUS = -1, -1
+			b.Note = "no bound: no lock data (trace level 0 sends no lock events)"
+			bounds = append(bounds, b)
+			continue
+		}
 		if b.BlockingTermUS >= 0 && b.Note == "" {
 			b.BlockingBoundUS = 0
 			if b.BlockingTermUS > 0 {

@@ -58,6 +58,12 @@ type Config struct {
 	Duration int64 // board time the run lasts, µs
 	// Faults are the planned firings, sorted by AtUS.
 	Faults []Fault
+	// Plan, if not nil, stands for Faults and Resolve: given the table the
+	// board declared, it checks the campaign against that table and
+	// returns the run's firings phased against it, each with its command,
+	// generated as the run asks for them (a run of any length keeps only
+	// the next few seconds of its plan). Its error ends the run as is.
+	Plan func(tbl *wire.Table) (Source, error)
 	// Resolve turns campaign fault spec into the command this board
 	// understands, given the table it declared. Called once per Spec.
 	Resolve func(tbl *wire.Table, spec int) (wire.FaultCmd, error)
@@ -71,6 +77,31 @@ type Config struct {
 	// IDs gives command ids; nil means a counter private to this run.
 	// Share one across the runs of a campaign so ids never repeat.
 	IDs *IDs
+
+	onGap func(t int64) // tests: sees every gap the analyzer is told of
+}
+
+// Source yields a run's firings in time order with the command each is on
+// this board; false when there are no more.
+type Source interface {
+	Next() (Fault, wire.FaultCmd, bool)
+}
+
+// sliceSource is Faults resolved once per spec.
+type sliceSource struct {
+	faults []Fault
+	cmds   map[int]wire.FaultCmd
+}
+
+func (s *sliceSource) Next() (Fault, wire.FaultCmd, bool) {
+	if len(s.faults) == 0 {
+		return Fault{}, wire.FaultCmd{}, false
+	}
+	f := s.faults[0]
+	s.faults = s.faults[1:]
+	fc := s.cmds[f.Spec]
+	fc.ID = f.ID
+	return f, fc, true
 }
 
 // Telemetry counts what came over the line.
@@ -152,6 +183,22 @@ type InfraError struct {
 
 func (e *InfraError) Error() string { return fmt.Sprintf("%s: %v", e.Target, e.Err) }
 func (e *InfraError) Unwrap() error { return e.Err }
+
+// BrickError is a board that did not boot again within the boot timeout
+// after a reset, while the link stayed up (reads timed out, they did not
+// fail): the firmware did not come back. It is a firmware failure, not a
+// rig error; a link that is gone is an InfraError.
+type BrickError struct {
+	Target  string
+	After   string // the kind of the reset before the silence
+	AtUS    int64  // run time of that reset
+	Timeout time.Duration
+}
+
+func (e *BrickError) Error() string {
+	return fmt.Sprintf("%s: no BOOT banner and task table within %v after the %s reset at t=%.3f s: the board did not come back (brick)",
+		e.Target, e.Timeout, e.After, float64(e.AtUS)/1e6)
+}
 
 // RefusedError is a board that refused a command the driver needs (NK).
 type RefusedError struct {

@@ -24,18 +24,40 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	if cfg.BurstPriority != nil {
 		s.an.SetBurstPriorities(cfg.BurstPriority)
 	}
+	// A board that is already up sends no banner: ask for it at once. One
+	// still booting ignores the request and sends its banner anyway.
+	if err := s.askTable(); err != nil {
+		return s.obs, err
+	}
 	if err := s.awaitBoot(ctx, true); err != nil {
 		return s.obs, err
 	}
-	var err error
-	s.resolved, err = s.resolveFaults()
-	if err != nil {
-		return s.obs, err
+	if cfg.Plan != nil {
+		src, err := cfg.Plan(&s.obs.Table)
+		if err != nil {
+			return s.obs, err
+		}
+		s.src = src
+	} else {
+		cmds, err := s.resolveFaults()
+		if err != nil {
+			return s.obs, err
+		}
+		s.src = &sliceSource{faults: cfg.Faults, cmds: cmds}
 	}
 	total := cfg.Duration
 	for {
+		if !s.everGo && s.obs.ResetCount > maxResetsBeforeGo {
+			return s.obs, s.infra("the board reset %d times before a run could start", s.obs.ResetCount)
+		}
 		if !s.ready() {
 			if err := s.awaitBoot(ctx, false); err != nil {
+				if s.bootTimedOut && s.obs.ResetCount > 0 {
+					// Silence after a reset on a live link: the board did
+					// not come back. The run up to the reset stands.
+					s.finish()
+					return s.obs, &BrickError{Target: s.t.Name(), After: s.lastReset, AtUS: s.lastRun, Timeout: s.to.Boot}
+				}
 				return s.obs, err
 			}
 		}
@@ -67,7 +89,7 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 		if remaining <= 0 {
 			break
 		}
-		if err := s.arm(ctx, cfg.Faults, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
+		if err := s.arm(ctx, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
 			if errors.Is(err, errReset) {
 				continue
 			}
@@ -92,11 +114,16 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 			if ctx.Err() != nil {
 				s.command(wire.Command{Type: wire.TypeStop}, "SP") //nolint:errcheck // best effort on the way out
 			}
+			s.obs.EndUS = s.lastRun
 			return s.obs, err
 		}
 	}
 	return s.finish(), nil
 }
+
+// maxResetsBeforeGo bounds the reboots the driver sits through before the
+// first GO: a board that never stays up long enough to be started.
+const maxResetsBeforeGo = 20
 
 // silence handles a board that stopped talking during a run. A v2 board is
 // asked who it is (ID): a banner of a new boot is a reboot whose banner was
@@ -181,13 +208,33 @@ func (s *session) probeDone(ctx context.Context) error {
 func (s *session) blackBox(ctx context.Context) error {
 	s.box = s.box[:0]
 	slot := s.obs.ResetCount - 1
-	if err := s.request(ctx, wire.Command{Type: wire.TypeDump}, "DP"); err != nil {
-		var re *RefusedError
-		if errors.As(err, &re) {
-			s.obs.BlackBoxes[slot] = []wire.Event{} // a board without a black box
-			return nil
+	byIndex := map[uint32]wire.Event{}
+	top := uint32(0)
+	// DP does not consume the box: BX frames lost on the line are filled
+	// in from another copy, keyed by their replay index.
+	for try := 0; try < 3; try++ {
+		s.box = s.box[:0]
+		if err := s.request(ctx, wire.Command{Type: wire.TypeDump}, "DP"); err != nil {
+			var re *RefusedError
+			if errors.As(err, &re) {
+				s.obs.BlackBoxes[slot] = []wire.Event{} // a board without a black box
+				return nil
+			}
+			return err
 		}
-		return err
+		for _, ev := range s.box {
+			byIndex[ev.Seq] = ev
+			top = max(top, ev.Seq)
+		}
+		if len(byIndex) == int(top)+1 {
+			break
+		}
+	}
+	s.box = s.box[:0]
+	for i := uint32(0); i <= top && len(byIndex) > 0; i++ {
+		if ev, ok := byIndex[i]; ok {
+			s.box = append(s.box, ev)
+		}
 	}
 	// The ring can still hold events of earlier boots (each on its own
 	// clock): keep the last boot's, where time never goes back. A BX lost
@@ -228,13 +275,13 @@ const (
 // offset from there. Every planned fault fires at most once: those that
 // fired before the reset, and those planned before the new start, are
 // skipped.
-func (s *session) arm(ctx context.Context, faults []Fault, now, remaining, hyper int64) error {
+func (s *session) arm(ctx context.Context, now, remaining, hyper int64) error {
 	planNow := now
 	if now > 0 && hyper > 0 {
 		planNow = (now + hyper/2) / hyper * hyper
 	}
-	s.queue, s.qNext, s.segStart, s.shift = faults, s.consumed, planNow, planNow-now
-	for s.qNext < len(s.queue) && s.queue[s.qNext].AtUS < planNow {
+	s.qNext, s.segStart, s.shift = s.consumed, planNow, planNow-now
+	for s.have(s.qNext) && s.queue[s.qNext].AtUS < planNow {
 		s.obs.FaultsSkipped++
 		s.qNext++
 	}
@@ -253,21 +300,76 @@ func (s *session) arm(ctx context.Context, faults []Fault, now, remaining, hyper
 	}
 	s.done = false
 	s.probe = 0
-	return s.request(ctx, wire.Command{Type: wire.TypeStart, Duration: uint64(remaining)}, "GO")
+	// A run longer than a board's clock is asked to bear runs until SP
+	// (GO 0), and the host stops it when its time is up.
+	goUS := uint64(remaining)
+	s.stopAt = -1
+	if remaining >= maxGO {
+		goUS, s.stopAt = 0, now+remaining
+	}
+	if err := s.request(ctx, wire.Command{Type: wire.TypeStart, Duration: goUS}, "GO"); err != nil {
+		return err
+	}
+	if !s.running {
+		s.goPending, s.goAckHost, s.goDur = true, s.hostUS(), remaining
+	}
+	return nil
+}
+
+// maxGO is the longest run a GO command asks of a board (2^50 µs, about
+// 35 years, what the reference model accepts); longer runs go until SP.
+const maxGO = 1 << 50
+
+// queued is one firing in the driver's window.
+type queued struct {
+	AtUS int64 // plan time
+	Cmd  wire.FaultCmd
+}
+
+// have reports whether the window holds firing i, generating firings up
+// to it when needed.
+func (s *session) have(i int) bool {
+	for len(s.queue) <= i && !s.srcDone {
+		f, fc, ok := s.src.Next()
+		if !ok {
+			s.srcDone = true
+			break
+		}
+		s.queue = append(s.queue, queued{AtUS: f.AtUS, Cmd: fc})
+	}
+	return i < len(s.queue)
+}
+
+// keepBehind is how many spent firings the window keeps behind qFired.
+const keepBehind = 64
+
+// compact drops spent firings from the front of the window, so a run of
+// any length keeps only the next few seconds of its plan. It runs while
+// the board runs, when the firings before qFired are spent for good: a
+// reset uploads again only from the qFired it happens at.
+func (s *session) compact() {
+	d := s.qFired - keepBehind
+	if d < 4096 {
+		return
+	}
+	s.queue = append(s.queue[:0], s.queue[d:]...)
+	s.consumed = max(s.consumed-d, 0)
+	s.qFired -= d
+	s.qNext -= d
 }
 
 // upload sends at most limit of the queued faults due before
 // runTime+uploadLead, keeping at least uploadMin on the board.
 func (s *session) upload(runTime int64, limit int, async bool) ([]uint32, error) {
 	var ids []uint32
-	for len(ids) < limit && s.qNext < len(s.queue) && (s.queue[s.qNext].AtUS < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
-		pf := &s.queue[s.qNext]
-		fc := s.resolved[pf.Spec]
-		fc.ID = pf.ID
-		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(pf.AtUS - s.segStart), Fault: fc}, "SF schedule")
+	for len(ids) < limit && s.have(s.qNext) && (s.queue[s.qNext].AtUS < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
+		q := &s.queue[s.qNext]
+		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(q.AtUS - s.segStart), Fault: q.Cmd}, "SF schedule")
 		if err != nil {
 			return ids, err
 		}
+		// The analyzer reconciles the firing with the board's FB event.
+		s.an.ExpectFault(q.Cmd.ID, q.AtUS-s.segStart, beginWindow(&s.obs.Table, q.Cmd))
 		s.pend[id].async = async
 		ids = append(ids, id)
 		s.qNext++
@@ -281,7 +383,8 @@ func (s *session) refill() error {
 	for s.qFired < s.qNext && s.queue[s.qFired].AtUS <= s.lastRun+s.shift {
 		s.qFired++
 	}
-	if s.qNext-s.qFired >= uploadMin && (s.qNext == len(s.queue) || s.queue[s.qNext].AtUS >= s.lastRun+s.shift+uploadLead) {
+	s.compact()
+	if s.qNext-s.qFired >= uploadMin && (!s.have(s.qNext) || s.queue[s.qNext].AtUS >= s.lastRun+s.shift+uploadLead) {
 		return nil
 	}
 	_, err := s.upload(s.lastRun, maxUnanswered-len(s.pend), true)
@@ -325,7 +428,13 @@ func (s *session) observe(ctx context.Context) error {
 			if s.refused != nil {
 				return s.refused
 			}
-			if s.qNext < len(s.queue) && s.running && len(s.pend) < maxUnanswered {
+			if s.stopAt >= 0 && s.running && s.lastRun >= s.stopAt {
+				if _, err := s.command(wire.Command{Type: wire.TypeStop}, "SP"); err != nil {
+					return err
+				}
+				s.running, s.done = false, true
+			}
+			if (s.qNext < len(s.queue) || !s.srcDone) && s.running && len(s.pend) < maxUnanswered {
 				if err := s.refill(); err != nil {
 					return err
 				}
@@ -336,4 +445,19 @@ func (s *session) observe(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// beginWindow is how long after its firing time a fault may begin on the
+// board: a lock hold begins at the task's next critical section on the
+// lock, within one period of the task.
+func beginWindow(tbl *wire.Table, fc wire.FaultCmd) int64 {
+	if fc.Kind != wire.FaultLockHold {
+		return 0
+	}
+	for _, tk := range tbl.Tasks {
+		if tk.Index == fc.Task {
+			return tk.Period
+		}
+	}
+	return 0
 }

@@ -46,24 +46,27 @@ type session struct {
 	// commands: pend holds the commands not answered yet; answers the
 	// answers not collected yet ("" AK, else the NK reason).
 	pend     map[uint32]*pending
+	resendAt time.Time // when the oldest pending command is due again
+	dirty    bool      // pend changed: resendAt is to be recomputed
 	answers  map[uint32]string
 	deadline time.Time
 	retry    time.Duration
 
 	// boot and table
-	booted    bool // a banner was seen (or inferred) for the board's current boot
-	haveBoot  bool // boot holds a banner
-	boot      wire.Boot
-	tableDone bool
-	tasks     map[int]wire.TaskInfo // this boot's table being collected, by index
-	locks     map[int]wire.LockInfo
-	teTasks   int // counts TE announced; -1 before TE
-	teLocks   int
-	asks      int       // ID commands sent for this boot's table
-	nextAsk   time.Time // when to ask again
-	askedAt   time.Time // when ID was last sent
-	unknown   bool      // the last reset was counted unknown, waiting for its banner
-	rsIDs     []uint32  // RS commands the next banner answers
+	booted       bool // a banner was seen (or inferred) for the board's current boot
+	haveBoot     bool // boot holds a banner
+	boot         wire.Boot
+	tableDone    bool
+	tasks        map[int]wire.TaskInfo // this boot's table being collected, by index
+	locks        map[int]wire.LockInfo
+	teTasks      int // counts TE announced; -1 before TE
+	teLocks      int
+	asks         int       // ID commands sent for this boot's table
+	nextAsk      time.Time // when to ask again
+	bootTimedOut bool      // the last awaitBoot ended in its timeout (the link answered reads)
+	askedAt      time.Time // when ID was last sent
+	unknown      bool      // the last reset was counted unknown, waiting for its banner
+	rsIDs        []uint32  // RS commands the next banner answers
 
 	// run state
 	running              bool
@@ -84,6 +87,9 @@ type session struct {
 	resetNew             bool   // a reset happened since the last arm
 	lastReset            string // kind of the latest reset
 	segEnd               int64  // run time the current GO ends at
+	goPending            bool   // GO was answered, its GO event not seen yet
+	goAckHost            float64
+	goDur                int64
 	probe                uint32 // id of the PG asking whether the run ended, 0 if none
 
 	// console: a ring of the last lines
@@ -91,9 +97,11 @@ type session struct {
 	conN, conAt int
 
 	// fault queue: faults in run time, uploaded up to qNext, due up to qFired
-	queue         []Fault
-	resolved      map[int]wire.FaultCmd
+	queue         []queued // a window of the run's firings, from src as needed
+	src           Source
+	srcDone       bool
 	qNext, qFired int
+	stopAt        int64 // run time at which the host sends SP; -1: the board ends the run
 	segStart      int64 // plan time of the segment start
 	shift         int64 // plan time minus run time in this segment
 	consumed      int   // faults uploaded before the last reset
@@ -224,35 +232,45 @@ func (s *session) command(c wire.Command, what string) (uint32, error) {
 	frame := wire.AppendCommand(nil, c)
 	now := s.clk.Now()
 	s.pend[c.ID] = &pending{frame: frame, what: what, first: now, sent: now}
+	s.dirty = true
 	return c.ID, s.send(frame)
 }
 
-// nextResend is when the oldest pending command is due again.
+// nextResend is when the oldest pending command is due again. It is
+// asked before every read, so it is computed only when pend changed.
 func (s *session) nextResend() (time.Time, bool) {
-	var due time.Time
-	ok := false
-	for _, p := range s.pend {
-		if t := p.sent.Add(s.retry); !ok || t.Before(due) {
-			due, ok = t, true
+	if len(s.pend) == 0 {
+		return time.Time{}, false
+	}
+	if s.dirty {
+		s.dirty = false
+		first := true
+		for _, p := range s.pend {
+			if t := p.sent.Add(s.retry); first || t.Before(s.resendAt) {
+				s.resendAt, first = t, false
+			}
 		}
 	}
-	return due, ok
+	return s.resendAt, true
 }
 
 // resend sends again every pending command whose retry interval passed,
 // and fails once one has gone unanswered for the command timeout.
 func (s *session) resend() error {
 	now := s.clk.Now()
+	s.dirty = true
 	for id, p := range s.pend {
 		if now.Sub(p.sent) < s.retry {
 			continue
 		}
 		if now.Sub(p.first) >= s.to.Boot {
 			delete(s.pend, id)
+			s.dirty = true
 			return s.infra("no answer to %s (id %d) within %v, sent %d times", p.what, id,
 				s.to.Boot, 1+int(now.Sub(p.first)/s.retry))
 		}
 		p.sent = now
+		s.dirty = true
 		s.obs.Telemetry.Retries++
 		if err := s.send(p.frame); err != nil {
 			return err
@@ -269,6 +287,7 @@ func (s *session) answered(id uint32, reason string) {
 		return
 	}
 	delete(s.pend, id)
+	s.dirty = true
 	if id == s.probe {
 		s.probe = 0
 		if !s.done && s.running && s.lastRun >= s.segEnd {
@@ -381,6 +400,7 @@ func (s *session) awaitBoot(ctx context.Context, mayReset bool) error {
 }
 
 func (s *session) bootTimeout() error {
+	s.bootTimedOut = true
 	switch {
 	case !s.booted:
 		return s.infra("no BOOT banner and task table within %v", s.to.Boot)
@@ -498,24 +518,22 @@ func (s *session) dispatch(f *wire.Frame) {
 				s.lost(seq - s.lastSeq - 1)
 			}
 			s.lastRun = max(s.lastRun, s.base+int64(t)-s.origin)
+			s.an.Done(s.base + int64(t) - s.origin) // the board says how far the run got
 			s.running, s.done = false, true
 		}
 	}
 }
 
 // tableFrame notes a TK, LK or TE frame. One that comes while the table is
-// complete and no banner preceded it is the table of a boot whose banner
-// was lost: the board rebooted.
+// complete is an answer to ID, or the table of a boot whose banner was
+// lost. The banner tells: it is asked for, and a new boot count is a
+// reboot (bootSeen), the same one is nothing.
 func (s *session) tableFrame() {
-	if !s.tableDone || (!s.askedAt.IsZero() && s.clk.Now().Sub(s.askedAt) < s.to.Boot) {
-		return // collecting, or the answer to an ID
+	if !s.tableDone || s.boot.Proto < wire.ProtoV2 {
+		return
 	}
-	if s.running || s.everGo {
-		s.newBoot()
-		s.resetSeen(ResetUnknown, "", 0)
-		s.unknown = true
-		// The banner is missing: ask for it (a v1 board cannot say).
-		s.booted = s.boot.Proto < wire.ProtoV2
+	if now := s.clk.Now(); now.Sub(s.askedAt) >= s.retry {
+		s.askTable() //nolint:errcheck // a write error shows at the next command
 	}
 }
 
@@ -572,8 +590,14 @@ func (s *session) consoleTail() []ConsoleLine {
 func (s *session) lost(n uint32) {
 	s.obs.Telemetry.Lost += uint64(n)
 	s.obs.Telemetry.Gaps++
-	if s.gap != nil && s.running {
+	if !s.running {
+		return
+	}
+	if s.gap != nil {
 		s.gap.Gap(s.lastRun)
+	}
+	if s.cfg.onGap != nil {
+		s.cfg.onGap(s.lastRun)
 	}
 }
 
@@ -601,15 +625,20 @@ func (s *session) event(ev *wire.Event) {
 	if !s.haveBootHost {
 		s.bootHost, s.haveBootHost = s.hostUS()-float64(ev.Time), true
 	}
-	if ev.Kind == wire.EvRun {
-		if !s.everGo {
-			s.origin = int64(ev.Time)
+	switch {
+	case ev.Kind == wire.EvRun:
+		s.goPending = false
+		s.startRun(int64(ev.Time), ev.Arg)
+	case s.goPending:
+		// The GO event was lost on the line (the events after it come):
+		// the run started when the board answered GO, which the host
+		// clock dates to within the link's latency.
+		s.goPending = false
+		at := int64(ev.Time)
+		if s.haveBootHost {
+			at = min(at, max(0, int64(s.goAckHost-s.bootHost)))
 		}
-		s.running, s.everGo = true, true
-		s.segEnd = s.base + int64(ev.Time) - s.origin + ev.Arg
-		if ev.Arg == 0 {
-			s.segEnd = 1<<62 - 1
-		}
+		s.startRun(at, s.goDur)
 	}
 	if !s.running {
 		return
@@ -620,6 +649,18 @@ func (s *session) event(ev *wire.Event) {
 		s.obs.Telemetry.Dropped += uint64(ev.Arg)
 	}
 	s.an.Event(t, ev)
+}
+
+// startRun notes the start of a run (GO) at board time at, for dur µs.
+func (s *session) startRun(at, dur int64) {
+	if !s.everGo {
+		s.origin = at
+	}
+	s.running, s.everGo = true, true
+	s.segEnd = s.base + at - s.origin + dur
+	if dur == 0 {
+		s.segEnd = 1<<62 - 1
+	}
 }
 
 // newBoot forgets the table and sequence of the boot before.
@@ -640,14 +681,15 @@ func (s *session) newBoot() {
 	for id := range s.pend {
 		if !slices.Contains(s.rsIDs, id) {
 			delete(s.pend, id)
+			s.dirty = true
 		}
 	}
 	s.probe = 0
+	s.goPending = false
 }
 
 func (s *session) bootSeen(b wire.Boot) {
-	if s.haveBoot && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 &&
-		b.Uptime >= s.boot.Uptime && !s.askedAt.IsZero() && s.clk.Now().Sub(s.askedAt) < s.to.Boot+s.retry {
+	if s.haveBoot && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 && s.sameBoot(b.Uptime) {
 		// The same boot's banner again, asked for with ID: not a reset.
 		// (A board restarted from power-on counts its boots from 1 again,
 		// and its uptime starts afresh.)
@@ -663,6 +705,7 @@ func (s *session) bootSeen(b wire.Boot) {
 	answersRS := len(s.rsIDs) > 0
 	for _, id := range s.rsIDs {
 		delete(s.pend, id)
+		s.dirty = true
 		s.answers[id] = ""
 	}
 	s.rsIDs = s.rsIDs[:0]
@@ -710,6 +753,22 @@ func (s *session) bootSeen(b wire.Boot) {
 	s.creditBoot(hostBoot)
 }
 
+// sameBoot reports whether a banner with the boot count of the known boot
+// and this uptime is that boot's banner again (the answer to ID) rather
+// than a board restarted from power-on, which counts from 1 again: its
+// uptime must be what the known boot's uptime is by now.
+func (s *session) sameBoot(uptime uint64) bool {
+	if !s.haveBootHost {
+		return uptime >= s.boot.Uptime
+	}
+	expect := s.hostUS() - s.bootHost
+	// Link latency, plus clock drift (500 ppm is far beyond any crystal)
+	// over a long run.
+	tol := min(max(250e3, expect*5e-4), expect/2)
+	d := float64(uptime) - expect
+	return d > -tol && d < tol
+}
+
 // reclassify gives the last reset, counted unknown, the kind its banner says.
 func (s *session) reclassify(kind string, b wire.Boot) {
 	if kind == ResetUnknown {
@@ -738,6 +797,9 @@ func (s *session) creditBoot(hostBoot float64) {
 		est := s.prevBase - s.prevOrigin + int64(hostBoot-s.prevBootHost)
 		if est > s.base {
 			s.base = est
+			// The board's time up to its reboot passed (a hang's silence
+			// too): the run got that far, though no event shows it.
+			s.an.Done(est)
 			if n := len(s.obs.Resets); n > 0 && n == s.obs.ResetCount && s.obs.Resets[n-1].AtUS < est {
 				s.obs.Resets[n-1].AtUS = est
 			}
@@ -777,7 +839,9 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 // finish closes the analysis at the last event seen: the run is over.
 func (s *session) finish() *Observation {
 	s.obs.EndUS = s.lastRun
-	s.an.Finish(s.lastRun)
+	// After a reset credited up to the reboot (creditBoot) the run reached
+	// at least the new segment's origin, events or not.
+	s.an.Finish(max(s.lastRun, s.base))
 	return s.obs
 }
 

@@ -278,10 +278,6 @@ func (f *Farm) Results(ctx context.Context, campaign string, fn func(*Result) (d
 
 // FetchTrace copies a result's trace from the object store to path.
 func (f *Farm) FetchTrace(ctx context.Context, name, path string) error {
-	obs, err := f.js.ObjectStore(ctx, TraceBucket)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -289,7 +285,13 @@ func (f *Farm) FetchTrace(ctx context.Context, name, path string) error {
 	// there at all is an error, not a wait.
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return retry(ctx, func() error { return obs.GetFile(ctx, name, path) })
+	return retry(ctx, func() error {
+		obs, err := f.js.ObjectStore(ctx, TraceBucket)
+		if err != nil {
+			return err
+		}
+		return obs.GetFile(ctx, name, path)
+	})
 }
 
 // Executor runs job on rig i of the agent's pool and returns the record
@@ -429,18 +431,27 @@ func (a *Agent) handle(ctx context.Context, i int, msg jetstream.Msg) {
 	}
 	res := Result{Campaign: job.Campaign, Key: job.Key, Attempt: job.Attempt, Index: job.Index, RigError: rigErr, Agent: a.Name, Record: rec}
 	if trace != "" {
-		if obs, err := a.Farm.js.ObjectStore(ctx, TraceBucket); err == nil {
-			if err := retry(ctx, func() error {
-				f, err := os.Open(trace)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				_, err = obs.Put(ctx, jetstream.ObjectMeta{Name: job.TraceName()}, f)
+		// Across a server restart too: the bucket lookup is retried with
+		// the upload, for a while.
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := retry(tctx, func() error {
+			obs, err := a.Farm.js.ObjectStore(tctx, TraceBucket)
+			if err != nil {
 				return err
-			}); err == nil {
-				res.Trace = job.TraceName()
 			}
+			f, err := os.Open(trace)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = obs.Put(tctx, jetstream.ObjectMeta{Name: job.TraceName()}, f)
+			return err
+		})
+		cancel()
+		if err == nil {
+			res.Trace = job.TraceName()
+		} else {
+			a.logf("rig %s: run %d of %s: trace not stored: %v", rig.Name, job.Index, job.Campaign, err)
 		}
 		os.Remove(trace)
 	}

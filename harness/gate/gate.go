@@ -35,6 +35,7 @@ type Side struct {
 	Firmware     []string `json:"firmware,omitempty"`
 	Seeds        []uint64 `json:"-"`
 	DurationUS   int64    `json:"duration_us,omitempty"`
+	TraceLevel   string   `json:"trace_level,omitempty"`
 	ResetRuns    int      `json:"reset_runs"`
 }
 
@@ -97,6 +98,9 @@ type Config struct {
 	// AllowSameBuild compares two sides whose boards report the same
 	// build id (otherwise refused: the firmware is compared with itself).
 	AllowSameBuild bool
+	// AllowDifferent compares result sets of different campaigns (by
+	// content hash) instead of refusing them.
+	AllowDifferent bool
 }
 
 // InputError is a result directory that cannot be read as a run log.
@@ -130,7 +134,7 @@ func Load(dir string) ([]record.RunRecord, []error, error) {
 func describe(dir string, recs []record.RunRecord) (Side, []string) {
 	s := Side{Dir: dir, Runs: len(recs)}
 	var problems []string
-	hashes, durs := map[string]bool{}, map[int64]bool{}
+	hashes, durs, levels := map[string]bool{}, map[int64]bool{}, map[string]bool{}
 	targets, fws := map[string]bool{}, map[string]bool{}
 	for _, r := range recs {
 		hashes[r.CampaignHash] = true
@@ -138,6 +142,8 @@ func describe(dir string, recs []record.RunRecord) (Side, []string) {
 		targets[r.Target] = true
 		fws[fmt.Sprintf("%s %s (%s)", r.Firmware.Name, r.Firmware.Version, r.Firmware.Build)] = true
 		s.Campaign, s.CampaignHash, s.DurationUS = r.Campaign, r.CampaignHash, r.DurationUS
+		s.TraceLevel = traceLevel(&r)
+		levels[s.TraceLevel] = true
 		s.Seeds = append(s.Seeds, r.Seed)
 		if r.Resets.Total() > 0 {
 			s.ResetRuns++
@@ -154,7 +160,24 @@ func describe(dir string, recs []record.RunRecord) (Side, []string) {
 	if len(durs) > 1 {
 		problems = append(problems, fmt.Sprintf("%s holds runs of %d different board durations: they are not one sample", dir, len(durs)))
 	}
+	if len(levels) > 1 {
+		problems = append(problems, fmt.Sprintf("%s holds runs of different trace levels (%s): their figures are different statistics", dir, strings.Join(keys(levels), ", ")))
+	}
 	return s, problems
+}
+
+// traceLevel is the trace level a record was made at. Records older than
+// the trace_level field tell level 0 by their window-maximum figures.
+func traceLevel(r *record.RunRecord) string {
+	if r.TraceLevel != "" {
+		return r.TraceLevel
+	}
+	for _, t := range r.Tasks {
+		if t.WindowMax {
+			return "summary"
+		}
+	}
+	return "per-job (default or full)"
 }
 
 func keys(m map[string]bool) []string {
@@ -183,7 +206,16 @@ func Compare(baseDir string, base []record.RunRecord, candDir string, cand []rec
 			usText(rep.Baseline.DurationUS), usText(rep.Candidate.DurationUS)))
 	}
 	if rep.Baseline.CampaignHash != rep.Candidate.CampaignHash {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("baseline and candidate come from different campaign files (%s, %s)", rep.Baseline.Campaign, rep.Candidate.Campaign))
+		msg := fmt.Sprintf("baseline and candidate come from different campaigns: %s (sha256 %s) and %s (sha256 %s)",
+			rep.Baseline.Campaign, rep.Baseline.CampaignHash, rep.Candidate.Campaign, rep.Candidate.CampaignHash)
+		if cfg.AllowDifferent {
+			rep.Notes = append(rep.Notes, msg+"; compared anyway (--allow-different)")
+		} else {
+			problems = append(problems, msg+": the stress differs, so the figures do not compare (--allow-different compares them anyway)")
+		}
+	}
+	if a, b := rep.Baseline.TraceLevel, rep.Candidate.TraceLevel; a != b {
+		problems = append(problems, fmt.Sprintf("baseline runs were traced at level %s, candidate runs at %s: at level 0 the figures are of per-second window maxima, not of jobs, so they do not compare", a, b))
 	}
 	if id, same := sameBuild(base, cand); same && !cfg.AllowSameBuild {
 		problems = append(problems, fmt.Sprintf("baseline and candidate boards both report build id %s: that compares a firmware with itself (--allow-same-build compares them anyway, to measure rig or seed noise)", id))
@@ -195,20 +227,37 @@ func Compare(baseDir string, base []record.RunRecord, candDir string, cand []rec
 	if cfg.ByRig {
 		rep.Notes = append(rep.Notes, rigNote(base, cand))
 	}
+
+	// Absolute failures, from the candidate's own records: a regression
+	// whatever the sample size and whatever else the inputs hold.
+	rep.absolute(cand)
+
 	var errs []string
 	for _, side := range []struct {
 		name string
 		recs []record.RunRecord
 	}{{"baseline", base}, {"candidate", cand}} {
 		for _, r := range side.recs {
-			if r.Verdict == record.Error {
+			switch r.Verdict {
+			case record.Error:
 				errs = append(errs, fmt.Sprintf("%s run %d: %s", side.name, r.Index, r.Error))
+			case record.Inconclusive:
+				why := "inconclusive"
+				if r.Evidence != nil && len(r.Evidence.Missing) > 0 {
+					why += ": " + strings.Join(r.Evidence.Missing, "; ")
+				}
+				errs = append(errs, fmt.Sprintf("%s run %d: %s", side.name, r.Index, why))
 			}
 		}
 	}
 	if len(errs) > 0 {
-		rep.Verdict = Error
-		rep.Reason = fmt.Sprintf("%d run(s) ended in a rig failure, which says nothing about the firmware: rerun them (%s)", len(errs), strings.Join(errs, "; "))
+		what := fmt.Sprintf("%d run(s) ended in a rig failure or without the evidence a verdict needs, which says nothing about the firmware: rerun them (%s)", len(errs), strings.Join(errs, "; "))
+		if len(rep.Regressions) > 0 {
+			rep.Verdict = Regression
+			rep.Reason = "the candidate fails absolute checks: " + strings.Join(rep.Regressions, ", ") + "; besides, " + what
+			return rep
+		}
+		rep.Verdict, rep.Reason = Error, what
 		return rep
 	}
 
@@ -235,10 +284,15 @@ func Compare(baseDir string, base []record.RunRecord, candDir string, cand []rec
 	m := len(rep.Tests)
 	need := MinRuns(m, alpha)
 	if MinP(len(base), len(cand)) > alpha/float64(m) {
-		rep.Verdict = Invalid
-		rep.Reason = fmt.Sprintf("sample too small to decide: baseline has %d run(s), candidate %d; with %d tests at a family-wise alpha of %g the smallest p-value %d and %d runs can give is %.3g, above the strictest threshold %.3g. Give each side at least %d runs (docs/GATE.md)",
+		small := fmt.Sprintf("sample too small to decide: baseline has %d run(s), candidate %d; with %d tests at a family-wise alpha of %g the smallest p-value %d and %d runs can give is %.3g, above the strictest threshold %.3g. Give each side at least %d runs (docs/GATE.md)",
 			len(base), len(cand), m, alpha, len(base), len(cand), MinP(len(base), len(cand)), alpha/float64(m), need)
 		rep.Tests = []Test{}
+		if len(rep.Regressions) > 0 {
+			rep.Verdict = Regression
+			rep.Reason = "the candidate fails absolute checks: " + strings.Join(rep.Regressions, ", ") + " (the relative tests were not run: " + small + ")"
+			return rep
+		}
+		rep.Verdict, rep.Reason = Invalid, small
 		return rep
 	}
 	var ps []float64
@@ -273,12 +327,41 @@ func Compare(baseDir string, base []record.RunRecord, candDir string, cand []rec
 		}
 	}
 
-	// Absolute checks, from the candidate's own records.
+	baseFails := 0
+	for _, r := range base {
+		if r.Verdict == record.Fail {
+			baseFails++
+		}
+	}
+	if baseFails > 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the baseline itself fails its checks in %d of %d runs", baseFails, len(base)))
+	}
+	if len(rep.Regressions) > 0 {
+		rep.Verdict = Regression
+		rep.Reason = "the candidate is worse: " + strings.Join(rep.Regressions, ", ")
+	} else {
+		rep.Verdict = Pass
+		rep.Reason = fmt.Sprintf("no check failed and no metric is significantly worse (%d tests, family-wise alpha %g, Holm)", len(ps), alpha)
+	}
+	return rep
+}
+
+// absolute lists every check a candidate run that reached a verdict failed, grouped per check,
+// and names each in Regressions. A run that failed without a failed check
+// (its board bricked, or its score fell below min_score) is listed too.
+func (rep *Report) absolute(cand []record.RunRecord) {
 	byCheck := map[string]*CheckFailures{}
 	parsed := map[string]record.Check{} // by expression, once each; absent if it does not parse
 	var order []string
 	for _, r := range cand {
-		for _, c := range r.Checks {
+		if r.Verdict == record.Inconclusive || r.Verdict == record.Error {
+			continue // no evidence either way: reported as such by Compare
+		}
+		checks := r.Checks
+		if r.Resets.Brick > 0 {
+			checks = append(checks[:len(checks):len(checks)], record.CheckResult{Check: record.Check{Expr: "resets.brick == 0", Metric: "resets.brick", Op: "==", Limit: 0}, Value: float64(r.Resets.Brick)})
+		}
+		for _, c := range checks {
 			if c.Pass {
 				continue
 			}
@@ -304,23 +387,6 @@ func Compare(baseDir string, base []record.RunRecord, candDir string, cand []rec
 		rep.FailedChecks = append(rep.FailedChecks, *cf)
 		rep.Regressions = append(rep.Regressions, fmt.Sprintf("check %s (failed in %d of %d candidate runs)", expr, len(cf.Runs), len(cand)))
 	}
-	baseFails := 0
-	for _, r := range base {
-		if r.Verdict == record.Fail {
-			baseFails++
-		}
-	}
-	if baseFails > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("the baseline itself fails its checks in %d of %d runs", baseFails, len(base)))
-	}
-	if len(rep.Regressions) > 0 {
-		rep.Verdict = Regression
-		rep.Reason = "the candidate is worse: " + strings.Join(rep.Regressions, ", ")
-	} else {
-		rep.Verdict = Pass
-		rep.Reason = fmt.Sprintf("no check failed and no metric is significantly worse (%d tests, family-wise alpha %g, Holm)", len(ps), alpha)
-	}
-	return rep
 }
 
 // figure collects one latency figure of one task over the runs that have
@@ -334,7 +400,11 @@ func figure(recs []record.RunRecord, task, fig string) []float64 {
 		}
 		switch fig {
 		case "p99_response_us":
-			out = append(out, float64(t.P99ResponseUS))
+			if t.WindowMax {
+				out = append(out, float64(t.P99OfWindowMaxUS)) // both sides are level 0: checked above
+			} else {
+				out = append(out, float64(t.P99ResponseUS))
+			}
 		case "max_response_us":
 			out = append(out, float64(t.MaxResponseUS))
 		}

@@ -20,6 +20,11 @@ const (
 	Pass  = "pass"
 	Fail  = "fail"
 	Error = "error" // the rig failed, not the firmware
+	// Inconclusive: the run lacks the evidence a verdict needs (planned
+	// faults that did not begin, too few jobs, a short run, too much
+	// telemetry lost; Evidence.Missing says which). Never PASS, never FAIL:
+	// an infrastructure result.
+	Inconclusive = "inconclusive"
 )
 
 // ResetCounts counts a run's resets by kind.
@@ -30,11 +35,21 @@ type ResetCounts struct {
 	Hang     int `json:"hang"`
 	Unknown  int `json:"unknown"`
 	Expected int `json:"expected"` // resets of a kind the campaign's expect_resets allows
+	// Brick is 1 when the board, after a reset, stayed silent past the
+	// boot timeout while the link was up: the firmware did not come back.
+	// It is not a reset of its own (the reset before it is counted).
+	Brick int `json:"brick,omitempty"`
 }
 
 // Total is the number of resets of any kind.
 func (r ResetCounts) Total() int {
 	return r.Watchdog + r.Software + r.PowerOn + r.Hang + r.Unknown + r.Expected
+}
+
+// Unexpected is the number of resets of any kind, unknown reasons
+// included, that the campaign's expect_resets does not allow.
+func (r ResetCounts) Unexpected() int {
+	return r.Total() - r.Expected
 }
 
 // Reset kinds, as counted in a run record.
@@ -45,6 +60,7 @@ const (
 	ResetHang     = "hang"
 	ResetUnknown  = "unknown"  // the sequence restarted without a BOOT banner
 	ResetExpected = "expected" // a kind the campaign's expect_resets allows
+	ResetBrick    = "brick"    // no BOOT within the boot timeout after a reset: the board did not come back
 )
 
 // MaxResetLog is how many resets (the first ones) a run record lists one by
@@ -103,14 +119,26 @@ type Telemetry struct {
 	Malformed uint64 `json:"malformed"`
 	TooLong   uint64 `json:"too_long"`
 	Garbage   uint64 `json:"garbage_bytes"`
-	Lost      uint64 `json:"lost"`    // frames missing in sequence gaps
-	Dropped   uint64 `json:"dropped"` // events the board reported dropping
+	// Lost is every event that did not arrive: the events missing in
+	// sequence gaps plus the events the board reported dropping. The
+	// check telemetry.lost reads this number.
+	Lost    uint64 `json:"lost"`
+	SeqLost uint64 `json:"seq_lost"` // events missing in sequence gaps
+	Dropped uint64 `json:"dropped"`  // events the board reported dropping (DR)
 	// Protocol v2 counters; absent in records of older harnesses.
 	Truncated uint64 `json:"truncated,omitempty"`     // frames cut short by a '$' or the end of input
 	Gaps      uint64 `json:"gaps,omitempty"`          // sequence gaps (each ends the spans open across it)
 	Console   uint64 `json:"console_lines,omitempty"` // console lines (not noise)
 	Retries   uint64 `json:"retries,omitempty"`       // commands sent again with the same id
 	Reasks    uint64 `json:"reasks,omitempty"`        // ID requests for a lost banner or table
+}
+
+// LossFraction is the share of events lost of those the board sent.
+func (t Telemetry) LossFraction() float64 {
+	if t.Lost == 0 {
+		return 0
+	}
+	return float64(t.Lost) / float64(t.Frames+t.Lost)
 }
 
 // Noisy reports whether the link lost or mangled anything.
@@ -146,7 +174,8 @@ type RunRecord struct {
 	Tasks         map[string]analyze.TaskResult `json:"tasks"`
 	Checks        []CheckResult                 `json:"checks"`
 	Deductions    []Deduction                   `json:"deductions"`
-	Faults        []Fault                       `json:"faults"`
+	Faults        []Fault                       `json:"faults"` // the first MaxFaultLog firings (harness)
+	FaultsPlanned int                           `json:"faults_planned"`
 	FaultsSkipped int                           `json:"faults_skipped"`
 	Telemetry     Telemetry                     `json:"telemetry"`
 	Bounds        []analyze.Bound               `json:"bounds"`          // the timing oracle's bounds per task
@@ -173,6 +202,25 @@ type RunRecord struct {
 	Rig *RigInfo `json:"rig,omitempty"`
 	// Attempts are earlier tries of the run that ended in a rig error.
 	Attempts []Attempt `json:"attempts,omitempty"`
+	// TraceLevel is the trace level the run used: summary, default or
+	// full. At summary (level 0) the per-task figures are of per-second
+	// window maxima, not of jobs.
+	TraceLevel string `json:"trace_level,omitempty"`
+	// Evidence is what the verdict rests on: the planned faults reconciled
+	// with the board's FB events, the board time reached, jobs and loss.
+	Evidence *Evidence `json:"evidence,omitempty"`
+}
+
+// Evidence is what a run showed that its verdict may rest on. A run whose
+// Missing is not empty is inconclusive.
+type Evidence struct {
+	Faults    analyze.FaultCheck `json:"faults"`
+	ReachedUS int64              `json:"reached_us"` // board time the run reached
+	MinJobs   int                `json:"min_jobs"`   // jobs each checked task needed
+	Loss      float64            `json:"loss"`       // share of events lost
+	MaxLoss   float64            `json:"max_loss"`
+	// Missing says why the evidence is not enough, one reason a line.
+	Missing []string `json:"missing,omitempty"`
 }
 
 // RunKey identifies a run across invocations: a run with the same key
@@ -195,6 +243,21 @@ func (r *RunRecord) Key() RunKey {
 	return k
 }
 
+// Interrupted is the verdict of a run cut short by SIGINT or SIGTERM:
+// what it observed until then is kept, and no verdict is claimed.
+const Interrupted = "interrupted"
+
+// Plan says which plan a run belongs to, so a results directory read on
+// its own can tell which runs are missing.
+type Plan struct {
+	Runs   int    `json:"runs"`             // runs the campaign plans (a search: the most it may need)
+	Search string `json:"search,omitempty"` // a sweep search: runs are picked as it goes
+}
+
+// ReferenceNone is the reference of a campaign that runs its checks and
+// scores nothing.
+const ReferenceNone = "none"
+
 // Fault is one planned firing of one campaign fault in a run, as stored.
 type Fault struct {
 	ID   uint32 `json:"id"`
@@ -213,21 +276,35 @@ type HostInfo struct {
 
 // Summary is the campaign-level outcome.
 type Summary struct {
-	Campaign     string      `json:"campaign"`
-	CampaignHash string      `json:"campaign_hash"`
-	Target       string      `json:"target"`
-	Reference    string      `json:"reference"`
-	Seed         uint64      `json:"seed"`
-	Verdict      string      `json:"verdict"`
-	Score        float64     `json:"score"`
-	Passed       int         `json:"passed"`
-	Failed       int         `json:"failed"`
-	Errors       int         `json:"errors"`
+	Campaign     string  `json:"campaign"`
+	CampaignHash string  `json:"campaign_hash"`
+	Target       string  `json:"target"`
+	Reference    string  `json:"reference"`
+	Seed         uint64  `json:"seed"`
+	Verdict      string  `json:"verdict"`
+	Score        float64 `json:"score"`
+	Passed       int     `json:"passed"`
+	Failed       int     `json:"failed"`
+	Errors       int     `json:"errors"`
+	// Inconclusive counts runs without the evidence a verdict needs.
+	Inconclusive int         `json:"inconclusive,omitempty"`
 	Runs         []RunRecord `json:"runs"`
 	// Resumed counts the runs taken from an earlier, interrupted invocation.
 	Resumed int `json:"-"`
 	// Interrupted is set when a stop was requested before every run was done.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Planned is the number of runs the campaign plans (for a search, the
+	// most it may need): with Interrupted, how far it got.
+	Planned int `json:"planned,omitempty"`
+	// Qualification evidence: the campaign file's own version, the
+	// firmware the board reported (the first run's), the harness version
+	// that made the runs, and (from a results directory, where host facts
+	// are kept) when the runs started and ended, wall clock.
+	CampaignVersion string    `json:"campaign_version,omitempty"`
+	Firmware        *Firmware `json:"firmware,omitempty"`
+	Harness         string    `json:"harness,omitempty"`
+	Started         string    `json:"started,omitempty"`
+	Ended           string    `json:"ended,omitempty"`
 	// Sweep is what a sweeping campaign learned, per value.
 	Sweep *SweepResult `json:"sweep,omitempty"`
 	// Requirements lists each requirement the checks cite, with its verdict
@@ -338,8 +415,15 @@ func (r *RunRecord) Metric(name string) (float64, bool) {
 		if !ok {
 			return 0, false
 		}
-		tm, ok := taskMetrics[name[i+1:]]
+		m := name[i+1:]
+		tm, ok := taskMetrics[m]
 		if !ok {
+			return 0, false
+		}
+		// Per-job percentiles do not exist at trace level 0 (the board
+		// sent window maxima): the metric is absent, and a check on it
+		// fails instead of passing on a zero.
+		if t.WindowMax && (m == "p99_response" || m == "p50_response") {
 			return 0, false
 		}
 		return tm.get(&t), true
@@ -412,26 +496,32 @@ var taskMetrics = map[string]struct {
 	isTime bool
 	get    func(t *analyze.TaskResult) float64
 }{
-	"max_response":    {true, func(t *analyze.TaskResult) float64 { return float64(t.MaxResponseUS) }},
-	"p99_response":    {true, func(t *analyze.TaskResult) float64 { return float64(t.P99ResponseUS) }},
-	"p50_response":    {true, func(t *analyze.TaskResult) float64 { return float64(t.P50ResponseUS) }},
-	"max_blocking":    {true, func(t *analyze.TaskResult) float64 { return float64(t.MaxBlockingUS) }},
-	"deadline_misses": {false, func(t *analyze.TaskResult) float64 { return float64(t.DeadlineMisses) }},
-	"jobs":            {false, func(t *analyze.TaskResult) float64 { return float64(t.Jobs) }},
+	"max_response": {true, func(t *analyze.TaskResult) float64 { return float64(t.MaxResponseUS) }},
+	"p99_response": {true, func(t *analyze.TaskResult) float64 { return float64(t.P99ResponseUS) }},
+	"p50_response": {true, func(t *analyze.TaskResult) float64 { return float64(t.P50ResponseUS) }},
+	// Trace level 0: percentiles of the per-second window maxima.
+	"p99_of_window_max": {true, func(t *analyze.TaskResult) float64 { return float64(t.P99OfWindowMaxUS) }},
+	"p50_of_window_max": {true, func(t *analyze.TaskResult) float64 { return float64(t.P50OfWindowMaxUS) }},
+	"censored":          {false, func(t *analyze.TaskResult) float64 { return float64(t.Censored) }},
+	"max_blocking":      {true, func(t *analyze.TaskResult) float64 { return float64(t.MaxBlockingUS) }},
+	"deadline_misses":   {false, func(t *analyze.TaskResult) float64 { return float64(t.DeadlineMisses) }},
+	"jobs":              {false, func(t *analyze.TaskResult) float64 { return float64(t.Jobs) }},
 }
 
 // Run-wide metrics (none is a time), and how to read each.
 var runMetrics = map[string]func(r *RunRecord) float64{
-	"resets.watchdog": func(r *RunRecord) float64 { return float64(r.Resets.Watchdog) },
-	"resets.software": func(r *RunRecord) float64 { return float64(r.Resets.Software) },
-	"resets.power_on": func(r *RunRecord) float64 { return float64(r.Resets.PowerOn) },
-	"resets.hang":     func(r *RunRecord) float64 { return float64(r.Resets.Hang) },
-	"resets.unknown":  func(r *RunRecord) float64 { return float64(r.Resets.Unknown) },
-	"resets.expected": func(r *RunRecord) float64 { return float64(r.Resets.Expected) },
-	"resets.total":    func(r *RunRecord) float64 { return float64(r.Resets.Total()) },
-	"inversions":      func(r *RunRecord) float64 { return float64(r.Inversions) },
-	"score":           func(r *RunRecord) float64 { return r.Score },
-	"telemetry.lost":  func(r *RunRecord) float64 { return float64(r.Telemetry.Lost + r.Telemetry.Dropped) },
+	"resets.watchdog":   func(r *RunRecord) float64 { return float64(r.Resets.Watchdog) },
+	"resets.software":   func(r *RunRecord) float64 { return float64(r.Resets.Software) },
+	"resets.power_on":   func(r *RunRecord) float64 { return float64(r.Resets.PowerOn) },
+	"resets.hang":       func(r *RunRecord) float64 { return float64(r.Resets.Hang) },
+	"resets.unknown":    func(r *RunRecord) float64 { return float64(r.Resets.Unknown) },
+	"resets.expected":   func(r *RunRecord) float64 { return float64(r.Resets.Expected) },
+	"resets.total":      func(r *RunRecord) float64 { return float64(r.Resets.Total()) },
+	"resets.unexpected": func(r *RunRecord) float64 { return float64(r.Resets.Unexpected()) },
+	"resets.brick":      func(r *RunRecord) float64 { return float64(r.Resets.Brick) },
+	"inversions":        func(r *RunRecord) float64 { return float64(r.Inversions) },
+	"score":             func(r *RunRecord) float64 { return r.Score },
+	"telemetry.lost":    func(r *RunRecord) float64 { return float64(r.Telemetry.Lost) },
 }
 
 // ParseCheck parses one check. tasks, if not nil, is the set of task names
@@ -527,10 +617,13 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // Summarize recomputes the campaign verdict, score and counts from sum.Runs.
+// A rig error outweighs everything (nothing can be said); then a failed
+// run (the firmware failed, whatever else happened); then an inconclusive
+// one (no evidence either way); only runs that all passed give PASS.
 func Summarize(sum *Summary) {
 	sum.Verdict = Pass
 	total := 0.0
-	sum.Passed, sum.Failed, sum.Errors = 0, 0, 0
+	sum.Passed, sum.Failed, sum.Errors, sum.Inconclusive = 0, 0, 0, 0
 	for _, r := range sum.Runs {
 		total += r.Score
 		switch r.Verdict {
@@ -538,13 +631,19 @@ func Summarize(sum *Summary) {
 			sum.Passed++
 		case Fail:
 			sum.Failed++
-			if sum.Verdict == Pass {
-				sum.Verdict = Fail
-			}
+		case Inconclusive:
+			sum.Inconclusive++
 		default:
 			sum.Errors++
-			sum.Verdict = Error
 		}
+	}
+	switch {
+	case sum.Errors > 0:
+		sum.Verdict = Error
+	case sum.Failed > 0:
+		sum.Verdict = Fail
+	case sum.Inconclusive > 0:
+		sum.Verdict = Inconclusive
 	}
 	if n := len(sum.Runs); n > 0 {
 		sum.Score = math.Round(total/float64(n)*10) / 10
@@ -561,4 +660,20 @@ func FailedChecks(cs []CheckResult) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TaskOfMetric returns the task a check metric is about ("bc_dist" of
+// "bc_dist.p99_response"), or false for a run-wide metric.
+func TaskOfMetric(metric string) (string, bool) {
+	if _, ok := runMetrics[metric]; ok {
+		return "", false
+	}
+	i := strings.LastIndexByte(metric, '.')
+	if i <= 0 {
+		return "", false
+	}
+	if _, ok := taskMetrics[metric[i+1:]]; !ok {
+		return "", false
+	}
+	return metric[:i], true
 }

@@ -17,19 +17,30 @@ const RunsFile = "runs.jsonl"
 type Store struct {
 	dir string
 	f   *os.File
+	// Warnings says what opening repaired: a last record cut short by a
+	// crash, dropped so the next one starts on its own line.
+	Warnings []error
 }
 
-// OpenStore opens (creating if needed) a results directory.
+// OpenStore opens (creating if needed) a results directory and locks it
+// (flock on the run log) for as long as the store is open: a second
+// hilchaos writing into the same directory is refused with *LockedError.
 func OpenStore(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("results directory: %w", err)
 	}
 	path := filepath.Join(dir, RunsFile)
-	if err := dropTornTail(path); err != nil {
-		return nil, fmt.Errorf("results directory: %w", err)
-	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
+		return nil, fmt.Errorf("results directory: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, &LockedError{Dir: dir, Err: err}
+	}
+	torn, err := dropTornTail(path)
+	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("results directory: %w", err)
 	}
 	// Syncing the records is not enough for a new log: its name must be
@@ -38,7 +49,11 @@ func OpenStore(dir string) (*Store, error) {
 		f.Close()
 		return nil, fmt.Errorf("results directory: %w", err)
 	}
-	return &Store{dir: dir, f: f}, nil
+	s := &Store{dir: dir, f: f}
+	if torn > 0 {
+		s.Warnings = append(s.Warnings, fmt.Errorf("%s:%d: incomplete last record ignored (interrupted write)", path, torn))
+	}
+	return s, nil
 }
 
 // syncDir makes the entries of dir durable.
@@ -58,15 +73,17 @@ func syncDir(dir string) error {
 // record whose write was interrupted: the run in progress, never counted
 // as done), so the next record starts on a line of its own. Complete lines
 // are never touched.
-func dropTornTail(path string) error {
+// It returns the line number of the dropped record, or 0.
+func dropTornTail(path string) (int, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) || (err == nil && (len(data) == 0 || data[len(data)-1] == '\n')) {
-		return nil
+		return 0, nil
 	}
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return os.Truncate(path, int64(bytes.LastIndexByte(data, '\n')+1))
+	keep := bytes.LastIndexByte(data, '\n') + 1
+	return bytes.Count(data[:keep], []byte{'\n'}) + 1, os.Truncate(path, int64(keep))
 }
 
 // Dir is the results directory.
@@ -88,7 +105,7 @@ func (s *Store) Append(r *RunRecord) error {
 	return nil
 }
 
-// Close closes the log.
+// Close closes the log and releases the directory's lock.
 func (s *Store) Close() error { return s.f.Close() }
 
 // ReadRuns reads every complete record of DIR/runs.jsonl. A last line cut

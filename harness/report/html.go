@@ -73,12 +73,17 @@ func WriteHTML(w io.Writer, dir string, sum *record.Summary) error {
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"at":    At,
-	"dur":   Dur,
-	"upper": strings.ToUpper,
-	"lost":  lost,
-	"ep":    EpisodeText,
-	"box":   boxText,
+	"at":        At,
+	"dur":       Dur,
+	"upper":     strings.ToUpper,
+	"lost":      lost,
+	"lostText":  lostText,
+	"scoreText": scoreText,
+	"ep":        EpisodeText,
+	"box":       boxText,
+	"summary":   SummaryLine,
+	"sub":       func(a, b int) int { return a - b },
+	"ints":      joinInts,
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>hilchaos {{.Sum.Campaign}}: {{upper .Sum.Verdict}}</title>
@@ -93,9 +98,22 @@ svg text{font:11px sans-serif}.running{fill:#2e7d32}.ready{fill:#cfd8dc}.blocked
 .bar{fill:#546e7a}.legend rect{stroke:#999}
 </style></head><body>
 <h1>hilchaos campaign {{.Sum.Campaign}}: <span class="{{.Sum.Verdict}}">{{upper .Sum.Verdict}}</span>, score {{printf "%.1f" .Sum.Score}}/100</h1>
-<p>target <code>{{.Sum.Target}}</code>, reference <code>{{.Sum.Reference}}</code>; {{.Sum.Passed}} passed, {{.Sum.Failed}} failed, {{.Sum.Errors}} errors. All times are board time since the run's start.</p>
+<p class="summary">{{summary .Sum}}. All times are board time since the run's start.</p>
+<table id="evidence"><tr><th>campaign</th><td>{{.Sum.Campaign}}{{with .Sum.CampaignVersion}} version {{.}}{{end}}</td></tr>
+<tr><th>campaign hash</th><td><code>{{.Sum.CampaignHash}}</code></td></tr>
+<tr><th>seed</th><td>{{.Sum.Seed}}</td></tr>
+<tr><th>target</th><td><code>{{.Sum.Target}}</code></td></tr>
+<tr><th>reference</th><td><code>{{.Sum.Reference}}</code></td></tr>
+<tr><th>firmware</th><td>{{with .Sum.Firmware}}{{.Name}} {{.Version}} (build {{.Build}}){{else}}not reported{{end}}</td></tr>
+<tr><th>harness</th><td>hilchaos {{.Sum.Harness}}</td></tr>
+<tr><th>date</th><td>{{if .Sum.Started}}{{.Sum.Started}} to {{.Sum.Ended}}{{else}}not recorded{{end}}</td></tr></table>
+{{if .Sum.Requirements}}<h2>Requirements</h2>
+<table id="requirements"><tr><th>requirement</th><th>verdict</th><th>check</th><th>runs passed</th><th>worst observed</th><th>failed runs</th></tr>
+{{range .Sum.Requirements}}{{$r := .}}{{range $i, $e := .Evidence}}<tr>{{if eq $i 0}}<td rowspan="{{len $r.Evidence}}" title="{{$r.Text}}">{{$r.ID}}</td><td rowspan="{{len $r.Evidence}}" class="{{$r.Verdict}}">{{upper $r.Verdict}}</td>{{end}}<td>{{$e.Check}}</td><td>{{sub $e.Runs $e.Failed}}/{{$e.Runs}}</td><td>{{$e.WorstText}}{{if ge $e.WorstRun 0}} (run {{$e.WorstRun}}){{end}}</td><td>{{ints $e.FailedRuns}}</td></tr>
+{{end}}{{end}}</table>
+<ul class="requirement-texts">{{range .Sum.Requirements}}{{if .Text}}<li><b>{{.ID}}</b>: {{.Text}}</li>{{end}}{{end}}</ul>{{end}}
 <table id="runs"><tr><th>run</th><th>seed</th><th>resets</th><th>inversions</th><th>outside model</th><th>points lost</th><th>score</th><th>verdict</th></tr>
-{{range .Sum.Runs}}<tr><td>{{.Index}}</td><td>{{.Seed}}</td><td>{{.Resets.Total}}</td><td>{{.Inversions}}</td><td>{{len .Findings}}</td><td>{{lost .}}</td><td>{{printf "%.1f" .Score}}</td><td class="{{.Verdict}}">{{upper .Verdict}}</td></tr>
+{{range .Sum.Runs}}<tr><td>{{.Index}}</td><td>{{.Seed}}</td><td>{{.Resets.Total}}</td><td>{{.Inversions}}</td><td>{{len .Findings}}</td><td>{{lostText .}}</td><td>{{scoreText .}}</td><td class="{{.Verdict}}">{{upper .Verdict}}</td></tr>
 {{end}}</table>
 {{if not .Runs}}<p>Every run passed.</p>{{end}}
 {{range .Runs}}<section class="run" id="run-{{.R.Index}}">
@@ -104,8 +122,8 @@ svg text{font:11px sans-serif}.running{fill:#2e7d32}.ready{fill:#cfd8dc}.blocked
 {{if .Note}}<p class="note">{{.Note}}</p>{{end}}
 {{.Timeline}}
 {{if .Episodes}}<h3>Priority-inversion episodes ({{.R.Inversions}} in all{{if lt (len .Episodes) .R.Inversions}}, first {{len .Episodes}} shown{{end}})</h3>
-<table class="episodes"><tr><th>start</th><th>length</th><th>high</th><th>lock</th><th>held by (low)</th><th>medium</th><th>medium ran</th></tr>
-{{range .Episodes}}<tr><td>{{at .StartUS}}</td><td>{{dur .LengthUS}}</td><td>{{.High}}</td><td>{{.Lock}}</td><td>{{.Low}}</td><td>{{.Medium}}</td><td>{{dur .MediumUS}}</td></tr>
+<table class="episodes"><tr><th>start</th><th>length</th><th>high</th><th>lock</th><th>held by (low)</th><th>culprit</th><th>medium ran (each task, largest first)</th></tr>
+{{range .Episodes}}<tr><td>{{at .StartUS}}</td><td>{{dur .LengthUS}}</td><td>{{.High}}</td><td>{{.Lock}}</td><td>{{.Low}}</td><td>{{.Medium}}</td><td>{{dur .MediumUS}}{{range $i, $s := .Shares}}{{if $i}},{{else}}:{{end}} {{$s.Task}} {{dur $s.US}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{if .R.Deductions}}<h3>Deductions against the reference</h3>
 <table class="deductions"><tr><th>metric</th><th>reference</th><th>observed</th><th>rule</th><th>points</th></tr>
@@ -148,10 +166,17 @@ func timelineSVG(r *record.RunRecord, tl *Timeline) string {
 		r.Index, svgWidth, height, svgWidth, height)
 	fmt.Fprintf(&b, `<title>Run %d, %s to %s</title>`, r.Index, At(tl.From), At(tl.To))
 	// legend
+	// Every mark the timeline draws is named here: the spans (boxes) and
+	// the instants (lines).
 	legend := []struct{ class, text string }{{"running", "running"}, {"ready", "ready"}, {"blocked", "blocked on a lock"}, {"held", "lock held"}, {"inversion", "inversion episode"}}
+	lines := []struct{ class, text string }{{"fault", "fault began / ended"}, {"reset", "reset"}, {"miss", "deadline miss or watchdog expiry"}}
 	fmt.Fprint(&b, `<g class="legend">`)
 	for i, l := range legend {
-		fmt.Fprintf(&b, `<rect class="%s" x="%d" y="6" width="12" height="12"/><text x="%d" y="16">%s</text>`, l.class, svgLeft+i*150, svgLeft+i*150+16, l.text)
+		fmt.Fprintf(&b, `<rect class="%s" x="%d" y="6" width="12" height="12"/><text x="%d" y="16">%s</text>`, l.class, svgLeft+i*130, svgLeft+i*130+16, l.text)
+	}
+	for i, l := range lines {
+		x0 := svgLeft + len(legend)*130 + i*150
+		fmt.Fprintf(&b, `<line class="%s" x1="%d" x2="%d" y1="4" y2="20"/><text x="%d" y="16">%s</text>`, l.class, x0+6, x0+6, x0+14, l.text)
 	}
 	fmt.Fprint(&b, `</g>`)
 	rowY := map[string]int{}

@@ -59,19 +59,34 @@ type junitProblem struct {
 	Text    string `xml:",chardata"`
 }
 
-// WriteJUnit writes the JUnit XML of every run. The time of each testcase is
-// the run's board time in seconds (checks are verdicts on the whole run).
+// WriteJUnit writes the JUnit XML of every run. A suite's time is the wall
+// time the run took (what a CI server adds up); its board time is the
+// board_time_s property. A testcase is a verdict on the whole run and
+// takes no time of its own.
 func WriteJUnit(w io.Writer, sum *record.Summary) error {
 	doc := junitSuites{Name: "hilchaos " + sum.Campaign}
+	var wall float64
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
-		secs := fmt.Sprintf("%.3f", float64(r.DurationUS)/1e6)
+		secs := "0.000"
+		if d, ok := wallSeconds(r); ok {
+			secs = fmt.Sprintf("%.3f", d)
+			wall += d
+		}
 		s := junitSuite{Name: fmt.Sprintf("%s run %d (seed %d)", r.Campaign, r.Index, r.Seed), ID: r.Index, Time: secs,
 			Properties: []junitProperty{
 				{"target", r.Target}, {"reference", r.Reference}, {"seed", fmt.Sprint(r.Seed)},
 				{"firmware", strings.TrimSpace(r.Firmware.Name + " " + r.Firmware.Version + " " + r.Firmware.Build)},
 				{"score", fmt.Sprintf("%.1f", r.Score)}, {"inversions", fmt.Sprint(r.Inversions)},
+				{"board_time_s", fmt.Sprintf("%.3f", float64(r.DurationUS)/1e6)},
+				{"campaign_hash", r.CampaignHash}, {"campaign_version", r.CampaignVersion}, {"harness", sum.Harness},
 			}}
+		if r.Host != nil {
+			s.Properties = append(s.Properties, junitProperty{"started", r.Host.Start}, junitProperty{"ended", r.Host.End})
+		}
+		for _, req := range sum.Requirements {
+			s.Properties = append(s.Properties, junitProperty{"requirement " + req.ID, strings.ToUpper(req.Verdict) + ": " + req.Text})
+		}
 		if r.Host != nil {
 			if ts, err := time.Parse(time.RFC3339Nano, r.Host.Start); err == nil {
 				s.Timestamp = ts.UTC().Format("2006-01-02T15:04:05")
@@ -81,12 +96,12 @@ func WriteJUnit(w io.Writer, sum *record.Summary) error {
 		class := fmt.Sprintf("hilchaos.%s.run%d", sanitize(r.Campaign), r.Index)
 		context := strings.Join(Happenings(r), "\n")
 		if r.Verdict == record.Error {
-			s.Cases = append(s.Cases, junitCase{Name: "run", Classname: class, Time: secs,
+			s.Cases = append(s.Cases, junitCase{Name: "run", Classname: class, Time: "0.000",
 				Error: &junitProblem{Message: "rig error: " + r.Error, Type: "infrastructure", Text: r.Error}})
 			s.Errors++
 		}
 		for _, c := range r.Checks {
-			jc := junitCase{Name: c.Expr, Classname: class, Time: secs}
+			jc := junitCase{Name: c.Expr, Classname: class, Time: "0.000"}
 			if c.Requirement != "" {
 				jc.Name = c.Requirement + ": " + c.Expr
 			}
@@ -98,7 +113,7 @@ func WriteJUnit(w io.Writer, sum *record.Summary) error {
 			s.Cases = append(s.Cases, jc)
 		}
 		if r.Verdict != record.Error {
-			jc := junitCase{Name: "score against the reference", Classname: class, Time: secs}
+			jc := junitCase{Name: "score against the reference", Classname: class, Time: "0.000"}
 			if len(r.Deductions) > 0 && r.Verdict == record.Fail && allChecksPass(r) {
 				// The run failed on min_score alone.
 				jc.Failure = &junitProblem{Type: "score", Message: fmt.Sprintf("score %.1f below the campaign's minimum", r.Score),
@@ -114,11 +129,7 @@ func WriteJUnit(w io.Writer, sum *record.Summary) error {
 		doc.Errors += s.Errors
 		doc.Suites = append(doc.Suites, s)
 	}
-	var total int64
-	for _, r := range sum.Runs {
-		total += r.DurationUS
-	}
-	doc.Time = fmt.Sprintf("%.3f", float64(total)/1e6)
+	doc.Time = fmt.Sprintf("%.3f", wall)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
@@ -147,4 +158,18 @@ func sanitize(s string) string {
 		}
 		return '_'
 	}, s)
+}
+
+// wallSeconds is how long run r took on the host's clock, when the record
+// kept it.
+func wallSeconds(r *record.RunRecord) (float64, bool) {
+	if r.Host == nil {
+		return 0, false
+	}
+	a, err1 := time.Parse(time.RFC3339Nano, r.Host.Start)
+	b, err2 := time.Parse(time.RFC3339Nano, r.Host.End)
+	if err1 != nil || err2 != nil || b.Before(a) {
+		return 0, false
+	}
+	return b.Sub(a).Seconds(), true
 }

@@ -73,8 +73,10 @@ func TestJUnitValidatesAgainstXSD(t *testing.T) {
 
 	x := buf.String()
 	assert.Equal(t, 2, strings.Count(x, "<testsuite "), "a suite per run")
-	// A testcase per check per run (2 checks + the score), failures that say what and when.
-	assert.Equal(t, 6, strings.Count(x, "<testcase "))
+	// A testcase per check per run (2 checks, the 2 default checks
+	// resets.unexpected and resets.hang, the score), failures that say
+	// what and when.
+	assert.Equal(t, 10, strings.Count(x, "<testcase "))
 	assert.Contains(t, x, `message="resets.watchdog == 0 failed: observed 1"`)
 	assert.Regexp(t, `priority-inversion episode\(s\); the first at t=0\.1\d\d s: bc_dist waited [0-9.]+ ms for bus held by asi_met`, x)
 	assert.Regexp(t, `watchdog reset at t=0\.\d+ s \(BOOT reason WDT\)`, x)

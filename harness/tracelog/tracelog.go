@@ -100,9 +100,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Close flushes and closes the log.
+// Close flushes the log, syncs it (and its directory entry) to disk and
+// closes it: a record that points at a trace is stored after this returns.
 func (w *Writer) Close() error {
-	err := errors.Join(w.err, w.gz.Close(), w.bw.Flush(), w.f.Close())
+	err := errors.Join(w.err, w.gz.Close(), w.bw.Flush(), w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())))
 	if err != nil {
 		return fmt.Errorf("trace log %s: %w", w.f.Name(), err)
 	}
@@ -277,4 +278,14 @@ func replay(src io.Reader, h Handler) error {
 			h.Event(lastRun, &ev)
 		}
 	}
+}
+
+// syncDir makes the entries of dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

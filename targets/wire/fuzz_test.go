@@ -281,6 +281,35 @@ func FuzzReader(f *testing.F) {
 		if st != wantStats {
 			t.Fatalf("stats %+v, model says %+v", st, wantStats)
 		}
+		// With console lines reported, the same frames come, and one
+		// console frame per counted line, whose text has no '$', no line
+		// end and only console bytes.
+		rc := NewReader(bytes.NewReader(in))
+		rc.ReportConsole(true)
+		var frames []string
+		consoles := 0
+		for {
+			fr, err := rc.Next()
+			if err != nil {
+				break
+			}
+			if fr.Type != TypeConsole {
+				frames = append(frames, string(fr.Line))
+				continue
+			}
+			consoles++
+			if len(fr.Line) == 0 || len(fr.Line) > MaxConsole {
+				t.Fatalf("console line of %d bytes", len(fr.Line))
+			}
+			for _, c := range fr.Line {
+				if c == '$' || c == '\n' || !(c >= 0x20 && c <= 0x7E || c == '\t' || c == '\r') {
+					t.Fatalf("console line %q holds %q", fr.Line, c)
+				}
+			}
+		}
+		if !reflect.DeepEqual(frames, wantLines) || uint64(consoles) != wantStats.ConsoleLines {
+			t.Fatalf("reporting console: frames %q, %d console lines; model says %q, %d", frames, consoles, wantLines, wantStats.ConsoleLines)
+		}
 		// Every frame, good or bad, started with a '$' and every garbage
 		// byte was read.
 		dollars := uint64(bytes.Count(in, []byte("$")))

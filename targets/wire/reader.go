@@ -229,16 +229,21 @@ func (r *Reader) endLine() bool {
 	return true
 }
 
-// headless reports whether text ends like a frame ("*" and four hex
-// digits): a frame whose '$' was lost on the line, never console text.
+// headless reports whether text looks like a frame whose '$' was lost or
+// mangled on the line, never console text: it ends like a frame ("*" and
+// four hex digits), or it starts like one (a type and a comma, after at
+// most one other byte: the '$' with a bit flipped). Noise that mangles
+// more than that can still pass for console text.
 func headless(text []byte) bool {
 	n := len(text)
-	if n < 5 || text[n-5] != '*' {
-		return false
+	if n >= 5 && text[n-5] == '*' {
+		return true // the CRC digits may be mangled too
 	}
-	_, ok := parseHex4(text[n-4:])
-	return ok
+	typed := func(t []byte) bool { return len(t) >= 3 && isUpper(t[0]) && isUpper(t[1]) && t[2] == ',' }
+	return typed(text) || (n > 0 && typed(text[1:]))
 }
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
 
 // fill reads more input after the partial frame (if any) in buf[r:w].
 func (r *Reader) fill() error {

@@ -1,9 +1,14 @@
-package harness
+// Package score judges run records: the score against the reference run
+// (docs/SCORING.md), the checks, and the requirements they cite. It reads
+// and writes harness/record types only.
+package score
 
 import (
 	"math"
+	"sort"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
+	"github.com/hilchaos/hilchaos/harness/record"
 )
 
 // Scoring rules; docs/SCORING.md explains them.
@@ -36,11 +41,11 @@ const (
 
 // Score compares a run with the reference run of the same plan. Each lost
 // point is explained by a Deduction.
-func Score(obs, ref *RunRecord) (float64, []Deduction) {
-	var ds []Deduction
+func Score(obs, ref *record.RunRecord) (float64, []record.Deduction) {
+	var ds []record.Deduction
 	add := func(metric string, refV, obsV float64, rule string, pts float64) {
 		if pts > 0 {
-			ds = append(ds, Deduction{Metric: metric, Reference: refV, Observed: obsV, Rule: rule, Points: pts})
+			ds = append(ds, record.Deduction{Metric: metric, Reference: refV, Observed: obsV, Rule: rule, Points: pts})
 		}
 	}
 	for _, k := range []struct {
@@ -69,8 +74,8 @@ func Score(obs, ref *RunRecord) (float64, []Deduction) {
 			add(name+".deadline_misses", float64(r.DeadlineMisses), float64(o.DeadlineMisses), missRule,
 				math.Min(float64(extra)*pointsMiss, capMissPerTask))
 		}
-		if float64(o.P99ResponseUS) > float64(r.P99ResponseUS)*p99Factor && o.P99ResponseUS-r.P99ResponseUS > slackUS {
-			add(name+".p99_response_us", float64(r.P99ResponseUS), float64(o.P99ResponseUS), p99Rule, pointsP99)
+		if op, rp, fig := p99(o), p99(r), p99Name(o); float64(op) > float64(rp)*p99Factor && op-rp > slackUS {
+			add(name+"."+fig, float64(rp), float64(op), p99Rule, pointsP99)
 		}
 		if float64(o.MaxBlockingUS) > float64(r.MaxBlockingUS)*blockingFactor && o.MaxBlockingUS-r.MaxBlockingUS > slackUS {
 			add(name+".max_blocking_us", float64(r.MaxBlockingUS), float64(o.MaxBlockingUS), blockingRule, pointsBlocking)
@@ -93,8 +98,8 @@ func Score(obs, ref *RunRecord) (float64, []Deduction) {
 		findPts += pts
 		add("findings."+f.Task+"."+f.Metric, float64(worst(ref.Tasks[f.Task], f.Metric)), float64(f.ObservedUS), findingRule, pts)
 	}
-	if t := obs.Telemetry; t.Frames > 0 && float64(t.Lost+t.Dropped) > lossFractionLimit*float64(t.Frames+t.Lost+t.Dropped) {
-		add("telemetry.lost", 0, float64(t.Lost+t.Dropped), telemetryLossRule, pointsTelemetry)
+	if t := obs.Telemetry; t.Frames > 0 && t.LossFraction() > lossFractionLimit {
+		add("telemetry.lost", 0, float64(t.Lost), telemetryLossRule, pointsTelemetry)
 	}
 	score := float64(maxScore)
 	for _, d := range ds {
@@ -103,14 +108,20 @@ func Score(obs, ref *RunRecord) (float64, []Deduction) {
 	return math.Max(score, 0), ds
 }
 
-// Evaluate runs every check on r.
-func Evaluate(checks []Check, r *RunRecord) []CheckResult {
-	out := make([]CheckResult, 0, len(checks))
-	for _, c := range checks {
-		v, ok := r.Metric(c.Metric)
-		out = append(out, CheckResult{Check: c, Value: v, Pass: ok && c.Holds(v)})
+// p99 is a task's 99th percentile: of its responses, or at trace level 0
+// of its per-second window maxima (the reference run has the same level).
+func p99(t analyze.TaskResult) int64 {
+	if t.WindowMax {
+		return t.P99OfWindowMaxUS
 	}
-	return out
+	return t.P99ResponseUS
+}
+
+func p99Name(t analyze.TaskResult) string {
+	if t.WindowMax {
+		return "p99_of_window_max_us"
+	}
+	return "p99_response_us"
 }
 
 // worst is a task's worst observation of an oracle metric.
@@ -124,4 +135,13 @@ func worst(t analyze.TaskResult, metric string) int64 {
 		return t.MaxExecUS
 	}
 	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -1,10 +1,12 @@
-package harness
+package score
 
-// Requirements evaluates every requirement the campaign's checks cite, in
-// the order of their ids.
-func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
+import "github.com/hilchaos/hilchaos/harness/record"
+
+// Requirements evaluates every requirement the checks cite, in the order of
+// their ids; texts gives each requirement's text.
+func Requirements(checks []record.Check, texts map[string]string, runs []record.RunRecord) []record.RequirementResult {
 	seen := map[string]bool{}
-	for _, ch := range c.Checks {
+	for _, ch := range checks {
 		if ch.Requirement != "" {
 			seen[ch.Requirement] = true
 		}
@@ -13,14 +15,14 @@ func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
 		return nil
 	}
 	ids := sortedKeys(seen)
-	var out []RequirementResult
+	var out []record.RequirementResult
 	for _, id := range ids {
-		rr := RequirementResult{ID: id, Text: c.Requirements[id], Verdict: Untested}
-		for _, ch := range c.Checks {
+		rr := record.RequirementResult{ID: id, Text: texts[id], Verdict: record.Untested}
+		for _, ch := range checks {
 			if ch.Requirement != id {
 				continue
 			}
-			ev := CheckEvidence{Check: ch.Expr, WorstRun: -1}
+			ev := record.CheckEvidence{Check: ch.Expr, WorstRun: -1}
 			for i := range runs {
 				r := &runs[i]
 				for _, cr := range r.Checks {
@@ -37,12 +39,12 @@ func Requirements(c *Campaign, runs []RunRecord) []RequirementResult {
 					}
 				}
 			}
-			ev.WorstText = FormatMetric(ch.Metric, ev.Worst)
-			if ev.Runs > 0 && rr.Verdict == Untested {
-				rr.Verdict = Pass
+			ev.WorstText = record.FormatMetric(ch.Metric, ev.Worst)
+			if ev.Runs > 0 && rr.Verdict == record.Untested {
+				rr.Verdict = record.Pass
 			}
 			if ev.Failed > 0 {
-				rr.Verdict = Fail
+				rr.Verdict = record.Fail
 			}
 			rr.Evidence = append(rr.Evidence, ev)
 		}

@@ -1,0 +1,291 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hilchaos/hilchaos/firmware"
+	"github.com/hilchaos/hilchaos/harness/tracelog"
+	"github.com/hilchaos/hilchaos/targets/boardserver"
+	_ "github.com/hilchaos/hilchaos/targets/serial" // the serial:// scheme
+	"github.com/hilchaos/hilchaos/targets/targettest"
+	_ "github.com/hilchaos/hilchaos/targets/tcp" // the tcp:// scheme
+	"github.com/hilchaos/hilchaos/targets/wire"
+	"github.com/stretchr/testify/require"
+)
+
+// relay sits between a board on one PTY and the host on a second PTY, as a
+// noisy cable would: every byte from the board has its one random bit
+// flipped with probability ppm/1e6. Host to board bytes pass untouched.
+type relay struct {
+	// dropPct, when set, drops that percentage of the 100 ms windows of
+	// board output instead of flipping bits (a link that loses chunks).
+	dropPct uint64
+	dropped atomic.Uint64
+	ppm     atomic.Uint64
+	armOnGO uint64 // the rate to switch to when the board's GO event passes, 0: none
+	Path    string // the host's end
+	flipped atomic.Uint64
+}
+
+// startRelay relays the board on boardPath to a new PTY; flips start at
+// once (fromBoot) or when the run starts.
+func startRelay(t *testing.T, boardPath string, ppm uint64, fromBoot bool, dropPct ...uint64) *relay {
+	t.Helper()
+	in, err := os.OpenFile(boardPath, os.O_RDWR|syscall.O_NOCTTY, 0)
+	require.NoError(t, err)
+	host, err := boardserver.OpenPTY("")
+	require.NoError(t, err)
+	r := &relay{Path: host.Path}
+	if len(dropPct) > 0 {
+		r.dropPct = dropPct[0]
+	}
+	if fromBoot {
+		r.ppm.Store(ppm)
+	} else {
+		r.armOnGO = ppm
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // board to host, with noise
+		defer wg.Done()
+		rng := rand.New(rand.NewPCG(1997, ppm))
+		born := time.Now()
+		buf := make([]byte, 4096)
+		var tail []byte
+		for {
+			n, err := in.Read(buf)
+			if err != nil {
+				return
+			}
+			p := buf[:n]
+			if r.armOnGO != 0 && r.ppm.Load() == 0 {
+				seen := append(tail, p...)
+				if bytes.Contains(seen, []byte(",GO,")) && bytes.Contains(seen, []byte("$EV,")) {
+					r.ppm.Store(r.armOnGO)
+				}
+				tail = append(tail[:0], seen[max(0, len(seen)-16):]...)
+			}
+			if rate := r.ppm.Load(); rate > 0 && r.dropPct > 0 {
+				// One fate per 100 ms window of this relay's life.
+				w := uint64(time.Since(born) / (100 * time.Millisecond))
+				if fate := rand.New(rand.NewPCG(w, 7)); fate.Uint64N(100) < r.dropPct {
+					r.dropped.Add(uint64(len(p)))
+					continue
+				}
+			} else if rate > 0 {
+				for i := range p {
+					if rng.Uint64N(1_000_000) < rate {
+						p[i] ^= 1 << rng.UintN(8)
+						r.flipped.Add(1)
+					}
+				}
+			}
+			if _, err := host.Master.Write(p); err != nil {
+				return
+			}
+		}
+	}()
+	go func() { // host to board
+		defer wg.Done()
+		buf := make([]byte, 4096)
+		for {
+			n, err := host.Master.Read(buf)
+			if err != nil {
+				return
+			}
+			if _, err := in.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		in.Close()
+		host.Close()
+		wg.Wait()
+	})
+	return r
+}
+
+// noisyRun runs the Pathfinder campaign for d of board time on a PTY board
+// with mutex behind a relay flipping ppm of the bytes it sends (or, with
+// dropPct, dropping that share of its 100 ms windows).
+func noisyRun(t *testing.T, mutex firmware.Protocol, ppm uint64, fromBoot bool, d time.Duration, dropPct ...uint64) (*RunRecord, *relay, error) {
+	t.Helper()
+	p, err := firmware.Lookup("pathfinder")
+	require.NoError(t, err)
+	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: mutex, Trace: 2}})
+	r := startRelay(t, b.Path(), ppm, fromBoot, dropPct...)
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: d, Target: "serial://" + r.Path, Repeat: 1})
+	require.NoError(t, err)
+	start := time.Now()
+	sum, err := Execute(context.Background(), c, Options{})
+	require.Len(t, sum.Runs, 1, "%v", err)
+	rec := &sum.Runs[0]
+	t.Logf("mutex %v, %d ppm: %s in %v; resets %+v; telemetry %+v; err %v", mutex, ppm, rec.Verdict, time.Since(start).Round(time.Millisecond), rec.Resets, rec.Telemetry, err)
+	return rec, r, err
+}
+
+// Must show: at 1 % of flipped bytes during the run a passing board passes
+// and a failing board fails, and the record says how noisy the link was.
+func TestRelayOnePercentDuringTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	for _, c := range []struct {
+		mutex firmware.Protocol
+		want  string
+	}{{firmware.ProtoInherit, Pass}, {firmware.ProtoNone, Fail}} {
+		rec, r, err := noisyRun(t, c.mutex, 10_000, false, 3*time.Second)
+		if c.want == Pass {
+			require.NoError(t, err)
+		}
+		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s", c.mutex, rec.Checks, rec.Error)
+		require.Positive(t, r.flipped.Load())
+		tm := rec.Telemetry
+		require.Positive(t, tm.BadCRC+tm.Malformed+tm.Truncated+tm.TooLong, "mutex %v: %+v", c.mutex, tm)
+		require.Positive(t, tm.Lost, "mutex %v: %+v", c.mutex, tm)
+	}
+}
+
+// Must show: at 5 % a passing board never gets FAIL: it passes, or the run
+// is inconclusive (an error, exit 3).
+func TestRelayFivePercentNeverFailsAPassingBoard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	rec, _, err := noisyRun(t, firmware.ProtoInherit, 50_000, false, 3*time.Second)
+	require.NotEqual(t, Fail, rec.Verdict, "%+v %+v %v", rec.Checks, rec.Telemetry, err)
+}
+
+// Must show: at 1 % from boot the run starts: the banner and table are
+// asked for again until complete.
+func TestRelayOnePercentFromBoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	rec, _, err := noisyRun(t, firmware.ProtoInherit, 10_000, true, 2*time.Second)
+	require.NoError(t, err, "%+v", rec.Telemetry)
+	require.Equal(t, Pass, rec.Verdict, "%+v", rec.Checks)
+	require.Positive(t, rec.Telemetry.BadCRC+rec.Telemetry.Truncated+rec.Telemetry.Malformed)
+}
+
+// Must show: the drift estimate of a board whose clock is the host's own
+// (a PTY board paced to this machine's clock) stays within 100 ppm of 0
+// across resets, direct and through ser2net. The board hangs once (it is
+// reset, and boots again).
+func TestDriftNearZeroAcrossResets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	for _, via := range []string{"direct", "ser2net"} {
+		t.Run(via, func(t *testing.T) {
+			t.Parallel()
+			driftAcrossResets(t, via)
+		})
+	}
+}
+
+func driftAcrossResets(t *testing.T, via string) {
+	p, err := firmware.Lookup("pathfinder")
+	require.NoError(t, err)
+	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 2},
+		FreezeAfter: 3 * time.Second})
+	target := "serial://" + b.Path()
+	if via == "ser2net" {
+		target = "tcp://" + targettest.Ser2net(t, b.Path())
+	}
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: 10 * time.Second, Target: target, Repeat: 1})
+	require.NoError(t, err)
+	c.Timeouts.Liveness, c.Timeouts.Boot = time.Second, 2*time.Second
+	sum, err := Execute(context.Background(), c, Options{})
+	require.NoError(t, err)
+	rec := sum.Runs[0]
+	require.Equal(t, 1, rec.Resets.Hang, "%+v", rec.ResetLog)
+	require.NotNil(t, rec.Link)
+	require.NotNil(t, rec.Link.Clock)
+	t.Logf("%+v", rec.Link.Clock)
+	require.InDelta(t, 0, rec.Link.Clock.DriftPPM, 100)
+}
+
+// 10 % of the 100 ms windows of board output lost during the run (the
+// issue's "exit 3 after 16 s, banner lost after RS"): the passing board
+// passes and the failing board fails, with the loss in the record.
+func TestRelayDroppedWindows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	for _, c := range []struct {
+		mutex firmware.Protocol
+		want  string
+	}{{firmware.ProtoInherit, Pass}, {firmware.ProtoNone, Fail}} {
+		rec, r, err := noisyRun(t, c.mutex, 1, false, 3*time.Second, 10)
+		require.Positive(t, r.dropped.Load())
+		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s %v", c.mutex, rec.Checks, rec.Error, err)
+		require.Positive(t, rec.Telemetry.Lost, "mutex %v: %+v", c.mutex, rec.Telemetry)
+	}
+}
+
+// Must show: --repeat 3 against a board that stays up and de-duplicates
+// ids (the PTY reference board): three runs, and between the end of one
+// (its DN) and the start of the next (its GO event) less board time than
+// a boot timeout: no run waits for a banner the board will not send.
+func TestRepeatOnOneDeduplicatingBoard(t *testing.T) {
+	if testing.Short() {
+		t.Skip("real time")
+	}
+	t.Parallel()
+	p, err := firmware.Lookup("pathfinder")
+	require.NoError(t, err)
+	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 1}})
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: time.Second, Target: "serial://" + b.Path(), Repeat: 3})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	sum, err := Execute(context.Background(), c, Options{Store: st})
+	require.NoError(t, err)
+	require.Len(t, sum.Runs, 3)
+	var goAt, dnAt []uint64 // board µs since its one boot
+	for i, r := range sum.Runs {
+		require.Equal(t, Pass, r.Verdict, "run %d: %s", i, r.Error)
+		require.Zero(t, r.Resets.Total(), "run %d", i)
+		tr, err := tracelog.Open(filepath.Join(dir, r.Trace))
+		require.NoError(t, err)
+		rd := wire.NewReader(tr)
+		for {
+			f, err := rd.Next()
+			if err != nil {
+				break
+			}
+			if ev, err := f.Event(); err == nil && f.Type == wire.TypeEvent && ev.Kind == wire.EvRun {
+				goAt = append(goAt, ev.Time)
+			}
+			if _, at, err := f.Done(); err == nil {
+				dnAt = append(dnAt, at)
+			}
+		}
+		tr.Close()
+	}
+	require.Len(t, goAt, 3)
+	require.Len(t, dnAt, 3)
+	for i := 1; i < 3; i++ {
+		between := time.Duration(goAt[i]-dnAt[i-1]) * time.Microsecond
+		t.Logf("board time from run %d's DN to run %d's GO: %v", i-1, i, between)
+		require.Less(t, between, c.Timeouts.Boot, "run %d waited for a banner", i)
+	}
+}
