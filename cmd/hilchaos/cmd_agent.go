@@ -24,6 +24,7 @@ type agentOptions struct {
 	name     string
 	firmware string
 	ackWait  time.Duration
+	metrics  string
 	flags    natsFlags
 }
 
@@ -68,6 +69,7 @@ See docs/FARM.md.
 	f.StringVar(&o.name, "name", host, "the agent's name in results")
 	f.StringVar(&o.firmware, "firmware", "", "firmware image under test: each rig's flash argv writes it before the rig's first run; boards must report its GNU build id")
 	f.DurationVar(&o.ackWait, "ack-wait", farm.DefaultAckWait, "the farm's redelivery time (must match the controllers')")
+	f.StringVar(&o.metrics, "metrics-addr", "", "serve Prometheus metrics on this address (:9464): runs by verdict, resets by kind, rig health, board seconds, telemetry loss")
 	o.flags.addFlags(f)
 	return cmd
 }
@@ -104,7 +106,17 @@ func (a *app) agent(ctx context.Context, o agentOptions) error {
 	}
 	defer os.RemoveAll(scratch)
 	pool := farm.NewPool(rigs)
-	ex := &agentExec{scratch: scratch, opt: opt, pool: pool, rigs: rigs, campaigns: map[[32]byte]*harness.Campaign{}}
+	var metrics *farm.Metrics
+	if o.metrics != "" {
+		metrics = farm.NewMetrics(pool)
+		addr, stop, err := metrics.Serve(o.metrics)
+		if err != nil {
+			return withCode(ExitInvalid, err)
+		}
+		defer stop()
+		fmt.Fprintf(a.stderr, "metrics: http://%s/metrics\n", addr)
+	}
+	ex := &agentExec{metrics: metrics, scratch: scratch, opt: opt, pool: pool, rigs: rigs, campaigns: map[[32]byte]*harness.Campaign{}}
 	ag := &farm.Agent{Farm: f, Name: o.name, Pool: pool, Rigs: rigs, Exec: ex.run, Log: a.stderr}
 	fmt.Fprintf(a.stderr, "agent %s: serving %d rig(s) to %s\n", o.name, len(rigs), o.nats)
 	err = ag.Serve(ctx)
@@ -120,6 +132,8 @@ type agentExec struct {
 	opt     harness.Options
 	pool    *farm.Pool
 	rigs    []farm.Rig
+
+	metrics *farm.Metrics
 
 	mu        sync.Mutex
 	campaigns map[[32]byte]*harness.Campaign
@@ -181,6 +195,9 @@ func (e *agentExec) run(ctx context.Context, job *farm.Job, i int) ([]byte, bool
 	rec, rigErr, err := harness.RunOnRig(ctx, &c, p, opt, e.pool, i, e.rigs[i])
 	if err != nil {
 		return nil, false, "", err
+	}
+	if e.metrics != nil {
+		e.metrics.Observe(rec)
 	}
 	trace := ""
 	if rec.Trace != "" {

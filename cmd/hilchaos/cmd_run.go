@@ -239,6 +239,10 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	}
 	prog := a.progress(c, len(opt.Done))
 	opt.Progress = prog.update
+	if err := o.farm.serveMetrics(a, &opt); err != nil { // run_farm_flags.go
+		return err
+	}
+	defer o.farm.close()
 	opt.Started = prog.started
 	var sum *harness.Summary
 	if o.only >= 0 {

@@ -50,3 +50,14 @@ func TestRigsCheck(t *testing.T) {
 	assert.Equal(t, ExitInvalid, code)
 	assert.Contains(t, errs, "rigs[0].flash")
 }
+
+// --metrics-addr serves Prometheus metrics while the campaign runs; a bad
+// address is a usage error.
+func TestRunMetricsAddr(t *testing.T) {
+	code, _, errs := hilchaos(t, "run", pathfinder, "--target", "sim://pathfinder?mutex=inherit", "--duration", "2s", "--repeat", "2", "--metrics-addr", "127.0.0.1:0")
+	assert.Equal(t, ExitOK, code, errs)
+	assert.Regexp(t, `metrics: http://127\.0\.0\.1:\d+/metrics`, errs)
+	code, _, errs = hilchaos(t, "run", pathfinder, "--duration", "2s", "--metrics-addr", "256.0.0.1:x")
+	assert.Equal(t, ExitInvalid, code, errs)
+	assert.Contains(t, errs, "--metrics-addr 256.0.0.1:x")
+}

@@ -26,7 +26,8 @@ type farmOptions struct {
 	priority string
 	nats     natsFlags
 	ackWait  time.Duration
-	fr       *harness.FarmRun
+	metrics  string
+	stop     func()
 }
 
 // natsFlags are the connection and authentication flags of --farm and of
@@ -66,6 +67,7 @@ func (o *farmOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.priority, "priority", "soak", "with --farm, the campaign's priority: ci, qualification or soak (an agent takes the highest-priority run waiting)")
 	f.DurationVar(&o.ackWait, "ack-wait", farm.DefaultAckWait, "with --farm, how long a run may go without news from its agent before another agent gets it")
 	o.nats.addFlags(f)
+	f.StringVar(&o.metrics, "metrics-addr", "", "serve Prometheus metrics on this address (:9464) while the campaign runs: runs by verdict, resets by kind, rig health, board seconds, telemetry loss")
 	f.StringVar(&o.firmware, "firmware", "", "firmware image under test (an ELF with a GNU build id): each rig's flash argv writes it before the rig's first run, a qemu:// target boots it, and every board must report its build id")
 }
 
@@ -170,4 +172,34 @@ func (o *farmOptions) execute(ctx context.Context, c *harness.Campaign, opt harn
 	seed := c.Seed
 	return harness.ExecuteFarm(ctx, c, opt, harness.FarmRun{Farm: f, CampaignFile: data, CampaignPath: path,
 		Duration: c.Duration.String(), Repeat: c.Repeat, Seed: &seed, Labels: sel.String(), Priority: o.priority})
+}
+
+// serveMetrics starts the Prometheus endpoint, if asked, and counts every
+// finished run in it.
+func (o *farmOptions) serveMetrics(a *app, opt *harness.Options) error {
+	if o.metrics == "" {
+		return nil
+	}
+	m := farm.NewMetrics(opt.Rigs)
+	addr, stop, err := m.Serve(o.metrics)
+	if err != nil {
+		return withCode(ExitInvalid, err)
+	}
+	o.stop = stop
+	fmt.Fprintf(a.stderr, "metrics: http://%s/metrics\n", addr)
+	progress := opt.Progress
+	opt.Progress = func(done, total int, r *harness.RunRecord) {
+		m.Observe(r)
+		if progress != nil {
+			progress(done, total, r)
+		}
+	}
+	return nil
+}
+
+// close stops what serveMetrics started.
+func (o *farmOptions) close() {
+	if o.stop != nil {
+		o.stop()
+	}
 }
