@@ -1,7 +1,7 @@
 # hilchaos: the README's two commands are `make pathfinder` and `make test`.
 GO ?= go
 
-.PHONY: pathfinder test setup bench fuzz build
+.PHONY: pathfinder test setup bench bench-user fuzz build firmware
 
 build:
 	$(GO) build -o bin/hilchaos ./cmd/hilchaos
@@ -12,6 +12,11 @@ pathfinder:
 
 setup:
 	.ci/setup
+
+# The C reference firmware for QEMU's mps2-an385 (needs gcc-arm-none-eabi,
+# installed by .ci/setup): firmware/mps2-an385/build/pathfinder-*.elf.
+firmware:
+	$(MAKE) -C firmware/mps2-an385
 
 # Everything CI runs: install the test components, vet, then every test.
 test: setup
@@ -30,8 +35,17 @@ bench:
 	$(GO) test -run '^$$' -bench OvernightSoak -benchtime 1x -count 5 ./harness/
 	$(GO) test -run '^$$' -bench Writer -benchtime 3x -count 5 ./harness/tracelog/
 
+# The serial ingest benchmark as an unprivileged user (uid 65534), whom
+# the kernel refuses a second descriptor on an exclusive tty: run as root,
+# it switches with setpriv; compare with the same benchmark in `make bench`.
+bench-user:
+	d=$$(mktemp -d) && chmod 755 $$d && $(GO) test -c -o $$d/serial.test ./targets/serial/ && \
+	cd $$d && setpriv --reuid=65534 --regid=65534 --clear-groups ./serial.test \
+		-test.run '^$$' -test.bench PTYIngest -test.benchtime 2000000x -test.count 5; \
+	status=$$?; rm -rf $$d; exit $$status
+
 # A short pass of every fuzz target.
 fuzz:
-	for pkg in ./targets/wire/ ./firmware/ ./harness/ ./harness/tracelog/ ./harness/farm/; do \
+	for pkg in ./targets/wire/ ./firmware/ ./firmware/agent/gotest/ ./harness/ ./harness/tracelog/ ./harness/conform/ ./harness/farm/; do \
 		for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done

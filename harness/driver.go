@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -31,6 +32,7 @@ type Observation struct {
 	Link          *LinkInfo      // real links only: gaps and clock drift
 	Faults        []PlannedFault // the first MaxFaultLog firings planned on this board
 	FaultsPlanned int            // every firing planned on this board
+	Crashes       []Crash        // crash frames, symbolized when the target knows its ELF
 }
 
 // newIDs is a command id source starting at a random id. Every id it gives
@@ -89,8 +91,69 @@ func driveRun(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, 
 	}
 	if o != nil {
 		obs.Link = linkInfo(t, o)
+		obs.Crashes = crashes(t, o)
 	}
 	return obs, err
+}
+
+// crashes resolves the crash frames' task names and, when the target
+// knows the firmware's ELF, where PC and LR lie in it.
+func crashes(t targets.Target, o *drive.Observation) []Crash {
+	var out []Crash
+	sym, _ := t.(targets.Symbolizer)
+	at := func(addr uint32) *CodeLoc {
+		if sym == nil {
+			return nil
+		}
+		fn, file, line, ok := sym.Symbolize(uint64(addr))
+		if !ok {
+			return nil
+		}
+		return &CodeLoc{Function: fn, File: file, Line: line}
+	}
+	for _, c := range o.Crashes {
+		r := Crash{AtUS: c.AtUS, PC: c.PC, LR: c.LR, XPSR: c.XPSR, CFSR: c.CFSR, At: at(c.PC), From: at(c.LR)}
+		if c.Task >= 0 {
+			r.Task = o.Table.TaskName(c.Task)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// witness sets the resets a target saw by itself against the reboots the
+// board announced (the first MaxResetLog of them).
+func witness(seen []targets.WitnessedReset, o *drive.Observation) *ResetWitness {
+	rw := &ResetWitness{}
+	for _, w := range seen {
+		switch w.Kind {
+		case "watchdog":
+			rw.Watchdog++
+		case "reset":
+			rw.Resets++
+		}
+	}
+	for _, r := range o.Resets {
+		if r.Reason == "" {
+			continue // a hang whose reboot never came, or a banner lost
+		}
+		rw.BoardReboots++
+		if r.Reason == wire.ReasonWatchdog {
+			rw.BoardWatchdog++
+		}
+	}
+	if len(o.Resets) == o.ResetCount {
+		switch {
+		case rw.Watchdog != rw.BoardWatchdog:
+			rw.Disagreement = fmt.Sprintf("the target saw the watchdog fire %d times, the board announced %d watchdog reboots", rw.Watchdog, rw.BoardWatchdog)
+		case rw.Resets != rw.BoardReboots:
+			rw.Disagreement = fmt.Sprintf("the target saw %d resets, the board announced %d reboots", rw.Resets, rw.BoardReboots)
+		}
+		rw.Agrees = rw.Disagreement == ""
+	} else {
+		rw.Disagreement = fmt.Sprintf("only the first %d of %d resets are listed: not compared", len(o.Resets), o.ResetCount)
+	}
+	return rw
 }
 
 // linkInfo is what the driver saw of a real link: the target's gaps and
@@ -112,6 +175,9 @@ func linkInfo(t targets.Target, o *drive.Observation) *LinkInfo {
 				Cause:      gap.Cause,
 			})
 		}
+	}
+	if w, ok := t.(targets.ResetWitness); ok {
+		li.Witness = witness(w.WitnessedResets(), o)
 	}
 	return li
 }

@@ -17,10 +17,10 @@ import (
 	"github.com/hilchaos/hilchaos/targets"
 )
 
-// flaky:// is a simulated board (sim://pathfinder?mutex=inherit) whose
-// opens fail as the test scripts them: flaky://NAME fails its opens whose
+// flakyrig:// is a simulated board (sim://pathfinder?mutex=inherit) whose
+// opens fail as the test scripts them: flakyrig://NAME fails its opens whose
 // number (1, 2, ...) is in failOn[NAME], or every open when dead[NAME].
-var flaky = struct {
+var flakyRig = struct {
 	sync.Mutex
 	opens  map[string]int
 	failOn map[string]map[int]bool
@@ -28,12 +28,12 @@ var flaky = struct {
 }{opens: map[string]int{}, failOn: map[string]map[int]bool{}, dead: map[string]bool{}}
 
 func init() {
-	targets.Register("flaky", func(u *url.URL, opt targets.Options) (targets.Target, error) {
-		flaky.Lock()
+	targets.Register("flakyrig", func(u *url.URL, opt targets.Options) (targets.Target, error) {
+		flakyRig.Lock()
 		name := u.Host
-		flaky.opens[name]++
-		fail := flaky.dead[name] || flaky.failOn[name][flaky.opens[name]]
-		flaky.Unlock()
+		flakyRig.opens[name]++
+		fail := flakyRig.dead[name] || flakyRig.failOn[name][flakyRig.opens[name]]
+		flakyRig.Unlock()
 		if fail {
 			return nil, errors.New("port gone: " + name)
 		}
@@ -41,14 +41,14 @@ func init() {
 	})
 }
 
-func resetFlaky(failOn map[string]map[int]bool, dead ...string) {
-	flaky.Lock()
-	defer flaky.Unlock()
-	flaky.opens = map[string]int{}
-	flaky.failOn = failOn
-	flaky.dead = map[string]bool{}
+func resetFlakyRig(failOn map[string]map[int]bool, dead ...string) {
+	flakyRig.Lock()
+	defer flakyRig.Unlock()
+	flakyRig.opens = map[string]int{}
+	flakyRig.failOn = failOn
+	flakyRig.dead = map[string]bool{}
 	for _, d := range dead {
-		flaky.dead[d] = true
+		flakyRig.dead[d] = true
 	}
 }
 
@@ -72,12 +72,12 @@ func verdicts(sum *Summary) []string {
 	return v
 }
 
-// A night survives a flaky moment: run 1 of 3 hits a rig error; runs 0, 2
+// A night survives a flakyRig moment: run 1 of 3 hits a rig error; runs 0, 2
 // and the retry of 1 are done, the record of run 1 lists the failed try,
 // the summary lists the rig error apart, and the campaign passes.
 func TestRigErrorRetried(t *testing.T) {
-	resetFlaky(map[string]map[int]bool{"one": {2: true}})
-	c := flakyCampaign(t, "flaky://one", 3, "")
+	resetFlakyRig(map[string]map[int]bool{"one": {2: true}})
+	c := flakyCampaign(t, "flakyrig://one", 3, "")
 	st, err := OpenStore(t.TempDir())
 	require.NoError(t, err)
 	defer st.Close()
@@ -96,14 +96,14 @@ func TestRigErrorRetried(t *testing.T) {
 	for i, r := range recs {
 		assert.Equal(t, i, r.Index)
 	}
-	assert.Equal(t, 4, flaky.opens["one"])
+	assert.Equal(t, 4, flakyRig.opens["one"])
 }
 
 // A run that keeps failing stays in error after "retry 2" (three tries);
 // the other runs are still done, and Execute says a run stayed in error.
 func TestRigErrorStays(t *testing.T) {
-	resetFlaky(map[string]map[int]bool{"one": {2: true, 3: true, 4: true}})
-	c := flakyCampaign(t, "flaky://one", 3, "retry 2")
+	resetFlakyRig(map[string]map[int]bool{"one": {2: true, 3: true, 4: true}})
+	c := flakyCampaign(t, "flakyrig://one", 3, "retry 2")
 	sum, err := Execute(context.Background(), c, Options{})
 	var stayed *StayedInError
 	require.ErrorAs(t, err, &stayed)
@@ -115,14 +115,14 @@ func TestRigErrorStays(t *testing.T) {
 }
 
 func TestRigErrorSkipAndAbort(t *testing.T) {
-	resetFlaky(map[string]map[int]bool{"one": {1: true}})
-	sum, err := Execute(context.Background(), flakyCampaign(t, "flaky://one", 3, "skip"), Options{})
+	resetFlakyRig(map[string]map[int]bool{"one": {1: true}})
+	sum, err := Execute(context.Background(), flakyCampaign(t, "flakyrig://one", 3, "skip"), Options{})
 	var stayed *StayedInError
 	require.ErrorAs(t, err, &stayed)
 	assert.Equal(t, []string{Error, Pass, Pass}, verdicts(sum), "skip: no retry, the rest is done")
 
-	resetFlaky(map[string]map[int]bool{"one": {2: true}})
-	sum, err = Execute(context.Background(), flakyCampaign(t, "flaky://one", 3, "abort"), Options{})
+	resetFlakyRig(map[string]map[int]bool{"one": {2: true}})
+	sum, err = Execute(context.Background(), flakyCampaign(t, "flakyrig://one", 3, "abort"), Options{})
 	var infra *InfraError
 	require.ErrorAs(t, err, &infra)
 	assert.Equal(t, []string{Pass, Error}, verdicts(sum), "abort: the campaign ends at the rig error")
@@ -147,11 +147,11 @@ func TestParseRigErrorPolicy(t *testing.T) {
 // is quarantined after max_consecutive_errors, every record names the rig
 // it was done on, and the records are in index order.
 func TestPoolRetriesElsewhereAndQuarantines(t *testing.T) {
-	resetFlaky(nil, "b")
+	resetFlakyRig(nil, "b")
 	rigs := []farm.Rig{
-		{Name: "a", Target: "flaky://a", MaxConsecutiveErrors: 2},
-		{Name: "b", Target: "flaky://b", MaxConsecutiveErrors: 2},
-		{Name: "c", Target: "flaky://c", MaxConsecutiveErrors: 2},
+		{Name: "a", Target: "flakyrig://a", MaxConsecutiveErrors: 2},
+		{Name: "b", Target: "flakyrig://b", MaxConsecutiveErrors: 2},
+		{Name: "c", Target: "flakyrig://c", MaxConsecutiveErrors: 2},
 	}
 	c := flakyCampaign(t, "rigs:test", 9, "")
 	dir := t.TempDir()
@@ -166,7 +166,7 @@ func TestPoolRetriesElsewhereAndQuarantines(t *testing.T) {
 		assert.Equal(t, Pass, r.Verdict)
 		require.NotNil(t, r.Rig)
 		assert.NotEqual(t, "b", r.Rig.Name, "run %d", i)
-		assert.Equal(t, "flaky://"+r.Rig.Name, r.Rig.Target)
+		assert.Equal(t, "flakyrig://"+r.Rig.Name, r.Rig.Target)
 		assert.Equal(t, "rigs:test", r.Target)
 		for _, a := range r.Attempts {
 			assert.Equal(t, "b", a.Rig)
@@ -188,10 +188,10 @@ func TestPoolRetriesElsewhereAndQuarantines(t *testing.T) {
 // A rig with a power argv is power-cycled before it is quarantined, and the
 // power cycle is in the record of the try that led to it.
 func TestPoolPowerCyclesBeforeQuarantine(t *testing.T) {
-	resetFlaky(nil, "b")
+	resetFlakyRig(nil, "b")
 	rigs := []farm.Rig{
-		{Name: "a", Target: "flaky://a", MaxConsecutiveErrors: 1},
-		{Name: "b", Target: "flaky://b", MaxConsecutiveErrors: 1, Power: []string{"true", "{port}"}, CommandTimeout: 10 * time.Second},
+		{Name: "a", Target: "flakyrig://a", MaxConsecutiveErrors: 1},
+		{Name: "b", Target: "flakyrig://b", MaxConsecutiveErrors: 1, Power: []string{"true", "{port}"}, CommandTimeout: 10 * time.Second},
 	}
 	sum, err := Execute(context.Background(), flakyCampaign(t, "rigs:test", 6, ""), Options{Rigs: farm.NewPool(rigs)})
 	require.NoError(t, err)
@@ -215,8 +215,8 @@ func TestPoolPowerCyclesBeforeQuarantine(t *testing.T) {
 // Every rig dead: the runs end in error records naming the cause, and the
 // campaign ends instead of waiting for a rig forever.
 func TestPoolAllQuarantined(t *testing.T) {
-	resetFlaky(nil, "a", "b")
-	rigs := []farm.Rig{{Name: "a", Target: "flaky://a", MaxConsecutiveErrors: 1}, {Name: "b", Target: "flaky://b", MaxConsecutiveErrors: 1}}
+	resetFlakyRig(nil, "a", "b")
+	rigs := []farm.Rig{{Name: "a", Target: "flakyrig://a", MaxConsecutiveErrors: 1}, {Name: "b", Target: "flakyrig://b", MaxConsecutiveErrors: 1}}
 	sum, err := Execute(context.Background(), flakyCampaign(t, "rigs:test", 4, ""), Options{Rigs: farm.NewPool(rigs)})
 	var stayed *StayedInError
 	require.ErrorAs(t, err, &stayed)
@@ -235,10 +235,10 @@ func TestFlashOncePerRigAndBuildID(t *testing.T) {
 	image := filepath.Join(dir, "app.elf")
 	require.NoError(t, os.WriteFile(image, []byte("image"), 0o644))
 	rigs := []farm.Rig{
-		{Name: "a", Target: "flaky://a", MaxConsecutiveErrors: 3, Flash: []string{"cp", "{firmware}", filepath.Join(dir, "a-{port}.bin")}, CommandTimeout: 10 * time.Second},
-		{Name: "b", Target: "flaky://b", MaxConsecutiveErrors: 3, Flash: []string{"cp", "{firmware}", filepath.Join(dir, "b-{port}.bin")}, CommandTimeout: 10 * time.Second},
+		{Name: "a", Target: "flakyrig://a", MaxConsecutiveErrors: 3, Flash: []string{"cp", "{firmware}", filepath.Join(dir, "a-{port}.bin")}, CommandTimeout: 10 * time.Second},
+		{Name: "b", Target: "flakyrig://b", MaxConsecutiveErrors: 3, Flash: []string{"cp", "{firmware}", filepath.Join(dir, "b-{port}.bin")}, CommandTimeout: 10 * time.Second},
 	}
-	resetFlaky(nil)
+	resetFlakyRig(nil)
 	sum, err := Execute(context.Background(), flakyCampaign(t, "rigs:test", 6, ""), Options{Rigs: farm.NewPool(rigs), Firmware: image, FirmwareBuild: "go-ref-1"})
 	require.NoError(t, err)
 	flashes := map[string]int{}

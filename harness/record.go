@@ -10,6 +10,9 @@ type (
 	HostInfo          = record.HostInfo
 	Summary           = record.Summary
 	LinkInfo          = record.LinkInfo
+	ResetWitness      = record.ResetWitness
+	Crash             = record.Crash
+	CodeLoc           = record.CodeLoc
 	LinkGap           = record.LinkGap
 	ClockDrift        = record.ClockDrift
 	ResetCounts       = record.ResetCounts

@@ -122,34 +122,47 @@ func noisyRun(t *testing.T, mutex firmware.Protocol, ppm uint64, fromBoot bool, 
 	t.Helper()
 	p, err := firmware.Lookup("pathfinder")
 	require.NoError(t, err)
-	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: mutex, Trace: 2}})
+	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: mutex, Trace: 1}})
 	r := startRelay(t, b.Path(), ppm, fromBoot, dropPct...)
 	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: d, Target: "serial://" + r.Path, Repeat: 1})
 	require.NoError(t, err)
+	// One flipped byte in a hundred spoils about a quarter of the frames
+	// (a frame is 25-40 bytes). Under the default max_loss of 1 % such a
+	// run is inconclusive; these runs accept up to half, as a campaign on
+	// a bad line may, to show that what does arrive gives true figures.
+	c.MaxLoss = 0.5
 	start := time.Now()
 	sum, err := Execute(context.Background(), c, Options{})
 	require.Len(t, sum.Runs, 1, "%v", err)
 	rec := &sum.Runs[0]
 	t.Logf("mutex %v, %d ppm: %s in %v; resets %+v; telemetry %+v; err %v", mutex, ppm, rec.Verdict, time.Since(start).Round(time.Millisecond), rec.Resets, rec.Telemetry, err)
+	if rec.Evidence != nil && len(rec.Evidence.Missing) > 0 {
+		t.Logf("missing evidence: %q", rec.Evidence.Missing)
+	}
 	return rec, r, err
 }
 
 // Must show: at 1 % of flipped bytes during the run a passing board passes
 // and a failing board fails, and the record says how noisy the link was.
+// No false reset or hang either, and the failing board's watchdog resets
+// are seen.
 func TestRelayOnePercentDuringTheRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	for _, c := range []struct {
 		mutex firmware.Protocol
 		want  string
 	}{{firmware.ProtoInherit, Pass}, {firmware.ProtoNone, Fail}} {
 		rec, r, err := noisyRun(t, c.mutex, 10_000, false, 3*time.Second)
-		if c.want == Pass {
-			require.NoError(t, err)
+		require.NoError(t, err)
+		require.Zero(t, rec.Resets.Hang+rec.Resets.Unknown+rec.Resets.Brick, "mutex %v: %+v", c.mutex, rec.Resets)
+		if c.mutex == firmware.ProtoNone {
+			require.Positive(t, rec.Resets.Watchdog, "the 1997 board resets")
+		} else {
+			require.Zero(t, rec.Resets.Watchdog)
 		}
-		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s", c.mutex, rec.Checks, rec.Error)
+		require.Equal(t, c.want, rec.Verdict, "mutex %v: %+v %s %v", c.mutex, rec.Checks, rec.Error, rec.Evidence)
 		require.Positive(t, r.flipped.Load())
 		tm := rec.Telemetry
 		require.Positive(t, tm.BadCRC+tm.Malformed+tm.Truncated+tm.TooLong, "mutex %v: %+v", c.mutex, tm)
@@ -163,7 +176,6 @@ func TestRelayFivePercentNeverFailsAPassingBoard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	rec, _, err := noisyRun(t, firmware.ProtoInherit, 50_000, false, 3*time.Second)
 	require.NotEqual(t, Fail, rec.Verdict, "%+v %+v %v", rec.Checks, rec.Telemetry, err)
 }
@@ -174,10 +186,10 @@ func TestRelayOnePercentFromBoot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	rec, _, err := noisyRun(t, firmware.ProtoInherit, 10_000, true, 2*time.Second)
 	require.NoError(t, err, "%+v", rec.Telemetry)
-	require.Equal(t, Pass, rec.Verdict, "%+v", rec.Checks)
+	require.Equal(t, Pass, rec.Verdict, "%+v %v", rec.Checks, rec.Evidence)
+	require.Positive(t, rec.Telemetry.Reasks, "the banner and table were asked for")
 	require.Positive(t, rec.Telemetry.BadCRC+rec.Telemetry.Truncated+rec.Telemetry.Malformed)
 }
 
@@ -189,10 +201,8 @@ func TestDriftNearZeroAcrossResets(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	for _, via := range []string{"direct", "ser2net"} {
 		t.Run(via, func(t *testing.T) {
-			t.Parallel()
 			driftAcrossResets(t, via)
 		})
 	}
@@ -227,7 +237,6 @@ func TestRelayDroppedWindows(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	for _, c := range []struct {
 		mutex firmware.Protocol
 		want  string
@@ -247,11 +256,11 @@ func TestRepeatOnOneDeduplicatingBoard(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real time")
 	}
-	t.Parallel()
 	p, err := firmware.Lookup("pathfinder")
 	require.NoError(t, err)
 	b := targettest.StartPTYBoard(t, boardserver.Config{Profile: p, Board: firmware.Config{Mutex: firmware.ProtoInherit, Trace: 1}})
-	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: time.Second, Target: "serial://" + b.Path(), Repeat: 3})
+	// 2 s: bc_dist, the checked task, shows 16 jobs, above min_jobs.
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: 2 * time.Second, Target: "serial://" + b.Path(), Repeat: 3})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	st, err := OpenStore(dir)

@@ -404,6 +404,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.FaultsSkipped = obs.FaultsSkipped
 	rec.Faults, rec.FaultsPlanned = storedFaults(obs.Faults), obs.FaultsPlanned
 	rec.Link = obs.Link
+	rec.Crashes = obs.Crashes
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -109,6 +110,14 @@ func Schemes() []string {
 // infrastructure failure, never a firmware failure.
 var ErrUnreachable = errors.New("target unreachable")
 
+// ErrPermanent marks an open error that waiting cannot cure: the path is
+// not a serial port, the host name does not exist, the device is not there
+// (and never was while this process ran), access is denied. A transport
+// returns it beside ErrUnreachable, so the error is still an
+// infrastructure failure (exit 3), and the reconnect loop gives up at once
+// instead of retrying for the whole window.
+var ErrPermanent = errors.New("cannot succeed by waiting")
+
 // URLError is a target URL that cannot be used.
 type URLError struct {
 	URL    string
@@ -121,15 +130,30 @@ func (e *URLError) Error() string { return fmt.Sprintf("target %q: %s", e.URL, e
 func Parse(raw string) (*url.URL, Opener, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, nil, &URLError{URL: raw, Reason: err.Error()}
+		return nil, nil, &URLError{URL: raw, Reason: err.Error() + hint(raw)}
 	}
 	mu.RLock()
 	o, ok := openers[u.Scheme]
 	mu.RUnlock()
 	if !ok {
-		return nil, nil, &URLError{URL: raw, Reason: fmt.Sprintf("unknown scheme %q (known: %v)", u.Scheme, Schemes())}
+		return nil, nil, &URLError{URL: raw, Reason: fmt.Sprintf("unknown scheme %q (known: %v)", u.Scheme, Schemes()) + hint(raw)}
 	}
 	return u, o, nil
+}
+
+// hint suggests the URL a person most likely meant by raw: a bare device
+// path is a serial port, a bare host:port a TCP serial server.
+func hint(raw string) string {
+	switch {
+	case strings.HasPrefix(raw, "/"):
+		return fmt.Sprintf("; a device path is a serial port: did you mean serial://%s?", raw)
+	case !strings.Contains(raw, "://") && strings.Count(raw, ":") == 1:
+		host, port, _ := strings.Cut(raw, ":")
+		if host != "" && port != "" && strings.Trim(port, "0123456789") == "" {
+			return fmt.Sprintf("; a host:port is a TCP serial server: did you mean tcp://%s?", raw)
+		}
+	}
+	return ""
 }
 
 // Open opens the target named by raw.
@@ -154,4 +178,24 @@ func ClockOf(t Target) Clock {
 		return c
 	}
 	return Wall
+}
+
+// WitnessedReset is one reset a target saw happen to the board by itself,
+// independently of what the board reports (QEMU's QMP events).
+type WitnessedReset struct {
+	At     time.Time // wall clock, when the target learnt of it
+	Kind   string    // "watchdog" (the watchdog fired) or "reset" (the machine reset)
+	Detail string    // the emulator's own words, e.g. "guest-reset"
+}
+
+// ResetWitness is a target that witnesses resets on its own: a run can
+// compare them, count for count, with the BOOT reasons the board gave.
+type ResetWitness interface {
+	WitnessedResets() []WitnessedReset
+}
+
+// Symbolizer is a target that knows the firmware's ELF and can say where a
+// code address lies (a crash frame's PC and LR).
+type Symbolizer interface {
+	Symbolize(addr uint64) (function, file string, line int, ok bool)
 }

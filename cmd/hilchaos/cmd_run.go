@@ -179,6 +179,9 @@ OVERNIGHT
 			if o.resume && o.out == "" {
 				return withCode(ExitInvalid, errors.New("--resume needs --out DIR: the results directory to continue"))
 			}
+			if err := checkTargetFlag(o.target); err != nil {
+				return err
+			}
 			return o.farm.check(o.only, o.sweepValue)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -246,11 +249,11 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	opt.Started = prog.started
 	var sum *harness.Summary
 	if o.only >= 0 {
-		sum, err = harness.ExecuteRuns(cmd.Context(), c, []int{o.only}, opt)
+		sum, err = harness.ExecuteRuns(prog.live.context(cmd.Context()), c, []int{o.only}, opt)
 	} else if o.farm.url != "" {
-		sum, err = o.farm.execute(cmd.Context(), c, opt, path) // run_farm_flags.go
+		sum, err = o.farm.execute(prog.live.context(cmd.Context()), c, opt, path) // run_farm_flags.go
 	} else {
-		sum, err = harness.Execute(cmd.Context(), c, opt)
+		sum, err = harness.Execute(prog.live.context(cmd.Context()), c, opt)
 	}
 	prog.finish()
 	if sum != nil {
@@ -355,6 +358,7 @@ type progressReporter struct {
 	skipped int
 	start   time.Time
 	ran     int
+	live    *liveProgress // inside a run on a real-time board (progress_live.go)
 }
 
 func (a *app) progress(c *harness.Campaign, skipped int) *progressReporter {
@@ -372,10 +376,12 @@ func (a *app) progress(c *harness.Campaign, skipped int) *progressReporter {
 		)
 		_ = p.bar.Set(skipped)
 	}
+	p.live = newLiveProgress(a.stderr, p.bar, c.Name, c.Runs(), skipped)
 	return p
 }
 
 func (p *progressReporter) update(done, total int, r *harness.RunRecord) {
+	p.live.finished(done, total, r)
 	p.ran++
 	if p.bar != nil {
 		p.bar.ChangeMax(total)
@@ -411,6 +417,7 @@ func (p *progressReporter) started(plan harness.RunPlan) {
 }
 
 func (p *progressReporter) finish() {
+	p.live.stop()
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}

@@ -43,7 +43,8 @@ func TestZeroAndNegativeFlagsRefused(t *testing.T) {
 	}
 	// The flag's own default is not a value given.
 	code, _, errs := hilchaos(t, "run", pathfinder, "--repeat", "1", "--duration", "1s")
-	assert.Contains(t, []int{ExitOK, ExitFail}, code, errs)
+	assert.NotEqual(t, ExitInvalid, code, errs)
+	assert.NotContains(t, errs, "must be positive")
 }
 
 // --version names the harness version, the Go version and the revision.

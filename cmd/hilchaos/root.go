@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -20,14 +19,12 @@ type app struct {
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, isTerminal: isTerminal(stderr)}
 	root := a.rootCommand()
+	typeUsageErrors(root)
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	if err != nil && isUsageError(err) {
-		err = withCode(ExitInvalid, err)
-	}
 	printError(stderr, err)
 	return exitCode(err)
 }
@@ -50,18 +47,9 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.portsCommand())
 	root.AddCommand(a.rigsCommand())
 	root.AddCommand(a.agentCommand())
+	root.AddCommand(a.shrinkCommand())
+	root.AddCommand(a.conformCommand())
 	setVersion(root)
 	addCompletions(root)
 	return root
-}
-
-// isUsageError recognises cobra's own argument and flag errors.
-func isUsageError(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "requires at most", "invalid argument", "flag needs an argument", "required flag"} {
-		if strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }

@@ -85,9 +85,7 @@ type Task struct {
 
 	// Sequence gaps: the ends of jobs that were in flight when events were
 	// lost (or whose release was lost) are not observations.
-	GapCut   uint64 // jobs whose end came after a gap they straddled
-	gapOwed  int    // jobs known in flight at the last gap, ends still to come
-	afterGap bool   // a gap happened and no release has been seen since
+	GapCut uint64 // jobs whose end came after a gap they straddled
 }
 
 // Lock holds the figures and state of one declared lock.
@@ -164,6 +162,11 @@ func (ep *episode) addShare(tk *Task, us int64) {
 // Analyzer consumes events in run time (µs since the run started, across
 // resets) and keeps the figures of one run.
 type Analyzer struct {
+	// gapOpen is set by Gap until the next event arrives; gapEnd is then
+	// that event's run time: the end of the latest stretch of lost
+	// telemetry. A job released at or before it straddled a gap.
+	gapOpen  bool
+	gapEnd   int64
 	byName   map[string]*Task
 	order    []*Task
 	index    []*Task // by the current boot's task index
@@ -431,6 +434,9 @@ func (a *Analyzer) account(t int64) {
 // Event takes one event at run time t (µs).
 func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	a.account(t)
+	if a.gapOpen {
+		a.gapOpen, a.gapEnd = false, t
+	}
 	prev := a.lastT
 	switch ev.Kind {
 	case wire.EvDropped:
@@ -438,6 +444,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 		// the sequence numbers run on.
 		if ev.Arg > 0 {
 			a.Gap(prev)
+			a.gapOpen, a.gapEnd = false, t
 		}
 	case wire.EvRun:
 		a.faultsGo(t)
@@ -463,7 +470,6 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			tk.MaxJitter = max(tk.MaxJitter, j)
 		}
 		tk.lastRelease = t
-		tk.afterGap = false
 		if tk.pLen < len(tk.pending) { // overrun beyond the ring: keep the oldest
 			k := (tk.pHead + tk.pLen) % len(tk.pending)
 			tk.pending[k], tk.missed[k] = t, false
@@ -560,8 +566,17 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 }
 
 func (a *Analyzer) end(t int64, tk *Task, r int64) {
-	if tk.gapCut() {
-		if tk.pLen > 0 && tk.gapOwed == 0 {
+	// The response is the board's own measure (EN's arg): it joins nothing
+	// across a gap, so every job that ends is an observation of it.
+	tk.Jobs++
+	if r > tk.MaxResponse {
+		tk.MaxResponse, tk.MaxResponseAt = r, t
+	}
+	_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
+	if a.gapCut(tk, t-r) {
+		// What the host rebuilds from the events (blocking, CPU time) is
+		// unknown for a job that straddled lost telemetry: left out.
+		if tk.pLen > 0 {
 			// The job released after the gap is the one in progress now.
 			tk.active = true
 		}
@@ -570,11 +585,6 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 		a.recoveredEnd(t, tk)
 		return
 	}
-	tk.Jobs++
-	if r > tk.MaxResponse {
-		tk.MaxResponse, tk.MaxResponseAt = r, t
-	}
-	_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
 	if tk.blockedOn >= 0 { // should not happen: it finished
 		tk.blockedOn = -1
 	}
@@ -707,9 +717,9 @@ func (a *Analyzer) closeEpisodes(t int64) {
 // rejected for its CRC or its form) after the event at run time t, the last
 // one received before the loss. Nothing is joined across it:
 //
-//   - a job in flight at the gap, or whose release was lost in it, is not an
-//     observation: its end, when it comes, is counted in Task.GapCut and
-//     enters neither the response figures nor Jobs;
+//   - a job in flight at the gap, or whose release was lost in it, gives no
+//     blocking or CPU-time figure: its end, when it comes, is counted in
+//     Task.GapCut (its response, reported by the board, still counts);
 //   - a wait for a lock, a critical section, an inversion episode and the
 //     release interval open at the gap are closed at t without inventing
 //     what happened in the gap: a wait or a section that was open does not
@@ -717,10 +727,13 @@ func (a *Analyzer) closeEpisodes(t int64) {
 //   - who runs and which locks are held are forgotten until events say it
 //     again; active load bursts are forgotten too (their FE may be lost).
 //
-// The figures are then built on a gap: TaskResult.GapCut says by how many
-// jobs.
+// A job's response is the board's own measure (the arg of its EN event), so
+// every end that arrives is a response observation, gap or not; what the
+// host rebuilds from several events (blocking, CPU time, release jitter) is
+// left out for the jobs that straddled a gap: TaskResult.GapCut counts them.
 func (a *Analyzer) Gap(t int64) {
 	a.Gaps++
+	a.gapOpen = true
 	a.account(t)
 	if a.faults != nil && a.faults.gapFrom < 0 {
 		a.faults.gapFrom = t
@@ -731,8 +744,6 @@ func (a *Analyzer) Gap(t int64) {
 		a.running = nil
 	}
 	for _, tk := range a.order {
-		tk.gapOwed += tk.pLen
-		tk.afterGap = true
 		tk.pHead, tk.pLen, tk.missed = 0, 0, [8]bool{}
 		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
 	}
@@ -742,15 +753,13 @@ func (a *Analyzer) Gap(t int64) {
 	clear(a.bursts)
 }
 
-// gapCut reports whether the end of a job of tk now belongs to a job that
-// straddled a gap, and counts it when so.
-func (tk *Task) gapCut() bool {
-	switch {
-	case tk.gapOwed > 0:
-		tk.gapOwed--
-	case tk.afterGap && tk.pLen == 0:
-		// released in the gap (its RL was lost)
-	default:
+// gapCut reports whether the job of tk that ends now, released at run
+// time rel (the end's time minus the response the board reports), was in
+// flight during a stretch of lost telemetry, and counts it when so. The
+// board's own response time says when the job was released, so a job that
+// began after the loss counts however many ends were lost before it.
+func (a *Analyzer) gapCut(tk *Task, rel int64) bool {
+	if a.Gaps == 0 || (!a.gapOpen && rel > a.gapEnd) {
 		return false
 	}
 	tk.GapCut++

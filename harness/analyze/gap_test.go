@@ -12,7 +12,8 @@ import (
 // Events on both sides of a gap never join: a job released before the gap
 // and ended after it, a job whose release was lost in the gap, a wait and a
 // critical section open across it, and a release interval across it give no
-// figure; jobs wholly after the gap do.
+// blocking, CPU-time or jitter figure. Their responses are the board's own
+// measure (EN's arg) and count.
 //
 //	0  low released, runs, 1 locks bus     (gap after the event at 3)
 //	2  high released, 3 blocks on bus      ... lost: low unlocks, high locks,
@@ -47,25 +48,26 @@ func TestGapNeverJoins(t *testing.T) {
 
 		ts := a.Tasks()
 		h, m, l := ts["high"], ts["medium"], ts["low"]
-		assert.Equal(t, uint64(1), h.Jobs, "withCS=%v: only the job after the gap", withCS)
+		assert.Equal(t, uint64(2), h.Jobs, "withCS=%v: the board reported both ends", withCS)
 		assert.Equal(t, uint64(1), h.GapCut)
-		assert.Equal(t, int64(3), h.MaxResponseUS, "the 38 µs response straddled the gap")
-		assert.Equal(t, int64(3), h.P99ResponseUS)
+		assert.Equal(t, int64(38), h.MaxResponseUS, "the board measured 38 µs")
 		assert.Zero(t, h.MaxBlockingUS, "the wait from 3 was open at the gap: no duration invented")
 		assert.Equal(t, map[string]int64{"bus": 0}, h.BlockingByLockUS)
 		assert.Zero(t, h.MaxReleaseJitterUS, "release interval 2..100 spans the gap")
-		assert.Zero(t, m.Jobs)
+		assert.Equal(t, uint64(1), m.Jobs)
 		assert.Equal(t, uint64(1), m.GapCut, "its release was lost in the gap")
-		assert.Zero(t, m.MaxResponseUS)
-		assert.Empty(t, m.ResponseHist)
-		assert.Zero(t, l.Jobs)
+		assert.Equal(t, int64(7), m.MaxResponseUS)
+		assert.Equal(t, uint64(1), l.Jobs)
 		assert.Equal(t, uint64(1), l.GapCut)
-		assert.Zero(t, l.MaxResponseUS)
+		assert.Equal(t, int64(50), l.MaxResponseUS)
+		assert.Zero(t, l.MaxExecUS, "low's CPU time straddled the gap")
 		assert.Zero(t, a.byName["low"].lockCS[0], "the critical section from 1 was open at the gap")
 		assert.Zero(t, a.Inversions)
 		assert.Equal(t, uint64(1), a.Gaps)
 		_, finds := a.Oracle()
-		assert.Empty(t, finds)
+		for _, f := range finds {
+			assert.Equal(t, "response_us", f.Metric, "only the board's own measure may leave the model: %s", f.Message)
+		}
 	}
 }
 
@@ -81,7 +83,8 @@ func TestGapClosesEpisode(t *testing.T) {
 	assert.Equal(t, int64(3), a.Episodes[0].LengthUS, "4..7, not joined to what follows")
 	assert.Equal(t, int64(3), a.Episodes[0].MediumUS)
 	ts := a.Tasks()
-	assert.Zero(t, ts["high"].Jobs)
+	assert.Equal(t, uint64(1), ts["high"].Jobs, "its response is the board's")
+	assert.Zero(t, ts["high"].MaxBlockingUS, "its wait straddled the gap")
 	assert.Equal(t, uint64(1), ts["high"].GapCut)
 	assert.Equal(t, uint64(1), ts["medium"].GapCut)
 	assert.Equal(t, uint64(1), ts["low"].GapCut)
@@ -173,7 +176,7 @@ func TestDroppedIsAGap(t *testing.T) {
 	}, true)
 	h := a.Tasks()["high"]
 	assert.Equal(t, uint64(1), h.GapCut)
-	assert.Equal(t, uint64(1), h.Jobs)
-	assert.Equal(t, int64(2), h.MaxResponseUS)
+	assert.Equal(t, uint64(2), h.Jobs)
+	assert.Equal(t, int64(9), h.MaxResponseUS)
 	assert.Equal(t, uint64(1), a.Gaps)
 }

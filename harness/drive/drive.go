@@ -172,6 +172,17 @@ type Observation struct {
 	Console []ConsoleLine
 	// Proto is the protocol version the board announced (1 or 2).
 	Proto uint32
+	// Crashes are the crash frames (CR) the board sent, the first MaxCrashes.
+	Crashes []Crash
+}
+
+// MaxCrashes is how many crash frames a run keeps.
+const MaxCrashes = 100
+
+// Crash is one crash frame and the run time of the last event before it.
+type Crash struct {
+	AtUS int64
+	wire.Crash
 }
 
 // InfraError is a failure of the rig, not of the firmware: the port is

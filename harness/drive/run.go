@@ -15,6 +15,9 @@ import (
 // before it (telemetry, resets, console) is kept.
 func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error) {
 	s := newSession(t, &cfg)
+	if _, owns := t.(targets.Clock); !owns {
+		s.tick = progressOf(ctx)
+	}
 	defer func() {
 		s.stats()
 		if s.host != nil {
@@ -87,6 +90,9 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 		}
 		remaining := total - now
 		if remaining <= 0 {
+			// The board time passed in reboots and re-arming: the run
+			// reached its end there, after its last event.
+			s.lastRun = max(s.lastRun, now)
 			break
 		}
 		if err := s.arm(ctx, now, remaining, hyperperiod(&s.obs.Table)); err != nil {
@@ -132,38 +138,55 @@ const maxResetsBeforeGo = 20
 // hung: it is reset.
 func (s *session) silence(ctx context.Context) error {
 	resets := s.obs.ResetCount
+	alive := false        // the board answered a command
+	boardNow := int64(-1) // run time now by the board's clock, if a banner said
 	if s.boot.Proto >= wire.ProtoV2 {
 		uptime := s.boot.Uptime
 		s.askedAt = s.clk.Now()
 		err := s.request(ctx, wire.Command{Type: wire.TypeIdentify}, "ID")
 		if err == nil || errors.Is(err, errReset) {
-			// The banner follows the AK; wait for it a little.
-			s.pump(ctx, s.clk.Now().Add(s.retry), func() bool { //nolint:errcheck // a timeout here is an answer too
+			// The banner follows the AK; wait for it a little (on a
+			// noisy line it may be lost: the AK says the board lives).
+			s.pump(ctx, s.clk.Now().Add(2*s.retry), func() bool { //nolint:errcheck // a timeout here is an answer too
 				return s.obs.ResetCount != resets || s.boot.Uptime != uptime
 			})
 		}
 		if s.obs.ResetCount != resets {
 			return nil // rebooted: the loop re-arms
 		}
-		if err == nil {
-			if s.boot.Uptime != uptime && s.origin >= 0 {
-				// Board time now, on this boot's clock, in run time.
-				if at := s.base + int64(s.boot.Uptime) - s.origin; at >= s.segEnd {
-					if err := s.probeDone(ctx); err != nil {
-						return err
-					}
-					if !s.done {
-						s.running, s.done = false, true // v2 board without the DN memory: time says it is over
-					}
-					return nil
-				}
-			}
+		alive = err == nil
+		if alive && s.boot.Uptime != uptime {
+			boardNow = s.base + int64(s.boot.Uptime) - s.origin
 		}
-	} else if s.lastRun >= s.segEnd {
-		if err := s.probeDone(ctx); err != nil {
+	}
+	if !alive {
+		// A v1 board, or no answer to ID: does it answer a ping?
+		id, err := s.command(wire.Command{Type: wire.TypePing}, "PG")
+		if err != nil {
 			return err
 		}
-		if s.done {
+		if err := s.await(ctx, "PG", id); err == nil {
+			alive = true
+		} else if errors.Is(err, errReset) {
+			return nil
+		}
+	}
+	if alive && s.running {
+		if boardNow < 0 {
+			// The board time now, from the host clock since the last
+			// event: good to the link's latency.
+			boardNow = s.lastRun + int64(s.hostUS()-s.lastEvHost)
+		}
+		if boardNow >= s.segEnd-int64(s.to.Liveness/time.Microsecond) {
+			// The run is over and its DN was lost: a v2 board repeats
+			// it for a ping; time says so for the others.
+			if err := s.probeDone(ctx); err != nil {
+				return err
+			}
+			if !s.done && s.obs.ResetCount == resets {
+				s.lastRun = max(s.lastRun, min(boardNow, s.segEnd))
+				s.running, s.done = false, true
+			}
 			return nil
 		}
 	}

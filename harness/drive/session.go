@@ -63,7 +63,7 @@ type session struct {
 	teLocks      int
 	asks         int       // ID commands sent for this boot's table
 	nextAsk      time.Time // when to ask again
-	bootTimedOut bool      // the last awaitBoot ended in its timeout (the link answered reads)
+	bootTimedOut bool      // the last awaitBoot ended in its timeout without a valid frame (the link answered reads)
 	askedAt      time.Time // when ID was last sent
 	unknown      bool      // the last reset was counted unknown, waiting for its banner
 	rsIDs        []uint32  // RS commands the next banner answers
@@ -90,7 +90,8 @@ type session struct {
 	goPending            bool   // GO was answered, its GO event not seen yet
 	goAckHost            float64
 	goDur                int64
-	probe                uint32 // id of the PG asking whether the run ended, 0 if none
+	lastEvHost           float64 // host receive time of the latest event
+	probe                uint32  // id of the PG asking whether the run ended, 0 if none
 
 	// console: a ring of the last lines
 	console     [MaxConsoleKept]ConsoleLine
@@ -110,6 +111,10 @@ type session struct {
 
 	stamp *stampReader
 	host  *hostClock // receive times; nil when the target owns time (sim)
+
+	// tick reports progress on a real-time board (progress.go).
+	tick     func(Progress)
+	lastTick int64
 }
 
 // pending is a command sent and not answered yet.
@@ -376,7 +381,9 @@ func (s *session) awaitBoot(ctx context.Context, mayReset bool) error {
 				mayReset = false
 				continue
 			}
-			return s.bootTimeout()
+			// Silence (not one valid frame) is a board that did not come
+			// back; frames that never made a whole table are the link.
+			return s.bootTimeout(s.r.Stats().Frames == frames)
 		}
 		if s.nextAsk.IsZero() {
 			s.nextAsk = now.Add(s.retry)
@@ -399,8 +406,8 @@ func (s *session) awaitBoot(ctx context.Context, mayReset bool) error {
 	return nil
 }
 
-func (s *session) bootTimeout() error {
-	s.bootTimedOut = true
+func (s *session) bootTimeout(silent bool) error {
+	s.bootTimedOut = silent
 	switch {
 	case !s.booted:
 		return s.infra("no BOOT banner and task table within %v", s.to.Boot)
@@ -521,6 +528,12 @@ func (s *session) dispatch(f *wire.Frame) {
 			s.an.Done(s.base + int64(t) - s.origin) // the board says how far the run got
 			s.running, s.done = false, true
 		}
+	case wire.TypeCrash:
+		if c, err := f.Crash(); err != nil {
+			s.malformed++
+		} else if len(s.obs.Crashes) < MaxCrashes {
+			s.obs.Crashes = append(s.obs.Crashes, Crash{AtUS: s.lastRun, Crash: c})
+		}
 	}
 }
 
@@ -639,12 +652,17 @@ func (s *session) event(ev *wire.Event) {
 			at = min(at, max(0, int64(s.goAckHost-s.bootHost)))
 		}
 		s.startRun(at, s.goDur)
+		// The analysis learns of the start as if the GO event had come
+		// (the faults uploaded before it are due relative to it).
+		s.an.Event(s.base+at-s.origin, &wire.Event{Seq: ev.Seq, Time: uint64(at), Kind: wire.EvRun, Task: wire.NoTask, Arg: s.goDur})
 	}
 	if !s.running {
 		return
 	}
 	t := s.base + int64(ev.Time) - s.origin
 	s.lastRun = t
+	s.lastEvHost = s.hostUS()
+	s.progress(false)
 	if ev.Kind == wire.EvDropped {
 		s.obs.Telemetry.Dropped += uint64(ev.Arg)
 	}
@@ -826,6 +844,7 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 		s.obs.BlackBoxes = append(s.obs.BlackBoxes, nil)
 	}
 	s.an.Reset(s.lastRun)
+	s.progress(true)
 	s.running = false
 	s.resetNew = true
 	// After a reboot the board clock restarts at 0: run time continues from

@@ -153,6 +153,25 @@ type Firmware struct {
 	Build   string `json:"build"`
 }
 
+// Crash is one crash frame: the registers a fault handler found stacked.
+type Crash struct {
+	AtUS int64    `json:"at_us"` // run time of the last event before it
+	Task string   `json:"task,omitempty"`
+	PC   uint32   `json:"pc"`
+	LR   uint32   `json:"lr"`
+	XPSR uint32   `json:"xpsr"`
+	CFSR uint32   `json:"cfsr"`
+	At   *CodeLoc `json:"pc_at,omitempty"` // where PC lies in the ELF
+	From *CodeLoc `json:"lr_at,omitempty"` // where LR lies
+}
+
+// CodeLoc is a code address's function, file and line in the firmware's ELF.
+type CodeLoc struct {
+	Function string `json:"function"`
+	File     string `json:"file,omitempty"`
+	Line     int    `json:"line,omitempty"`
+}
+
 // RunRecord is everything known about one run. It is what runs.jsonl
 // stores, one record per line, and what every report is derived from.
 type RunRecord struct {
@@ -186,6 +205,10 @@ type RunRecord struct {
 	// while it was down and the drift between board and host clocks.
 	// Absent for the simulator, which owns time.
 	Link *LinkInfo `json:"link,omitempty"`
+	// Crashes are the crash frames (CR) the board sent from its fault
+	// handlers (the first 100), with PC and LR symbolized when the target
+	// knows the firmware's ELF.
+	Crashes []Crash `json:"crashes,omitempty"`
 	// Console is the board's console: its line count and last lines.
 	// Absent when the board printed nothing.
 	Console *Console `json:"console,omitempty"`
@@ -321,6 +344,20 @@ type Summary struct {
 type LinkInfo struct {
 	Gaps  []LinkGap   `json:"gaps"`
 	Clock *ClockDrift `json:"clock,omitempty"`
+	// Witness is what a target that sees resets by itself (QEMU's QMP
+	// events) saw, beside what the board announced.
+	Witness *ResetWitness `json:"witness,omitempty"`
+}
+
+// ResetWitness compares the resets a target witnessed on its own with the
+// reboots the board announced in its BOOT banners, count for count.
+type ResetWitness struct {
+	Watchdog      int    `json:"watchdog"`       // the watchdog fired (QMP WATCHDOG)
+	Resets        int    `json:"resets"`         // the machine reset (QMP RESET)
+	BoardWatchdog int    `json:"board_watchdog"` // reboots the board gave reason WDT
+	BoardReboots  int    `json:"board_reboots"`  // reboots the board announced
+	Agrees        bool   `json:"agrees"`
+	Disagreement  string `json:"disagreement,omitempty"`
 }
 
 // LinkGap is one stretch where the link was down and the target was

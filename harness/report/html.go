@@ -23,28 +23,34 @@ type htmlRun struct {
 	Hists    []template.HTML
 	Episodes []analyze.Episode
 	Box      *record.ResetEvent
+	// Console is the pane beside the timeline; ResetConsole the last
+	// lines before each reset (console.go).
+	Console, ResetConsole template.HTML
 }
 
 type htmlDoc struct {
 	Sum    *record.Summary
 	Runs   []htmlRun
 	Failed int
+	Link   template.HTML // the link's counters, when any is not zero (console.go)
 }
 
 // WriteHTML writes the report of sum; dir is the results directory the
 // stored traces are read from.
 func WriteHTML(w io.Writer, dir string, sum *record.Summary) error {
-	doc := htmlDoc{Sum: sum}
+	doc := htmlDoc{Sum: sum, Link: telemetryHTML(sum)}
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
 		if r.Verdict == record.Pass {
 			continue
 		}
 		doc.Failed++
-		hr := htmlRun{R: r, Story: Story(r)}
+		hr := htmlRun{R: r, Story: Story(r), ResetConsole: resetConsoleHTML(r)}
+		var tl *Timeline
+		var err error
 		if from, to, ok := Window(r); !ok {
 			hr.Note = "No inversion episode and no reset in this run: no timeline."
-		} else if tl, err := BuildTimeline(dir, r, from, to); err != nil {
+		} else if tl, err = BuildTimeline(dir, r, from, to); err != nil {
 			hr.Note = "No timeline: " + err.Error()
 		} else {
 			hr.Timeline = template.HTML(timelineSVG(r, tl))
@@ -52,6 +58,7 @@ func WriteHTML(w io.Writer, dir string, sum *record.Summary) error {
 				hr.Note = "The trace had no context switches (trace level 1): running and ready are inferred."
 			}
 		}
+		hr.Console = consolePaneHTML(r, tl)
 		for _, name := range sortedTasks(r) {
 			if h := histSVG(name, r.Tasks[name]); h != "" {
 				hr.Hists = append(hr.Hists, template.HTML(h))
@@ -84,6 +91,7 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"summary":   SummaryLine,
 	"sub":       func(a, b int) int { return a - b },
 	"ints":      joinInts,
+	"css":       func() template.CSS { return consoleCSS },
 }).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>hilchaos {{.Sum.Campaign}}: {{upper .Sum.Verdict}}</title>
@@ -96,6 +104,7 @@ svg text{font:11px sans-serif}.running{fill:#2e7d32}.ready{fill:#cfd8dc}.blocked
 .held{fill:#6a1b9a}.inversion{fill:#ff9800;fill-opacity:.35;stroke:#e65100;stroke-width:1.5}
 .fault{stroke:#1565c0;stroke-dasharray:4 3}.reset{stroke:#b00020;stroke-width:3}.miss{stroke:#000;stroke-dasharray:1 2}
 .bar{fill:#546e7a}.legend rect{stroke:#999}
+{{css}}
 </style></head><body>
 <h1>hilchaos campaign {{.Sum.Campaign}}: <span class="{{.Sum.Verdict}}">{{upper .Sum.Verdict}}</span>, score {{printf "%.1f" .Sum.Score}}/100</h1>
 <p class="summary">{{summary .Sum}}. All times are board time since the run's start.</p>
@@ -115,12 +124,14 @@ svg text{font:11px sans-serif}.running{fill:#2e7d32}.ready{fill:#cfd8dc}.blocked
 <table id="runs"><tr><th>run</th><th>seed</th><th>resets</th><th>inversions</th><th>outside model</th><th>points lost</th><th>score</th><th>verdict</th></tr>
 {{range .Sum.Runs}}<tr><td>{{.Index}}</td><td>{{.Seed}}</td><td>{{.Resets.Total}}</td><td>{{.Inversions}}</td><td>{{len .Findings}}</td><td>{{lostText .}}</td><td>{{scoreText .}}</td><td class="{{.Verdict}}">{{upper .Verdict}}</td></tr>
 {{end}}</table>
+{{.Link}}
 {{if not .Runs}}<p>Every run passed.</p>{{end}}
 {{range .Runs}}<section class="run" id="run-{{.R.Index}}">
 <h2>Run {{.R.Index}} (seed {{.R.Seed}}): <span class="{{.R.Verdict}}">{{upper .R.Verdict}}</span>, score {{printf "%.1f" .R.Score}}</h2>
 <ul class="story">{{range .Story}}<li>{{.}}</li>{{end}}</ul>
 {{if .Note}}<p class="note">{{.Note}}</p>{{end}}
-{{.Timeline}}
+<div class="with-console">{{.Timeline}}{{.Console}}</div>
+{{.ResetConsole}}
 {{if .Episodes}}<h3>Priority-inversion episodes ({{.R.Inversions}} in all{{if lt (len .Episodes) .R.Inversions}}, first {{len .Episodes}} shown{{end}})</h3>
 <table class="episodes"><tr><th>start</th><th>length</th><th>high</th><th>lock</th><th>held by (low)</th><th>culprit</th><th>medium ran (each task, largest first)</th></tr>
 {{range .Episodes}}<tr><td>{{at .StartUS}}</td><td>{{dur .LengthUS}}</td><td>{{.High}}</td><td>{{.Lock}}</td><td>{{.Low}}</td><td>{{.Medium}}</td><td>{{dur .MediumUS}}{{range $i, $s := .Shares}}{{if $i}},{{else}}:{{end}} {{$s.Task}} {{dur $s.US}}{{end}}</td></tr>

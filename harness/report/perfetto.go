@@ -144,5 +144,5 @@ func perfettoRun(emit func(traceEvent) error, r *record.RunRecord, tl *Timeline)
 			return err
 		}
 	}
-	return nil
+	return perfettoConsole(emit, pid, tl)
 }

@@ -300,6 +300,7 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 		tt.Append(n, fmt.Sprint(a.jobs), ms(a.max), ms(a.p99), fmt.Sprint(a.misses))
 	}
 	tt.Render()
+	writeTelemetry(w, sum)
 
 	for i := range sum.Runs {
 		r := &sum.Runs[i]
@@ -322,6 +323,7 @@ func WriteTable(w io.Writer, sum *record.Summary, reproduce func(*record.RunReco
 			}
 			fmt.Fprintf(w, "  %s\n", line)
 		}
+		writeConsoleTail(w, r)
 		if reproduce != nil {
 			fmt.Fprintf(w, "  reproduce: %s\n", reproduce(r))
 		}

@@ -37,6 +37,8 @@ type Timeline struct {
 	// Full is false when the trace had no context switches (level 1):
 	// running and ready are then inferred.
 	Full bool
+	// Console is the board's console lines in the stretch (console.go).
+	Console []record.ConsoleLine
 }
 
 // maxSpans bounds one timeline's size, whatever window is asked for.

@@ -75,11 +75,12 @@ type Observed struct {
 //
 //   - fail when the board bricked (whatever the evidence: silence after a
 //     reset is the firmware's failure);
-//   - inconclusive when the evidence is missing (rec.Evidence.Missing says
-//     why): planned firings that did not begin, a checked task with fewer
-//     than MinJobs jobs, a run that ended short of its board time,
-//     telemetry loss above MaxLoss;
-//   - fail when a check fails or the score is below MinScore;
+//   - fail when a check fails or the score is below MinScore, unless the
+//     run lost more than MaxLoss of its telemetry;
+//   - inconclusive when the evidence a PASS needs is missing
+//     (rec.Evidence.Missing says why): planned firings that did not begin,
+//     a checked task with fewer than MinJobs jobs, a run that ended short of
+//     its board time, telemetry loss above MaxLoss;
 //   - pass otherwise.
 func Judge(rec, ref *record.RunRecord, cr Criteria, obs Observed) {
 	if ref != nil {
@@ -89,13 +90,25 @@ func Judge(rec, ref *record.RunRecord, cr Criteria, obs Observed) {
 	ev := evidence(rec, cr, obs)
 	rec.Evidence = ev
 	failed := rec.Score < cr.MinScore && ref != nil
+	seen := failed // a failure shown by a value the board gave
 	for _, ch := range rec.Checks {
 		if !ch.Pass {
 			failed = true
+			if _, ok := rec.Metric(ch.Metric); ok {
+				seen = true
+			}
 		}
 	}
+	// A sample that lost more than MaxLoss of its telemetry is judged
+	// neither way: what was lost may hide a failure or explain one.
+	lossy := ev.MaxLoss >= 0 && ev.Loss > ev.MaxLoss
 	switch {
 	case obs.Brick || rec.Resets.Brick > 0:
+		rec.Verdict = record.Fail
+	case seen && !lossy:
+		// A failure the board showed stands even when a PASS would lack
+		// evidence: a reset it announced or a figure over its limit cannot
+		// be un-observed by a fault that did not fire or a run cut short.
 		rec.Verdict = record.Fail
 	case len(ev.Missing) > 0:
 		rec.Verdict = record.Inconclusive

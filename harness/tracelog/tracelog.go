@@ -202,6 +202,12 @@ type Handler interface {
 	Event(atUS int64, ev *wire.Event)
 }
 
+// ConsoleHandler is a Handler that also wants the board's console lines
+// (PROTOCOL.md 1.4), each at the run time of the last event before it.
+type ConsoleHandler interface {
+	Console(atUS int64, text []byte)
+}
+
 // Replay decodes the log at path and feeds h.
 func Replay(path string, h Handler) error {
 	r, err := Open(path)
@@ -214,6 +220,8 @@ func Replay(path string, h Handler) error {
 
 func replay(src io.Reader, h Handler) error {
 	wr := wire.NewReader(src)
+	con, wantConsole := h.(ConsoleHandler)
+	wr.ReportConsole(wantConsole)
 	var (
 		tbl                   wire.Table
 		booted, running       bool
@@ -237,6 +245,8 @@ func replay(src io.Reader, h Handler) error {
 			return err
 		}
 		switch f.Type {
+		case wire.TypeConsole:
+			con.Console(lastRun, f.Line)
 		case wire.TypeBoot:
 			if booted {
 				reset()

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -18,15 +20,23 @@ import (
 // no Unwrap) converted once, here, into an error that errors.Is can see
 // through. A port that vanished or cannot be opened matches
 // targets.ErrUnreachable; a missing port also fs.ErrNotExist, a forbidden
-// one fs.ErrPermission.
+// one fs.ErrPermission, a device that is not a serial port ErrNotSerial.
+// One that waiting cannot cure also matches targets.ErrPermanent.
 type Error struct {
 	Port string
 	Op   string // "open", "read", "write", "reset"
 	Err  error  // the cause, as the library or the kernel gave it
+	Hint string // what to do about it, or ""
 	kind error  // targets.ErrUnreachable, fs.ErrNotExist, ... or nil
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("serial %s %s: %v", e.Op, e.Port, e.Err) }
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("serial %s %s: %v", e.Op, e.Port, e.Err)
+	if e.Hint != "" {
+		msg += "; " + e.Hint
+	}
+	return msg
+}
 
 // Unwrap exposes the cause and the kind.
 func (e *Error) Unwrap() []error {
@@ -38,6 +48,19 @@ func (e *Error) Unwrap() []error {
 
 // ErrBusy is a port another program holds exclusively.
 var ErrBusy = errors.New("port busy")
+
+// ErrNotSerial is a device that is not a serial port (no terminal
+// settings): /dev/null, a regular file.
+var ErrNotSerial = errors.New("not a serial port")
+
+// seen holds the ports this process has opened once. A port that was there
+// and is missing, forbidden or not a tty now is re-enumerating or being
+// re-created (a USB board that resets, udev still setting its mode, a PTY
+// server restarting): worth waiting for. One that was never there is a
+// typo or an unplugged board: waiting cannot help.
+var seen sync.Map
+
+const portsHint = "`hilchaos ports` lists the serial ports present"
 
 // convert maps a library or kernel error for port name to an *Error.
 func convert(name, op string, err error) error {
@@ -51,6 +74,13 @@ func convert(name, op string, err error) error {
 			e.kind = errors.Join(targets.ErrUnreachable, fs.ErrPermission)
 		case bug.PortBusy:
 			e.kind = errors.Join(targets.ErrUnreachable, ErrBusy)
+		case bug.InvalidSerialPort:
+			if op == "open" {
+				// The library's text is "Invalid serial port: <cause>".
+				cause := strings.TrimPrefix(pe.Error(), pe.EncodedErrorString()+": ")
+				e.Err = fmt.Errorf("%w (%s)", ErrNotSerial, cause)
+				e.kind = errors.Join(targets.ErrUnreachable, ErrNotSerial)
+			}
 		case bug.InvalidSpeed, bug.InvalidDataBits, bug.InvalidParity, bug.InvalidStopBits, bug.InvalidTimeoutValue:
 			e.kind = nil // a setting the port refuses: not a vanished port
 		}
@@ -60,6 +90,19 @@ func convert(name, op string, err error) error {
 		e.kind = errors.Join(targets.ErrUnreachable, fs.ErrNotExist)
 	case errors.Is(err, fs.ErrPermission):
 		e.kind = errors.Join(targets.ErrUnreachable, fs.ErrPermission)
+	}
+	if _, ok := seen.Load(name); op == "open" && !ok {
+		switch {
+		case errors.Is(e.kind, fs.ErrNotExist):
+			e.Hint = portsHint
+			e.kind = errors.Join(e.kind, targets.ErrPermanent)
+		case errors.Is(e.kind, ErrNotSerial):
+			e.Hint = portsHint
+			e.kind = errors.Join(e.kind, targets.ErrPermanent)
+		case errors.Is(e.kind, fs.ErrPermission):
+			e.Hint = "your user may not open it: add it to the group that owns the device (often dialout) and log in again"
+			e.kind = errors.Join(e.kind, targets.ErrPermanent)
+		}
 	}
 	return e
 }
@@ -76,10 +119,16 @@ const maxSlice = 250 * time.Millisecond
 //
 // The library configures the line, writes, and drives the modem lines. Its
 // read path costs a select(2) and a read(2) per chunk, which on a fast link
-// caps ingest well below what the port delivers; so, where the device can
-// be opened a second time, reads go through that descriptor instead, on Go's
-// poller: one read(2) per chunk and deadlines that need no polling slices.
-// Both descriptors share the one tty and its line settings.
+// caps ingest well below what the port delivers; so reads go through a
+// second descriptor instead, on Go's poller: one read(2) per chunk and
+// deadlines that need no polling slices. Both descriptors share the one tty
+// and its line settings.
+//
+// The library puts the tty in exclusive mode (TIOCEXCL) as it opens it, and
+// from then on the kernel lets only root open it again; so the read
+// descriptor is opened first (openReader), before the library's. The port
+// stays exclusive against other programs. Where the read descriptor cannot
+// be had, reads fall back to the library's path.
 type port struct {
 	p        bug.Port
 	rd       *os.File // second descriptor for reads, or nil
@@ -88,12 +137,18 @@ type port struct {
 	closed   atomic.Bool
 }
 
-func newPort(p bug.Port, name string) *port {
-	pt := &port{p: p, name: name}
-	if f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOCTTY, 0); err == nil {
-		pt.rd = f
+// openReader opens dev for reading on Go's poller, or returns nil. It does
+// not wait for carrier: the library sets CLOCAL just after.
+func openReader(dev string) *os.File {
+	f, err := os.OpenFile(dev, os.O_RDONLY|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil
 	}
-	return pt
+	return f
+}
+
+func newPort(p bug.Port, rd *os.File, name string) *port {
+	return &port{p: p, rd: rd, name: name}
 }
 
 // readFile reads through the poller descriptor.

@@ -18,6 +18,7 @@ package serial
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"slices"
 	"strconv"
@@ -211,6 +212,11 @@ func (t *Target) dial() (link.Conn, error) {
 	if t.spec.USB != nil {
 		d, err := FindUSB(*t.spec.USB)
 		if err != nil {
+			var e *Error
+			if _, ok := seen.Load("usb/" + t.spec.USB.String()); !ok && errors.As(err, &e) && errors.Is(err, fs.ErrNotExist) {
+				e.Hint = portsHint
+				e.kind = errors.Join(e.kind, targets.ErrPermanent)
+			}
 			return nil, err
 		}
 		dev = d.Name
@@ -219,14 +225,22 @@ func (t *Target) dial() (link.Conn, error) {
 		ident = targets.Identity{VID: d.VID, PID: d.PID, Serial: d.SerialNumber, Product: d.Product}
 	}
 	mode := t.spec.Mode
+	rd := openReader(dev) // before the library makes the tty exclusive
 	p, err := bug.Open(dev, &mode)
 	if err != nil {
+		if rd != nil {
+			rd.Close()
+		}
 		return nil, convert(dev, "open", err)
+	}
+	seen.Store(dev, true)
+	if t.spec.USB != nil {
+		seen.Store("usb/"+t.spec.USB.String(), true)
 	}
 	t.mu.Lock()
 	t.ident, t.dev = ident, dev
 	t.mu.Unlock()
-	return newPort(p, dev), nil
+	return newPort(p, rd, dev), nil
 }
 
 // Name implements targets.Target.

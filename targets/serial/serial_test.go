@@ -3,6 +3,7 @@ package serial_test
 import (
 	"io/fs"
 	"net/url"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -44,13 +45,44 @@ func TestParseURL(t *testing.T) {
 	}
 }
 
-// A port that is not there, and does not appear within the reconnect
-// window, is unreachable (exit 3) and reported as not existing.
+// A port that is not there, and never was while this process ran, is
+// unreachable (exit 3), reported as not existing, and not waited for.
 func TestMissingPortIsUnreachable(t *testing.T) {
-	_, err := targets.Open("serial://"+filepath.Join(t.TempDir(), "nothing"), targets.Options{Reconnect: 100 * time.Millisecond})
+	_, err := targets.Open("serial://"+filepath.Join(t.TempDir(), "nothing"), targets.Options{Reconnect: time.Hour})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, targets.ErrUnreachable)
 	assert.ErrorIs(t, err, fs.ErrNotExist)
+	assert.ErrorIs(t, err, targets.ErrPermanent, "a port never seen is not waited for")
+	assert.Contains(t, err.Error(), "hilchaos ports")
+}
+
+// A device that is not a serial port fails at once: no terminal settings
+// will ever appear on /dev/null.
+func TestNotATTYFailsAtOnce(t *testing.T) {
+	_, err := targets.Open("serial:///dev/null", targets.Options{Reconnect: time.Hour})
+	require.Error(t, err)
+	assert.ErrorIs(t, err, targets.ErrUnreachable, "an infrastructure error, exit 3")
+	assert.ErrorIs(t, err, targets.ErrPermanent)
+	assert.ErrorIs(t, err, serial.ErrNotSerial)
+	assert.Contains(t, err.Error(), "/dev/null")
+	assert.Contains(t, err.Error(), "not a serial port")
+	assert.NotContains(t, err.Error(), "serial:///dev/null", "the caller names the target")
+}
+
+// A port that was open once and is missing now is re-enumerating or being
+// re-created: it is waited for, up to the window.
+func TestSeenPortIsWaitedFor(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "board")
+	a := targettest.StartPTYBoard(t, boardserver.Config{})
+	require.NoError(t, boardserver.Relink(a.PTY.Path, link))
+	openPTY(t, link, 0).Close()
+	require.NoError(t, os.Remove(link))
+	go func() {
+		time.Sleep(100 * time.Millisecond)   // sequencing only: the link reappears while Open waits
+		boardserver.Relink(a.PTY.Path, link) //nolint:errcheck // seen through Open
+	}()
+	tg := openPTY(t, link, targettest.Patience)
+	tg.Close()
 }
 
 // TestReconnectAfterRestart: the board's server goes away and a new one

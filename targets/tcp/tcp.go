@@ -11,9 +11,11 @@
 package tcp
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/hilchaos/hilchaos/targets"
@@ -88,16 +90,48 @@ func (c conn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// Error is a connection that could not be made.
+// Error is a connection that could not be made. A host name that does not
+// resolve also matches targets.ErrPermanent: waiting does not create it.
 type Error struct {
 	Addr string
 	Err  error
 }
 
-func (e *Error) Error() string   { return fmt.Sprintf("tcp connect %s: %v", e.Addr, e.Err) }
-func (e *Error) Unwrap() []error { return []error{targets.ErrUnreachable, e.Err} }
+func (e *Error) Error() string {
+	// Go's dial errors name the address already ("dial tcp 10.0.0.7:3001:
+	// connect: connection refused").
+	msg := fmt.Sprintf("tcp connect: %v", e.Err)
+	if e.permanent() {
+		msg += "; check the rig's host name"
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() []error {
+	if e.permanent() {
+		return []error{targets.ErrUnreachable, targets.ErrPermanent, e.Err}
+	}
+	return []error{targets.ErrUnreachable, e.Err}
+}
+
+func isInvalidTLD(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "invalid" || strings.HasSuffix(host, ".invalid")
+}
+
+func (e *Error) permanent() bool {
+	var dns *net.DNSError
+	return errors.As(e.Err, &dns) && dns.IsNotFound
+}
 
 func (t *Target) dial() (link.Conn, error) {
+	if host, _, _ := net.SplitHostPort(t.addr); isInvalidTLD(host) {
+		// RFC 6761 6.4: resolvers answer names under .invalid with
+		// NXDOMAIN at once; Go's asks the DNS server, which may be slow or
+		// absent on a lab machine.
+		return nil, &Error{Addr: t.addr, Err: &net.OpError{Op: "dial", Net: "tcp",
+			Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}}
+	}
 	c, err := net.DialTimeout("tcp", t.addr, DialTimeout)
 	if err != nil {
 		return nil, &Error{Addr: t.addr, Err: err}

@@ -243,8 +243,28 @@ func (f *Frame) Summary() (Summary, error) {
 	return s, nil
 }
 
+// Crash decodes a CR frame.
+func (f *Frame) Crash() (Crash, error) {
+	if err := f.want(TypeCrash); err != nil {
+		return Crash{}, err
+	}
+	var err error
+	c := Crash{
+		Time: f.u64(0, "time_us", &err),
+		Task: f.i32(1, "task", &err),
+		PC:   f.u32(2, "pc", &err),
+		LR:   f.u32(3, "lr", &err),
+		XPSR: f.u32(4, "xpsr", &err),
+		CFSR: f.u32(5, "cfsr", &err),
+	}
+	if err != nil {
+		return Crash{}, err
+	}
+	return c, nil
+}
+
 // IsCommand reports whether t is a host-to-board type (PG CF SF FN GO SP RS DP ID).
-func IsCommand(t Type) bool { return t >= TypePing && t < numTypes }
+func IsCommand(t Type) bool { return t >= TypePing && t <= TypeIdentify }
 
 // Command decodes a host-to-board frame (PG, CF, SF, FN, GO, SP, RS, DP).
 // For SF and FN the fault kind must be LB or LH with exactly its

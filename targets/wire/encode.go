@@ -181,6 +181,18 @@ func AppendDone(dst []byte, seq uint32, t uint64) []byte {
 	return finish(dst, start)
 }
 
+// AppendCrash appends a CR frame.
+func AppendCrash(dst []byte, c Crash) []byte {
+	dst, start := begin(dst, TypeCrash)
+	dst = appendU(dst, c.Time)
+	dst = appendI(dst, int64(c.Task))
+	dst = appendU(dst, uint64(c.PC))
+	dst = appendU(dst, uint64(c.LR))
+	dst = appendU(dst, uint64(c.XPSR))
+	dst = appendU(dst, uint64(c.CFSR))
+	return finish(dst, start)
+}
+
 // AppendCommand appends a host-to-board frame of type c.Type with the fields
 // that type uses (see Command). A c.Type that is not a command type is
 // written as a PG frame.

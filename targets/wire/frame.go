@@ -40,7 +40,7 @@ var arity = [numTypes][2]uint8{
 	// parameters depends on the kind and is checked by Frame.Command, so a
 	// board can still answer NK to a kind it does not know.
 	TypeSchedule: {4, MaxFields}, TypeFire: {3, MaxFields}, TypeStart: {2, 2},
-	TypeStop: {1, 1}, TypeReset: {1, 1}, TypeDump: {1, 1}, TypeIdentify: {1, 1},
+	TypeStop: {1, 1}, TypeReset: {1, 1}, TypeDump: {1, 1}, TypeIdentify: {1, 1}, TypeCrash: {6, 6},
 }
 
 // code2 maps two uppercase letters to an index in a 26x26 table.

@@ -166,6 +166,10 @@ func recode(t *testing.T, f *Frame) {
 		var tm uint64
 		s, tm, err = f.Done()
 		v, enc = done{s, tm}, AppendDone(nil, s, tm)
+	case TypeCrash:
+		var c Crash
+		c, err = f.Crash()
+		v, enc = c, AppendCrash(nil, c)
 	default:
 		var c Command
 		c, err = f.Command()
@@ -232,6 +236,9 @@ func recodeSame(t *testing.T, g *Frame, enc []byte) {
 	case TypeDone:
 		s, tm, _ := g.Done()
 		out = AppendDone(nil, s, tm)
+	case TypeCrash:
+		c, _ := g.Crash()
+		out = AppendCrash(nil, c)
 	default:
 		c, _ := g.Command()
 		out = AppendCommand(nil, c)

@@ -36,6 +36,7 @@ const (
 	TypeReset         // RS id
 	TypeDump          // DP id
 	TypeIdentify      // ID id   (v2: send BT and the table again)
+	TypeCrash         // CR time_us,task,pc,lr,xpsr,cfsr  (board to host: a fault handler ran)
 	numTypes
 )
 
@@ -47,6 +48,7 @@ var typeNames = [numTypes][2]byte{
 	TypeSchedule: {'S', 'F'}, TypeFire: {'F', 'N'}, TypeStart: {'G', 'O'},
 	TypeStop: {'S', 'P'}, TypeReset: {'R', 'S'}, TypeDump: {'D', 'P'},
 	TypeIdentify: {'I', 'D'},
+	TypeCrash:    {'C', 'R'},
 }
 
 // TypeConsole is not on the wire: a Reader returns a console line (a whole
@@ -128,6 +130,17 @@ const (
 	ReasonSoftware = "SW"
 	ReasonBrownOut = "BOR" // v2: the supply dipped
 )
+
+// Crash is a decoded CR frame: the registers a Cortex-M fault handler found
+// stacked, sent just before the board resets itself (reason CRASH).
+type Crash struct {
+	Time uint64 // µs since boot
+	Task int32  // the task that was running, -1 for none
+	PC   uint32 // stacked program counter: where the fault happened
+	LR   uint32 // stacked link register: where that function was called from
+	XPSR uint32
+	CFSR uint32 // Configurable Fault Status Register (0 on cores without one)
+}
 
 // Boot is a decoded BT frame.
 type Boot struct {

@@ -27,7 +27,8 @@ type Conn interface {
 
 // Dial opens a fresh connection. It is called again after every break, so
 // it must resolve the board afresh (re-enumerate USB, re-read a symlink).
-// Only errors matching targets.ErrUnreachable are retried.
+// Only errors matching targets.ErrUnreachable are retried, and of those not
+// the ones that also match targets.ErrPermanent.
 type Dial func() (Conn, error)
 
 // Backoff bounds between dial attempts.
@@ -49,9 +50,14 @@ type DownError struct {
 }
 
 func (e *DownError) Error() string {
-	msg := fmt.Sprintf("%s: link lost (%v)", e.Name, e.Cause)
+	// The name is not repeated here: whoever reports the error names the
+	// target once, in front.
+	if e.Cause == errNotOpen && e.Last != nil && errors.Is(e.Last, targets.ErrPermanent) {
+		return fmt.Sprintf("cannot open: %v", e.Last)
+	}
+	msg := fmt.Sprintf("link lost (%v)", e.Cause)
 	if e.Cause == errNotOpen {
-		msg = fmt.Sprintf("%s: cannot open", e.Name)
+		msg = "cannot open"
 	}
 	if e.Window > 0 {
 		msg += fmt.Sprintf(" and not back within the reconnect window of %v", e.Window)
@@ -273,7 +279,7 @@ func (l *Link) get() (Conn, error) {
 		}
 		last = err
 		left := l.window - time.Since(downAt)
-		if left <= 0 || !errors.Is(err, targets.ErrUnreachable) {
+		if left <= 0 || !errors.Is(err, targets.ErrUnreachable) || errors.Is(err, targets.ErrPermanent) {
 			break // out of time, or an error that waiting does not cure
 		}
 		wait := time.NewTimer(min(backoff, left))

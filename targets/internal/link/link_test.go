@@ -48,3 +48,23 @@ func TestFailedLinkIsNotRedialled(t *testing.T) {
 		t.Errorf("%d dials, want 1: the link had already failed", n)
 	}
 }
+
+// An error that waiting cannot cure ends the first open after one dial,
+// however long the window.
+func TestPermanentErrorIsNotRetried(t *testing.T) {
+	var dials atomic.Int32
+	dial := func() (Conn, error) {
+		dials.Add(1)
+		return nil, errors.Join(targets.ErrUnreachable, targets.ErrPermanent, errGone)
+	}
+	_, err := DialNew("test", dial, time.Hour)
+	if !errors.Is(err, targets.ErrUnreachable) || !errors.Is(err, errGone) {
+		t.Fatalf("err = %v, want unreachable and the cause", err)
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("%d dials, want 1", n)
+	}
+	if msg := err.Error(); msg != "cannot open: "+errors.Join(targets.ErrUnreachable, targets.ErrPermanent, errGone).Error() {
+		t.Errorf("message %q: want only \"cannot open\" and the cause, no window", msg)
+	}
+}

@@ -1,0 +1,3 @@
+package main
+
+import _ "github.com/hilchaos/hilchaos/targets/qemu" // the qemu:// scheme
