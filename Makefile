@@ -34,6 +34,7 @@ bench:
 	$(GO) test -run '^$$' -bench PTYIngest -benchtime 2000000x -count 5 ./targets/serial/
 	$(GO) test -run '^$$' -bench OvernightSoak -benchtime 1x -count 5 ./harness/
 	$(GO) test -run '^$$' -bench Writer -benchtime 3x -count 5 ./harness/tracelog/
+	$(GO) test -run '^$$' -bench Controller32PTYBoards -benchtime 1x -count 3 ./cmd/hilchaos/
 
 # The serial ingest benchmark as an unprivileged user (uid 65534), whom
 # the kernel refuses a second descriptor on an exclusive tty: run as root,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hilchaos/hilchaos/harness/tracelog"
 )
 
 // BenchmarkController32PTYBoards: one controller drives 32 `firmware
@@ -61,26 +64,41 @@ checks:
 		b.Fatalf("rigs check: %d\n%s\n%s", code, out, errs)
 	}
 	var cpu, wall time.Duration
-	var peak uint64
+	var peak, wireBytes uint64
 	for b.Loop() {
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		wg.Go(func() { peak = max(peak, samplePeak(stop)) })
 		c0, w0 := cpuSelf(), time.Now()
-		code, out, errs := hilchaos(b, "run", camp, "--rigs", invPath, "--repeat", fmt.Sprint(rigs), "--out", filepath.Join(dir, fmt.Sprint("out", b.N, time.Now().UnixNano())))
+		out := filepath.Join(dir, fmt.Sprint("out", b.N, time.Now().UnixNano()))
+		code, stdout, errs := hilchaos(b, "run", camp, "--rigs", invPath, "--repeat", fmt.Sprint(rigs), "--out", out)
 		wall += time.Since(w0)
 		cpu += cpuSelf() - c0
 		close(stop)
 		wg.Wait()
 		if code != 0 {
-			b.Fatalf("exit %d\n%s\n%s", code, out, errs)
+			b.Fatalf("exit %d\n%s\n%s", code, stdout, errs)
 		}
+		b.StopTimer()
+		traces, _ := filepath.Glob(filepath.Join(out, "traces", "*"))
+		for _, tr := range traces {
+			r, err := tracelog.Open(tr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, r)
+			r.Close()
+			wireBytes += uint64(n)
+		}
+		b.StartTimer()
 	}
 	n := float64(b.N)
 	b.ReportMetric(cpu.Seconds()/wall.Seconds()/rigs*100, "%core/rig")
 	b.ReportMetric(cpu.Seconds()/wall.Seconds()*100, "%core-total")
 	b.ReportMetric(float64(peak)/rigs/(1<<20), "MiB/rig")
 	b.ReportMetric(wall.Seconds()/n, "wall-s/campaign")
+	// What the boards delivered, over the 5 s of board time per run.
+	b.ReportMetric(float64(wireBytes)/n/rigs/5/1000, "KB/s/rig")
 }
 
 func cpuSelf() time.Duration {
