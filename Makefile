@@ -47,6 +47,6 @@ bench-user:
 
 # A short pass of every fuzz target.
 fuzz:
-	for pkg in ./targets/wire/ ./firmware/ ./firmware/agent/gotest/ ./harness/ ./harness/tracelog/ ./harness/conform/ ./harness/farm/; do \
+	for pkg in ./targets/wire/ ./firmware/ ./firmware/agent/gotest/ ./faults/ ./harness/ ./harness/record/ ./harness/tracelog/ ./harness/conform/ ./harness/farm/; do \
 		for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done

@@ -246,12 +246,6 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	if ids == nil {
 		ids = newIDs()
 	}
-	if isSimURL(rig.Target) || Instanced(rig.Target) {
-		// A simulated board is new for every run and remembers no ids; the
-		// run's own counter keeps it bit-for-bit reproducible (command
-		// lengths take board time on its UART).
-		ids = nil
-	}
 	// The reference is a simulated board of its own: run it on the other
 	// core while the target runs. Both are deterministic, so this changes
 	// nothing but the wall time.
@@ -263,7 +257,16 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	refCtx, cancelRef := context.WithCancel(ctx)
 	defer cancelRef()
 	if c.Scored() {
-		refWG.Go(func() { refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false, nil) })
+		refWG.Go(func() {
+			// A panic here would end the process with Go's status 2, which
+			// means invalid input: make it this run's rig error instead.
+			defer func() {
+				if r := recover(); r != nil {
+					refErr = fmt.Errorf("internal error in the reference run: %v", r)
+				}
+			}()
+			refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false, nil)
+		})
 	}
 	var ident targets.Identity
 	obs, err := observe(ctx, rig.Target, c, p, trace, ids, true, &ident)

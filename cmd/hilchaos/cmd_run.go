@@ -148,9 +148,13 @@ environment; a value that does not parse is an error naming the variable.
 
 OVERNIGHT
   With --out DIR every run record is appended to DIR/runs.jsonl and synced
-  to disk before the next run starts. The first SIGINT (Ctrl-C) or SIGTERM
-  lets the run in progress finish and be stored, then prints the summary of
-  the runs done (exit status 130); a second one aborts the run in progress.
+  to disk before the next run starts; the directory is locked while in use
+  and holds the runs of one plan (DIR/plan.json): another seed, target,
+  duration or campaign is refused. The first SIGINT (Ctrl-C) or SIGTERM
+  starts no new run and gives the run in progress 800 ms to finish; a
+  longer one is cut short and stored as interrupted. The summary says
+  INTERRUPTED: N of M runs (exit status 130); a second signal aborts at
+  once.
   After a crash, kill -9 or an interrupt, the same command with --resume
   runs only what is missing: a run is skipped when DIR/runs.jsonl holds its
   record (same campaign content hash, target, board duration, run index and

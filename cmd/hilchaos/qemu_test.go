@@ -214,7 +214,10 @@ func TestQEMURepeatable(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(out), &d))
 		require.Len(t, d.Runs, 1)
 		tasks = append(tasks, d.Runs[0].Tasks)
-		streams = append(streams, normalized(t, filepath.Join(dir, tracelog.Path(0))))
+		traces, err := filepath.Glob(filepath.Join(dir, tracelog.Dir, "run-0-*.wire.gz")) // named by run key
+		require.NoError(t, err)
+		require.Len(t, traces, 1)
+		streams = append(streams, normalized(t, traces[0]))
 	}
 	require.Len(t, tasks[0], 6)
 	for name, a := range tasks[0] {

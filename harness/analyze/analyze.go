@@ -61,6 +61,7 @@ type Task struct {
 	MaxJitter     int64 // largest |release interval - period|
 	Hist          *hdrhistogram.Histogram
 	BlockHist     *hdrhistogram.Histogram // per job, jobs that blocked at all
+	CensHist      *hdrhistogram.Histogram // the censored samples of Hist (nil until the first)
 
 	lockBlock []int64 // worst single wait per lock (by lock order)
 	lockCS    []int64 // longest critical section per lock (CPU time while holding)
@@ -289,6 +290,10 @@ func (a *Analyzer) Reset(t int64) {
 			r := t - tk.pending[k]
 			tk.Censored++
 			_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
+			if tk.CensHist == nil {
+				tk.CensHist = hdrhistogram.New(histMin, histMax, histDigits)
+			}
+			_ = tk.CensHist.RecordValue(min(max(r, histMin), histMax))
 			if r > tk.MaxResponse {
 				tk.MaxResponse, tk.MaxResponseAt = r, t
 			}
@@ -816,6 +821,9 @@ func (a *Analyzer) Summary(s *wire.Summary) {
 type Bin struct {
 	LeUS  int64 `json:"le_us"`
 	Count int64 `json:"count"`
+	// Censored is how many of Count are jobs a reset cut short, counted at
+	// their time to the reset (their true response was longer).
+	Censored int64 `json:"censored,omitempty"`
 }
 
 // TaskResult is one task's figures in a run record. Times are µs of board time.
@@ -873,6 +881,7 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 				r.P99ResponseUS, r.P50ResponseUS = p99, p50
 			}
 			r.ResponseHist = bins(tk.Hist, tk.MaxResponse)
+			censoredBins(r.ResponseHist, tk.Hist, tk.CensHist, tk.MaxResponse)
 		} else if a.level == 0 {
 			r.WindowMax = true
 		}
@@ -891,6 +900,37 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 
 // bins folds a histogram into at most histBins equal-width bars from its
 // minimum to max.
+// censoredBins counts, in each bin of out (made by bins from all), the
+// samples of cens, the censored part of all.
+func censoredBins(out []Bin, all, cens *hdrhistogram.Histogram, maxV int64) {
+	if cens == nil || len(out) == 0 {
+		return
+	}
+	lo := all.Min()
+	width := max((maxV-lo+histBins)/histBins, 1)
+	for _, b := range cens.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		v := min(b.To, maxV)
+		i := int((v - lo) / width)
+		if v > lo && (v-lo)%width == 0 {
+			i--
+		}
+		le := lo + int64(i+1)*width
+		if i < 0 {
+			le = lo
+		}
+		le = min(le, maxV)
+		for k := range out {
+			if out[k].LeUS >= le {
+				out[k].Censored += b.Count
+				break
+			}
+		}
+	}
+}
+
 func bins(h *hdrhistogram.Histogram, maxV int64) []Bin {
 	lo := h.Min()
 	width := (maxV - lo + histBins) / histBins
