@@ -167,7 +167,7 @@ func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, 
 		pending = append(pending, &job{pos: i, plan: p, avoid: map[int]bool{}})
 	}
 	done := make(chan outcome)
-	inflight, next, limit := 0, 0, n
+	inflight, next, limit, started := 0, 0, n, 0
 	var fatal error
 	stop := opt.Stop
 	interrupted := false
@@ -184,7 +184,10 @@ func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, 
 		if !interrupted && opt.stopped() {
 			interrupted, stop = true, nil
 		}
-		if fatal == nil && !interrupted && ctx.Err() == nil {
+		// A campaign cancelled before anything started still starts its
+		// first run, which is cut short at once and stored as interrupted,
+		// as on one rig: what the signal interrupted is on record.
+		if fatal == nil && !interrupted && (ctx.Err() == nil || started == 0) {
 			for len(pending) > 0 {
 				j := pending[0]
 				slot, rig := pool.Acquire(j.avoid)
@@ -193,7 +196,14 @@ func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, 
 				}
 				pending = pending[1:]
 				inflight++
+				if opt.Started != nil {
+					opt.Started(j.plan)
+				}
+				started++
 				go func() { done <- opt.tryOn(ctx, c, j, slot, rig, pool) }()
+				if ctx.Err() != nil {
+					break
+				}
 			}
 			if inflight == 0 && len(pending) > 0 {
 				// Every rig is quarantined: what is left cannot run.
@@ -234,6 +244,16 @@ func (opt *Options) settle(ctx context.Context, c *Campaign, policy RigErrorPoli
 		// Cancelled (ctx): nothing to store.
 		if *fatal == nil && ctx.Err() == nil && o.err != nil {
 			*fatal, *limit = o.err, min(*limit, j.pos)
+		}
+		return
+	}
+	if o.err != nil && errors.Is(o.err, targets.ErrPermanent) && opt.Rigs == nil {
+		// The campaign's one target can never be opened (no such host,
+		// not a tty): trying again, or the next run, cannot cure it.
+		o.rec.Attempts = j.attempts
+		results[j.pos] = o.rec
+		if *fatal == nil {
+			*fatal, *limit = o.err, min(*limit, j.pos+1)
 		}
 		return
 	}
@@ -296,6 +316,10 @@ func (opt *Options) tryOn(ctx context.Context, c *Campaign, j *job, slot int, ri
 	errText := ""
 	if o.rec != nil {
 		errText = o.rec.Error
+	}
+	if res == farm.RigError && errors.Is(o.err, targets.ErrPermanent) {
+		// A rig that can never be opened is out for the campaign.
+		pool.Quarantine(slot, errText)
 	}
 	if pool.Done(slot, res, errText) {
 		cmd, err := farm.Run(ctx, farm.Expand(rig.Power, "", farm.Port(rig.Target)), rig.CommandTimeout)

@@ -166,3 +166,15 @@ func (p *Pool) SetFlashed(i int) {
 	defer p.mu.Unlock()
 	p.members[i].flashed = true
 }
+
+// Quarantine takes rig i out of service at once: its target can never be
+// opened as it is (no such device, no such host, permission denied).
+func (p *Pool) Quarantine(i int, reason string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.members[i]
+	if !m.health.Quarantined {
+		m.health.Quarantined = true
+		m.health.Reason = "cannot be opened: " + reason
+	}
+}
