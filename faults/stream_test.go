@@ -80,3 +80,59 @@ func TestStreamLazy(t *testing.T) {
 		}
 	}
 }
+
+// FuzzStreamMatchesTimes: for any schedule a campaign can write, the lazy
+// stream yields exactly the materialised times, in order.
+func FuzzStreamMatchesTimes(f *testing.F) {
+	f.Add(uint8(1), int64(5), int64(0), int64(7), uint16(2), uint8(3), uint8(1), int64(1000), uint64(1))
+	f.Add(uint8(2), int64(0), int64(0), int64(30), uint16(0), uint8(0), uint8(0), int64(2000), uint64(9))
+	f.Add(uint8(3), int64(0), int64(0), int64(0), uint16(50), uint8(0), uint8(0), int64(3000), uint64(3))
+	f.Fuzz(func(t *testing.T, kind uint8, every, start, jitter int64, count uint16, cycles, first uint8, lengthMS int64, seed uint64) {
+		ms := func(n int64) time.Duration { return time.Duration(n%100_000) * time.Millisecond }
+		s := Schedule{Count: int(count % 64)}
+		switch kind % 4 {
+		case 0:
+			for k := int64(0); k < int64(count%8); k++ {
+				s.At = append(s.At, ms(every*k+start))
+			}
+		case 1:
+			s.Every = ms(every%500) + time.Millisecond
+			if s.Every < 0 {
+				s.Every = -s.Every + time.Millisecond
+			}
+			s.Start = max(ms(start%100), 0)
+			s.Jitter = max(ms(jitter%300), 0)
+		case 2:
+			s.Phase = &Phase{Task: "t", Offset: max(ms(start%10), 0), Cycles: int(cycles % 5), First: int(first % 4)}
+			s.Jitter = max(ms(jitter%100), 0)
+		case 3:
+			s.Poisson = float64(1 + count%300)
+		}
+		if len(s.Validate(func(string) (time.Duration, time.Duration, bool) {
+			return 10 * time.Millisecond, 3 * time.Millisecond, true
+		})) > 0 {
+			return
+		}
+		cycle := func(string) (time.Duration, time.Duration, bool) {
+			return 10 * time.Millisecond, 3 * time.Millisecond, true
+		}
+		length := ms(lengthMS%20_000) + time.Millisecond
+		if length <= 0 {
+			return
+		}
+		want := s.Times(length, rand.New(rand.NewPCG(seed, 1)), cycle)
+		st := s.Stream(length, rand.New(rand.NewPCG(seed, 1)), cycle)
+		for i := 0; ; i++ {
+			x, ok := st.Next()
+			if !ok {
+				if i != len(want) {
+					t.Fatalf("%+v: stream ended after %d firings, Times has %d", s, i, len(want))
+				}
+				return
+			}
+			if i >= len(want) || x != want[i] {
+				t.Fatalf("%+v: firing %d: stream %v, Times %v", s, i, x, want)
+			}
+		}
+	})
+}

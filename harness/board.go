@@ -277,8 +277,12 @@ func endUS(obs *Observation) int64 {
 func (c *Campaign) PlanID() record.PlanID {
 	id := record.PlanID{Campaign: c.Name, CampaignHash: c.Hash, Seed: c.Seed, Target: c.Target, DurationUS: c.Duration.Microseconds(), Runs: c.Runs(),
 		CampaignVersion: c.Version, Requirements: c.Requirements}
-	if c.Sweep != nil {
-		id.Search = c.Sweep.Search
+	if s := c.Sweep; s != nil {
+		id.Search = s.Search
+		id.Sweep = &record.PlanSweep{Fault: s.Fault, Param: s.Param, IsTime: s.isTime, Nominal: s.Nominal.Text, NominalNum: s.Nominal.Num}
+		if s.MinMargin != nil {
+			id.Sweep.MinMargin, id.Sweep.MinMarginNum = s.MinMargin.Text, &s.MinMargin.Num
+		}
 	}
 	return id
 }

@@ -1,12 +1,14 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -127,4 +129,23 @@ func TestSimTargetComparedWithReferenceAtLoad(t *testing.T) {
 	_, err = LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Target: "sim://" + demo + "?mutex=none"})
 	require.ErrorContains(t, err, `reference: task "bc_sched": the reference sim://pathfinder?mutex=inherit declares it (priority 10, period 125ms); the board at sim://`+demo+`?mutex=none does not`)
 	require.ErrorContains(t, err, `faults[0].task: the board at sim://`+demo+`?mutex=none declares no task "asi_met"`)
+}
+
+// Every censored sample (a job a reset cut short) is in exactly one
+// histogram bin, marked as such.
+func TestCensoredSamplesInTheirBins(t *testing.T) {
+	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Repeat: 1, Duration: 5 * time.Second})
+	require.NoError(t, err)
+	sum, err := Execute(context.Background(), c, Options{})
+	require.NoError(t, err)
+	bc := sum.Runs[0].Tasks["bc_dist"]
+	require.Positive(t, bc.Censored, "mutex=none: resets cut bc_dist jobs short")
+	var inBins, all int64
+	for _, b := range bc.ResponseHist {
+		require.LessOrEqual(t, b.Censored, b.Count)
+		inBins += b.Censored
+		all += b.Count
+	}
+	require.Equal(t, int64(bc.Censored), inBins)
+	require.Equal(t, int64(bc.Jobs+bc.Censored), all)
 }

@@ -393,6 +393,7 @@ func TestRepeatOnOneDeduplicatingBoard(t *testing.T) {
 	// 2 s: bc_dist, the checked task, shows 16 jobs, above min_jobs.
 	c, err := LoadCampaign("../campaigns/pathfinder.yaml", Overrides{Duration: 2 * time.Second, Target: "serial://" + b.Path(), Repeat: 3})
 	require.NoError(t, err)
+	c.MinJobs = 5 // a 1 s run sees 8 bc_dist jobs, fewer than the default min_jobs
 	dir := t.TempDir()
 	st, err := OpenStore(dir)
 	require.NoError(t, err)

@@ -16,7 +16,7 @@ import (
 // QEMU: the inherit build as the baseline, the none build (the 1997 flight
 // configuration) as the candidate. The gate exits 1 and names the resets.
 func TestCIGateExample(t *testing.T) {
-	const campaign = "../../campaigns/gate-example.yaml"
+	const campaign = qemuCampaign
 	dir := t.TempDir()
 	base, cand := filepath.Join(dir, "base"), filepath.Join(dir, "cand")
 	code, _, stderr := hilchaos(t, "run", campaign, "--repeat", "6", "--duration", "3s",

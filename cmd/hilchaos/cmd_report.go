@@ -39,7 +39,10 @@ func (a *app) reportCommand() *cobra.Command {
 		Long: `Read the run records (DIR/runs.jsonl) and stored wire streams
 (DIR/traces/) that 'hilchaos run --out DIR' wrote, print a table or the JSON
 document, and write JUnit XML, an HTML report and a Perfetto trace on request.
-The exit status is the stored verdict, so a CI step fails as the run did.
+The exit status is the stored verdict, so a CI step fails as the run did;
+a directory missing planned runs is PARTIAL (exit 3 unless a run failed),
+one mixing plans is refused (exit 2), and no output may overwrite an input
+(runs.jsonl, plan.json, a trace or the directory itself; exit 2).
 ` + exitStatusHelp,
 		Example: `  hilchaos run campaigns/pathfinder.yaml --out results/
   hilchaos report results/ --junit junit.xml --html report.html --perfetto trace.json`,
@@ -80,6 +83,7 @@ func (a *app) report(dir string, o reportOptions) error {
 		}
 	} else {
 		report.WriteTable(a.stdout, sum, nil)
+		writeSweep(a.stdout, sum)
 		report.WriteRequirements(a.stdout, sum)
 	}
 	write := func(path string, f func(io.Writer) error) error {
@@ -114,7 +118,10 @@ func (a *app) report(dir string, o reportOptions) error {
 	}); err != nil {
 		return err
 	}
+	search := sum.Sweep != nil && sum.Sweep.Search != ""
 	switch {
+	case search && sum.Verdict == harness.Pass:
+		return nil // runs that break are what a search looks for
 	case sum.Failed > 0 || sum.Verdict == harness.Fail:
 		return errFailed
 	case sum.Verdict != harness.Pass:

@@ -44,6 +44,9 @@ func TestReportFromStoredRuns(t *testing.T) {
 	}
 	b, _ := os.ReadFile(html)
 	assert.True(t, strings.Contains(string(b), `<svg class="timeline"`))
+	// The histograms show the jobs a reset cut short, and say so.
+	assert.Contains(t, string(b), `class="bar censored"`)
+	assert.Contains(t, string(b), "cut short by a reset (at their time to it)")
 	// The legend names every mark the timeline draws.
 	for _, mark := range []string{`class="fault" data-kind="fault-begin"`, `class="reset"`, `class="miss"`} {
 		require.Contains(t, string(b), mark, "the timeline draws it")

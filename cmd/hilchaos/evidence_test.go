@@ -215,8 +215,12 @@ func TestInterruptedRunRerunOnResume(t *testing.T) {
 	require.Len(t, recs, 1)
 	assert.Equal(t, record.Interrupted, recs[0].Verdict, "what it saw is stored, no verdict claimed")
 
-	code, _, errs := hilchaos(t, "report", dir)
+	junit := filepath.Join(t.TempDir(), "j.xml")
+	code, _, errs := hilchaos(t, "report", dir, "--junit", junit)
 	assert.Equal(t, ExitInfra, code, errs)
+	x, err := os.ReadFile(junit)
+	require.NoError(t, err)
+	assert.Contains(t, string(x), `type="interrupted"`, "CI reads the cut-short run as an error, not a pass")
 
 	code, _, errs = hilchaos(t, "run", pathfinder, "--repeat", "2", "--duration", "2s", "--out", dir, "--resume")
 	require.Equal(t, ExitFail, code, errs)
@@ -224,4 +228,55 @@ func TestInterruptedRunRerunOnResume(t *testing.T) {
 	assert.Equal(t, ExitFail, code, errs)
 	assert.Contains(t, table, "FAIL: 0 passed, 2 failed, 0 errors")
 	assert.NotContains(t, table, "INTERRUPTED")
+}
+
+// A breaking-point search whose board already breaks below the campaign's
+// own value fails (exit 1), run and report alike, saying so; one whose
+// margin is below min_margin fails too; a healthy one passes although
+// some of its runs broke (that is what it looks for).
+func TestBreakingPointSearchVerdicts(t *testing.T) {
+	write := func(name, extra, from, minMargin string) string {
+		body := `name: ` + name + `
+target: sim://pathfinder?mutex=none
+reference: sim://pathfinder?mutex=inherit
+duration: 3s
+seed: 1997
+trace: full
+faults:
+  - name: hold
+    kind: lock-hold
+    task: asi_met
+    lock: bus
+    extra: ` + extra + `
+    schedule: {phase: {task: asi_met, offset: 0ms, cycles: 4}}
+sweep: {fault: hold, param: extra, from: ` + from + `, to: 200ms, step: 1ms, search: breaking-point, confirm: 1` + minMargin + `}
+checks:
+  - resets.watchdog == 0
+  - bc_dist.deadline_misses == 0
+`
+		path := filepath.Join(t.TempDir(), name+".yaml")
+		require.NoError(t, os.WriteFile(path, []byte(body), 0o644))
+		return path
+	}
+	for _, tc := range []struct {
+		name, extra, from, minMargin string
+		code                         int
+		want                         string
+	}{
+		{"broken-below-nominal", "150ms", "100ms", "", ExitFail, "the board breaks at extra = 100ms, below the campaign's own 150ms: margin -50ms"},
+		{"margin-too-small", "25ms", "0ms", ", min_margin: 100ms", ExitFail, "is below the required 100ms"},
+		{"healthy", "25ms", "0ms", "", ExitOK, "PASS: breaking-point search over hold.extra"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "results")
+			path := write(tc.name, tc.extra, tc.from, tc.minMargin)
+			code, out, errs := hilchaos(t, "run", path, "--out", dir)
+			assert.Equal(t, tc.code, code, errs)
+			assert.Contains(t, out, tc.want)
+			assert.NotContains(t, out, "passed, ", "a search's summary line is not a pass/fail count")
+			code, rep, errs := hilchaos(t, "report", dir)
+			assert.Equal(t, tc.code, code, "report agrees with run: %s", errs)
+			assert.Contains(t, rep, tc.want)
+		})
+	}
 }

@@ -15,6 +15,10 @@ import (
 // within it, whatever the run's length.
 const StopGrace = 800 * time.Millisecond
 
+// stopHard is how long after the grace a process that still runs (it
+// ignored the cancel, or is writing a very long summary) is ended.
+const stopHard = 5 * time.Second
+
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	stop := make(chan struct{})
@@ -30,10 +34,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "hilchaos: interrupt: stopping; the run in progress gets %v to finish (interrupt again to abort it now)\n", StopGrace)
 		close(stop)
 		grace := time.AfterFunc(StopGrace, cancel)
+		// Whatever does not heed the cancel (a command that never looks
+		// at it) still ends: a signal is never ignored.
+		time.AfterFunc(StopGrace+stopHard, func() {
+			fmt.Fprintln(os.Stderr, "hilchaos: interrupt: still running after the grace; exiting")
+			os.Exit(ExitInterrupted)
+		})
 		<-sigs
 		grace.Stop()
 		fmt.Fprintln(os.Stderr, "hilchaos: second interrupt: aborting the run in progress")
 		cancel()
+		time.AfterFunc(stopHard/10, func() { os.Exit(ExitInterrupted) })
 	}()
 	code := guarded(os.Stderr, func() int { return Main(WithStop(ctx, stop), os.Args[1:], os.Stdin, os.Stdout, os.Stderr) })
 	signal.Stop(sigs)

@@ -209,12 +209,14 @@ func TestQEMURepeatable(t *testing.T) {
 		var d struct {
 			Runs []struct {
 				Tasks map[string]figs `json:"tasks"`
+				Trace string          `json:"trace"`
 			} `json:"runs"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(out), &d))
 		require.Len(t, d.Runs, 1)
 		tasks = append(tasks, d.Runs[0].Tasks)
-		streams = append(streams, normalized(t, filepath.Join(dir, tracelog.Path(0))))
+		require.NotEmpty(t, d.Runs[0].Trace, "the run stored no wire stream")
+		streams = append(streams, normalized(t, filepath.Join(dir, d.Runs[0].Trace)))
 	}
 	require.Len(t, tasks[0], 6)
 	for name, a := range tasks[0] {

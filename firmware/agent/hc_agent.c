@@ -42,8 +42,9 @@ static HC_NOINIT struct hc_noinit hc_ni;
 
 /* ---- ordinary RAM ---- */
 
-static struct hc_event hc_replay[HC_BB_SIZE]; /* the previous boot's black box */
-static uint32_t hc_replay_len;
+static uint32_t hc_dn_seq; /* the last DN, repeated before the AK of PG */
+static uint64_t hc_dn_time;
+static int hc_dn_valid;
 static uint32_t hc_reason;
 static int hc_trace = 1;
 static uint32_t hc_seq;
@@ -370,12 +371,17 @@ void hc_event_at(uint8_t kind, int32_t task, int64_t arg, uint64_t time_us)
 
 void hc_summary(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses)
 {
+	hc_summary_at(task, jobs, max_resp_us, misses, hc_port_now_us());
+}
+
+void hc_summary_at(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses, uint64_t time_us)
+{
 	uint32_t s = hc_port_enter();
 	struct hc_buf w;
 	hc_flush_dropped();
 	hc_b_init(&w, 'S', 'M');
 	hc_b_u64(&w, hc_seq);
-	hc_b_u64(&w, hc_port_now_us());
+	hc_b_u64(&w, time_us);
 	hc_b_i64(&w, task);
 	hc_b_u64(&w, jobs);
 	hc_b_i64(&w, max_resp_us);
@@ -387,16 +393,25 @@ void hc_summary(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misse
 	hc_port_exit(s);
 }
 
-void hc_done(void)
+static void hc_send_dn(void)
+{
+	struct hc_buf w;
+	hc_b_init(&w, 'D', 'N');
+	hc_b_u64(&w, hc_dn_seq);
+	hc_b_u64(&w, hc_dn_time);
+	hc_send(&w);
+}
+
+void hc_done(void) { hc_done_at(hc_port_now_us()); }
+
+void hc_done_at(uint64_t time_us)
 {
 	uint32_t s = hc_port_enter();
-	struct hc_buf w;
 	hc_flush_dropped();
-	hc_b_init(&w, 'D', 'N');
-	hc_b_u64(&w, hc_seq);
-	hc_b_u64(&w, hc_port_now_us());
-	if (!hc_push(w.b, hc_b_end(&w)))
-		hc_dropped++;
+	hc_dn_seq = hc_seq;
+	hc_dn_time = time_us;
+	hc_dn_valid = 1;
+	hc_send_dn();
 	hc_port_exit(s);
 }
 
@@ -447,6 +462,8 @@ static void hc_send_boot(void)
 	hc_b_name(&w, hc_boot_reason());
 	hc_b_u64(&w, hc_ni.boots);
 	hc_b_u64(&w, hc_port_now_us());
+	if (HC_PROTO_VERSION >= 2)
+		hc_b_u64(&w, HC_PROTO_VERSION);
 	hc_send(&w);
 	hc_app_table();
 }
@@ -462,14 +479,10 @@ void hc_init(const struct hc_ident *id)
 		hc_ni.bb_next = hc_ni.bb_len = 0;
 		hc_reason = HC_R_POR;
 	} else {
+		/* the black box goes on: until the next GO it holds the events
+		 * before this reset (PROTOCOL.md 2.8) */
 		hc_ni.boots++;
 		hc_reason = hc_ni.pending ? hc_ni.pending : HC_R_EXT;
-		/* keep the previous boot's black box for DP, oldest first */
-		uint32_t first = (hc_ni.bb_next + HC_BB_SIZE - hc_ni.bb_len) % HC_BB_SIZE;
-		for (uint32_t i = 0; i < hc_ni.bb_len; i++)
-			hc_replay[i] = hc_ni.bb[(first + i) % HC_BB_SIZE];
-		hc_replay_len = hc_ni.bb_len;
-		hc_ni.bb_next = hc_ni.bb_len = 0;
 	}
 	hc_ni.pending = HC_R_NONE;
 	hc_seq = 0;
@@ -627,11 +640,13 @@ static const char *hc_parse_fault(char **f, int k, int n, struct hc_fault *out)
 	return 0;
 }
 
+/* DP: the ring, oldest first, without consuming it. */
 static void hc_dump(void)
 {
-	for (uint32_t i = 0; i < hc_replay_len; i++) {
+	uint32_t n = hc_ni.bb_len, first = (hc_ni.bb_next + HC_BB_SIZE - n) % HC_BB_SIZE;
+	for (uint32_t i = 0; i < n; i++) {
 		struct hc_buf w;
-		hc_b_event_body(&w, 1, i, &hc_replay[i]);
+		hc_b_event_body(&w, 1, i, &hc_ni.bb[(first + i) % HC_BB_SIZE]);
 		hc_send(&w);
 	}
 }
@@ -675,6 +690,15 @@ static void hc_command(char *line, size_t len, uint16_t crc)
 	struct hc_fault fl = {0, 0, 0, 0, 0};
 	uint64_t u = 0;
 	if (hc_streq(t, "PG") && n == 2) {
+		/* v2: a board that ended a run repeats its DN before the AK */
+		if (hc_dn_valid && HC_PROTO_VERSION >= 2)
+			hc_send_dn();
+	} else if (HC_PROTO_VERSION >= 2 && hc_streq(t, "ID") && n == 2) {
+		/* v2: AK, then BT and the table again */
+		hc_remember(id, crc, 0);
+		hc_answer(id, 0);
+		hc_send_boot();
+		return;
 	} else if (hc_streq(t, "CF") && n == 4) {
 		r = hc_app_config(f[2], f[3]);
 		if (!r && hc_streq(f[2], "trace")) {
@@ -701,8 +725,10 @@ static void hc_command(char *line, size_t len, uint16_t crc)
 		r = hc_app_check_go(u);
 		hc_remember(id, crc, r);
 		hc_answer(id, r);
-		if (!r)
+		if (!r) {
+			hc_dn_valid = 0;
 			hc_app_go(u);
+		}
 		return;
 	} else if (hc_streq(t, "SP") && n == 2) {
 		hc_app_stop();

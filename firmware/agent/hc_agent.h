@@ -7,7 +7,7 @@
  * Received bytes go to hc_rx_byte(); a complete command line is parsed and
  * carried out through the hc_app_* callbacks the firmware implements.
  * Commands are idempotent by id: a repeated id gets its first answer again
- * and is not carried out twice.
+ * and is not carried out twice. Protocol version 2 (BT announces it).
  */
 #ifndef HC_AGENT_H
 #define HC_AGENT_H
@@ -21,8 +21,11 @@
 #ifndef HC_BB_SIZE
 #define HC_BB_SIZE 64 /* black-box events kept across a reset */
 #endif
+#ifndef HC_PROTO_VERSION
+#define HC_PROTO_VERSION 2 /* announced in BT (1: no proto field) */
+#endif
 #ifndef HC_ID_CACHE
-#define HC_ID_CACHE 16 /* recent command ids remembered with their answer */
+#define HC_ID_CACHE 32 /* recent command ids remembered with their answer (v2: >= 32) */
 #endif
 
 /* Event kinds (docs/PROTOCOL.md, section 3). */
@@ -79,8 +82,8 @@ struct hc_ident {
 /* ---- what the firmware calls ---- */
 
 /* Call once at boot, before interrupts are enabled. Reads the reset reason
- * and boot count kept in .noinit, keeps the previous boot's black box for
- * DP, and sends BT and the table (hc_app_table). */
+ * and boot count kept in .noinit (the black box there goes on recording;
+ * power-on clears it), and sends BT and the table (hc_app_table). */
 void hc_init(const struct hc_ident *id);
 
 /* Record an event. ISR-safe. Black box always (levels 0-1); the line
@@ -93,8 +96,13 @@ void hc_event_at(uint8_t kind, int32_t task, int64_t arg, uint64_t time_us);
 /* A per-task summary (SM), sent at every trace level. */
 void hc_summary(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses);
 
-/* The run's duration has passed: DN. */
+/* The same, stamped with time_us: a run's final SMs and its DN carry one
+ * instant (PROTOCOL.md 2.4). */
+void hc_summary_at(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses, uint64_t time_us);
+
+/* The run's duration has passed: DN (now, or at time_us). */
 void hc_done(void);
+void hc_done_at(uint64_t time_us);
 
 /* Table frames, for hc_app_table. */
 void hc_send_task(int idx, const char *name, int prio, uint64_t period_us,

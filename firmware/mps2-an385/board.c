@@ -20,7 +20,7 @@ static void read_clock(uint32_t *wraps, uint32_t *elapsed)
 {
 	uint32_t s = hc_port_enter();
 	uint32_t v = TIMER_VALUE(TIMER1_BASE);
-	if (v > t1_last)
+	if (v > t1_last && v - t1_last > T1_RELOAD / 2) /* a wrap, not a count read twice */
 		t1_wraps++;
 	t1_last = v;
 	*wraps = t1_wraps;

@@ -715,15 +715,15 @@ const char *k_fault(const void *fv, uint64_t at_us, int now)
 
 int k_active(void) { return active; }
 
-static void summaries(void)
+static void summaries(uint64_t at)
 {
 	for (int i = 0; i < prof->ntasks; i++) {
 		struct tcb *t = &threads[i];
-		hc_summary(i, t->sm_jobs, t->sm_max, t->sm_misses);
+		hc_summary_at(i, t->sm_jobs, t->sm_max, t->sm_misses, at);
 		t->sm_jobs = t->sm_misses = 0;
 		t->sm_max = 0;
 	}
-	last_sm = board_us();
+	last_sm = at;
 }
 
 static uint64_t run_duration;
@@ -760,8 +760,9 @@ static void start_run(void)
 /* Stop the run: summaries, the CPU to idle, every thread restarted, DN. */
 static void end_run(void)
 {
-	if (last_sm != board_us())
-		summaries();
+	uint64_t now = board_us();
+	if (last_sm != now)
+		summaries(now);
 	if (oncpu != -1) {
 		hc_event(HC_EV_CS, -1, oncpu);
 		oncpu = -1;
@@ -801,12 +802,14 @@ static void end_run(void)
 	reinit = 1;
 	k_next = idle;
 	SCB_ICSR = ICSR_PENDSVSET;
-	hc_done();
+	hc_done_at(now);
 }
 
 void k_stop(void)
 {
 	uint32_t s = hc_port_enter();
+	if (active && heartbeat)
+		start_run(); /* SP before the heartbeat started the run: GO first */
 	if (active)
 		end_run();
 	hc_port_exit(s);
@@ -844,7 +847,7 @@ void k_timer_isr(void)
 			}
 			break;
 		case TM_SUMMARY:
-			summaries();
+			summaries(t.at);
 			push(t.at + 1000000, TM_SUMMARY, 0, 0);
 			break;
 		case TM_RUNEND:

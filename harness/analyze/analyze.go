@@ -19,8 +19,6 @@
 package analyze
 
 import (
-	"sort"
-
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -61,6 +59,7 @@ type Task struct {
 	MaxJitter     int64 // largest |release interval - period|
 	Hist          *hdrhistogram.Histogram
 	BlockHist     *hdrhistogram.Histogram // per job, jobs that blocked at all
+	CensHist      *hdrhistogram.Histogram // the censored samples of Hist (nil until the first)
 
 	lockBlock []int64 // worst single wait per lock (by lock order)
 	lockCS    []int64 // longest critical section per lock (CPU time while holding)
@@ -137,11 +136,17 @@ func (e Episode) SharesText() string {
 	return s
 }
 
+// maxShares is how many medium tasks an episode tells apart; the time of
+// any further ones goes to the last.
+const maxShares = 8
+
 type episode struct {
 	open    bool
 	e       Episode
 	medRun  int64 // run time the medium task on the CPU started running, -1 if none runs
 	medTask *Task // that task
+	shares  [maxShares]Share
+	nShares int
 }
 
 // addShare adds us of CPU time to tk's share of the episode.
@@ -150,13 +155,29 @@ func (ep *episode) addShare(tk *Task, us int64) {
 		return
 	}
 	ep.e.MediumUS += us
-	for i := range ep.e.Shares {
-		if ep.e.Shares[i].Task == tk.Name {
-			ep.e.Shares[i].US += us
+	for i := range ep.nShares {
+		if ep.shares[i].Task == tk.Name {
+			ep.shares[i].US += us
 			return
 		}
 	}
-	ep.e.Shares = append(ep.e.Shares, Share{Task: tk.Name, US: us})
+	if ep.nShares == maxShares {
+		ep.shares[maxShares-1].US += us
+		return
+	}
+	ep.shares[ep.nShares] = Share{Task: tk.Name, US: us}
+	ep.nShares++
+}
+
+// sortShares orders the shares largest first (insertion sort: a handful,
+// no allocation).
+func (ep *episode) sortShares() {
+	sh := ep.shares[:ep.nShares]
+	for i := 1; i < len(sh); i++ {
+		for j := i; j > 0 && sh[j].US > sh[j-1].US; j-- {
+			sh[j], sh[j-1] = sh[j-1], sh[j]
+		}
+	}
 }
 
 // Analyzer consumes events in run time (µs since the run started, across
@@ -178,6 +199,7 @@ type Analyzer struct {
 	burstPri    map[uint32]int // load-burst fault id -> priority
 	burstLookup func(uint32) (int, bool)
 	bursts      map[uint32]int // active bursts: fault id -> priority
+	burstTop    int            // the most urgent active burst's priority (0: none), kept with bursts
 	running     *Task
 	acctAt      int64 // run time up to which blocking is accounted
 	lastT       int64 // run time of the latest event
@@ -186,6 +208,7 @@ type Analyzer struct {
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
+	shareArena []Share   // the stored episodes' shares
 
 	// Gaps counts the calls to Gap: places in the stream where events were
 	// lost (a sequence gap or a rejected frame).
@@ -289,6 +312,10 @@ func (a *Analyzer) Reset(t int64) {
 			r := t - tk.pending[k]
 			tk.Censored++
 			_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
+			if tk.CensHist == nil {
+				tk.CensHist = hdrhistogram.New(histMin, histMax, histDigits)
+			}
+			_ = tk.CensHist.RecordValue(min(max(r, histMin), histMax))
 			if r > tk.MaxResponse {
 				tk.MaxResponse, tk.MaxResponseAt = r, t
 			}
@@ -304,6 +331,7 @@ func (a *Analyzer) Reset(t int64) {
 		l.holder = nil
 	}
 	clear(a.bursts)
+	a.burstTop = 0
 	if a.recovering {
 		a.recovered(-1)
 	}
@@ -372,13 +400,18 @@ func (a *Analyzer) prio(tk *Task) int {
 	if !tk.burst {
 		return tk.Priority
 	}
+	return a.burstTop
+}
+
+// burstsChanged recomputes burstTop after bursts changed.
+func (a *Analyzer) burstsChanged() {
 	p, any := 0, false
 	for _, bp := range a.bursts {
 		if !any || bp > p {
 			p, any = bp, true
 		}
 	}
-	return p
+	a.burstTop = p
 }
 
 func (tk *Task) execAt(t int64, running bool) int64 {
@@ -417,18 +450,24 @@ func (a *Analyzer) setRunning(t int64, next *Task) {
 // A wait for a lock while the CPU idles (the holder is off the CPU for
 // reasons the trace does not show) is blocking too: nothing more urgent ran.
 func (a *Analyzer) account(t int64) {
-	if d := t - a.acctAt; d > 0 {
-		r := a.running
-		for _, tk := range a.index {
-			if tk == r || !tk.active || tk.burst {
-				continue
-			}
-			if r == nil && tk.blockedOn >= 0 || r != nil && tk.Priority > a.prio(r) {
-				tk.jobBlocked += d
-			}
+	d := t - a.acctAt
+	a.acctAt = t
+	if d <= 0 {
+		return
+	}
+	r := a.running
+	rp := 0
+	if r != nil {
+		rp = a.prio(r)
+	}
+	for _, tk := range a.index {
+		if !tk.active || tk == r || tk.burst {
+			continue
+		}
+		if r == nil && tk.blockedOn >= 0 || r != nil && tk.Priority > rp {
+			tk.jobBlocked += d
 		}
 	}
-	a.acctAt = t
 }
 
 // Event takes one event at run time t (µs).
@@ -541,6 +580,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	case wire.EvFaultBegin:
 		if p, ok := a.burstPriority(uint32(ev.Arg)); ok {
 			a.bursts[uint32(ev.Arg)] = p
+			a.burstsChanged()
 			if tk != nil {
 				tk.active = true
 			}
@@ -549,6 +589,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	case wire.EvFaultEnd:
 		if _, ok := a.bursts[uint32(ev.Arg)]; ok {
 			delete(a.bursts, uint32(ev.Arg))
+			a.burstsChanged()
 			if tk != nil && len(a.bursts) == 0 {
 				tk.active = false
 			}
@@ -695,16 +736,24 @@ func (a *Analyzer) closeEpisode(t int64, h *Task) {
 	if ep.medRun >= 0 {
 		ep.addShare(ep.medTask, t-ep.medRun)
 	}
-	sort.SliceStable(ep.e.Shares, func(i, j int) bool { return ep.e.Shares[i].US > ep.e.Shares[j].US })
-	if len(ep.e.Shares) > 0 {
-		ep.e.Medium = ep.e.Shares[0].Task
+	ep.sortShares()
+	if ep.nShares > 0 {
+		ep.e.Medium = ep.shares[0].Task
 	}
 	ep.e.LengthUS = t - ep.e.StartUS
 	ep.open, ep.medRun, ep.medTask = false, -1, nil
 	a.Inversions++
 	if len(a.Episodes) < MaxEpisodes {
+		// The stored episodes' shares live in one arena, allocated once.
+		if a.shareArena == nil {
+			a.shareArena = make([]Share, 0, MaxEpisodes*maxShares)
+		}
+		k := len(a.shareArena)
+		a.shareArena = append(a.shareArena, ep.shares[:ep.nShares]...)
+		ep.e.Shares = a.shareArena[k:len(a.shareArena):len(a.shareArena)]
 		a.Episodes = append(a.Episodes, ep.e)
 	}
+	ep.nShares = 0
 }
 
 func (a *Analyzer) closeEpisodes(t int64) {
@@ -751,6 +800,7 @@ func (a *Analyzer) Gap(t int64) {
 		l.holder = nil
 	}
 	clear(a.bursts)
+	a.burstTop = 0
 }
 
 // gapCut reports whether the job of tk that ends now, released at run
@@ -816,6 +866,9 @@ func (a *Analyzer) Summary(s *wire.Summary) {
 type Bin struct {
 	LeUS  int64 `json:"le_us"`
 	Count int64 `json:"count"`
+	// Censored is how many of Count are jobs a reset cut short, counted at
+	// their time to the reset (their true response was longer).
+	Censored int64 `json:"censored,omitempty"`
 }
 
 // TaskResult is one task's figures in a run record. Times are µs of board time.
@@ -846,8 +899,9 @@ type TaskResult struct {
 	MaxReleaseJitterUS int64            `json:"max_release_jitter_us"`
 	BlockingByLockUS   map[string]int64 `json:"blocking_by_lock_us,omitempty"` // worst single wait per lock
 	ResponseHist       []Bin            `json:"response_hist,omitempty"`
-	// GapCut counts jobs left out of every figure because they straddled a
-	// sequence gap or a rejected frame: the figures are built on a gap.
+	// GapCut counts jobs that straddled a sequence gap or a rejected
+	// frame: their response (the board's figure) counts, their blocking and
+	// execution time (joined from events) are left out.
 	GapCut uint64 `json:"gap_cut,omitempty"`
 }
 
@@ -873,6 +927,7 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 				r.P99ResponseUS, r.P50ResponseUS = p99, p50
 			}
 			r.ResponseHist = bins(tk.Hist, tk.MaxResponse)
+			censoredBins(r.ResponseHist, tk.Hist, tk.CensHist, tk.MaxResponse)
 		} else if a.level == 0 {
 			r.WindowMax = true
 		}
@@ -891,6 +946,37 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 
 // bins folds a histogram into at most histBins equal-width bars from its
 // minimum to max.
+// censoredBins counts, in each bin of out (made by bins from all), the
+// samples of cens, the censored part of all.
+func censoredBins(out []Bin, all, cens *hdrhistogram.Histogram, maxV int64) {
+	if cens == nil || len(out) == 0 {
+		return
+	}
+	lo := all.Min()
+	width := max((maxV-lo+histBins)/histBins, 1)
+	for _, b := range cens.Distribution() {
+		if b.Count == 0 {
+			continue
+		}
+		v := min(b.To, maxV)
+		i := int((v - lo) / width)
+		if v > lo && (v-lo)%width == 0 {
+			i--
+		}
+		le := lo + int64(i+1)*width
+		if i < 0 {
+			le = lo
+		}
+		le = min(le, maxV)
+		for k := range out {
+			if out[k].LeUS >= le {
+				out[k].Censored += b.Count
+				break
+			}
+		}
+	}
+}
+
 func bins(h *hdrhistogram.Histogram, maxV int64) []Bin {
 	lo := h.Min()
 	width := (maxV - lo + histBins) / histBins

@@ -847,7 +847,11 @@ func (s *session) sameBoot(uptime uint64) bool {
 	// over a long run.
 	tol := min(max(250e3, expect*5e-4), expect/2)
 	d := float64(uptime) - expect
-	return d > -tol && d < tol
+	// Only a shorter uptime means a restart. A longer one is the same boot
+	// whose first banner was stale when it was read (a board that booted
+	// before the host opened the port: its banner waited in the buffer),
+	// so the host placed the boot too late.
+	return d > -tol
 }
 
 // reclassify gives the last reset, counted unknown, the kind its banner says.
@@ -922,8 +926,14 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 func (s *session) finish() *Observation {
 	s.obs.EndUS = s.lastRun
 	// After a reset credited up to the reboot (creditBoot) the run reached
-	// at least the new segment's origin, events or not.
-	s.an.Finish(max(s.lastRun, s.base))
+	// at least the new segment's origin, events or not, and the board's
+	// time since that reboot when the run ends there (Run: the reboot used
+	// up what was left).
+	end := max(s.lastRun, s.base)
+	if s.resetNew {
+		end = max(end, s.base+int64(s.boot.Uptime))
+	}
+	s.an.Finish(end)
 	return s.obs
 }
 

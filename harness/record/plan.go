@@ -28,6 +28,21 @@ type PlanID struct {
 	// and its requirements' texts (id -> text).
 	CampaignVersion string            `json:"campaign_version,omitempty"`
 	Requirements    map[string]string `json:"requirements,omitempty"`
+	// Sweep, for a sweeping campaign: what a report needs to say what the
+	// sweep (or search) found from the records alone.
+	Sweep *PlanSweep `json:"sweep,omitempty"`
+}
+
+// PlanSweep is the swept parameter of a plan. Numbers are µs for
+// durations.
+type PlanSweep struct {
+	Fault        string   `json:"fault"`
+	Param        string   `json:"param"`
+	IsTime       bool     `json:"is_time,omitempty"`
+	Nominal      string   `json:"nominal"`
+	NominalNum   float64  `json:"nominal_value"`
+	MinMargin    string   `json:"min_margin,omitempty"`
+	MinMarginNum *float64 `json:"min_margin_value,omitempty"`
 }
 
 // Qualify fills the summary's qualification evidence from its runs:

@@ -103,7 +103,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding
 svg text{font:11px sans-serif}.running{fill:#2e7d32}.ready{fill:#cfd8dc}.blocked{fill:#e53935}
 .held{fill:#6a1b9a}.inversion{fill:#ff9800;fill-opacity:.35;stroke:#e65100;stroke-width:1.5}
 .fault{stroke:#1565c0;stroke-dasharray:4 3}.reset{stroke:#b00020;stroke-width:3}.miss{stroke:#000;stroke-dasharray:1 2}
-.bar{fill:#546e7a}.legend rect{stroke:#999}
+.bar{fill:#546e7a}.bar.censored{fill:#d84315}.legend rect{stroke:#999}
 {{css}}
 </style></head><body>
 <h1>hilchaos campaign {{.Sum.Campaign}}: <span class="{{.Sum.Verdict}}">{{upper .Sum.Verdict}}</span>, score {{printf "%.1f" .Sum.Score}}/100</h1>
@@ -253,7 +253,7 @@ func histSVG(name string, t analyze.TaskResult) string {
 	if len(t.ResponseHist) == 0 {
 		return ""
 	}
-	const w, h, left, bottom = 300, 140, 10, 110
+	const w, h, left, bottom = 300, 156, 10, 110
 	var top int64
 	for _, bin := range t.ResponseHist {
 		top = max(top, bin.Count)
@@ -268,11 +268,25 @@ func histSVG(name string, t analyze.TaskResult) string {
 		if bin.Count > 0 && bh < 1 {
 			bh = 1
 		}
+		x := float64(left) + float64(i)*bw
 		fmt.Fprintf(&b, `<rect class="bar" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>&le; %s: %d jobs</title></rect>`,
-			float64(left)+float64(i)*bw, float64(bottom)-bh, max(bw-1, 1), bh, Dur(bin.LeUS), bin.Count)
+			x, float64(bottom)-bh, max(bw-1, 1), bh, Dur(bin.LeUS), bin.Count)
+		if bin.Censored > 0 {
+			// The censored samples: the top of the bar, in their own colour.
+			ch := max(float64(bin.Censored)/float64(bin.Count)*bh, 1)
+			fmt.Fprintf(&b, `<rect class="bar censored" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>&le; %s: %d of the %d jobs cut short by a reset (at least this long)</title></rect>`,
+				x, float64(bottom)-bh, max(bw-1, 1), ch, Dur(bin.LeUS), bin.Censored, bin.Count)
+		}
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text><text x="%d" y="%d" text-anchor="end">%s</text>`,
 		left, bottom+14, Dur(t.ResponseHist[0].LeUS), w-left, bottom+14, Dur(t.ResponseHist[n-1].LeUS))
+	// Legend: every mark the histogram draws.
+	fmt.Fprintf(&b, `<g class="legend"><rect class="bar" x="%d" y="%d" width="10" height="10"/><text x="%d" y="%d">jobs</text>`, left, bottom+24, left+14, bottom+33)
+	if t.Censored > 0 {
+		fmt.Fprintf(&b, `<rect class="bar censored" x="%d" y="%d" width="10" height="10"/><text x="%d" y="%d">%d cut short by a reset (at their time to it)</text>`,
+			left+60, bottom+24, left+74, bottom+33, t.Censored)
+	}
+	fmt.Fprint(&b, `</g>`)
 	fmt.Fprint(&b, `</svg>`)
 	return b.String()
 }

@@ -95,9 +95,23 @@ func WriteJUnit(w io.Writer, sum *record.Summary) error {
 		}
 		class := fmt.Sprintf("hilchaos.%s.run%d", sanitize(r.Campaign), r.Index)
 		context := strings.Join(Happenings(r), "\n")
-		if r.Verdict == record.Error {
+		switch r.Verdict {
+		case record.Error:
 			s.Cases = append(s.Cases, junitCase{Name: "run", Classname: class, Time: "0.000",
 				Error: &junitProblem{Message: "rig error: " + r.Error, Type: "infrastructure", Text: r.Error}})
+			s.Errors++
+		case record.Interrupted:
+			// Cut short by a signal: no verdict, and CI must not read one.
+			s.Cases = append(s.Cases, junitCase{Name: "run", Classname: class, Time: "0.000",
+				Error: &junitProblem{Message: r.Error, Type: "interrupted", Text: r.Error}})
+			s.Errors++
+		case record.Inconclusive:
+			why := "the evidence a verdict needs is missing"
+			if r.Evidence != nil && len(r.Evidence.Missing) > 0 {
+				why = strings.Join(r.Evidence.Missing, "; ")
+			}
+			s.Cases = append(s.Cases, junitCase{Name: "evidence", Classname: class, Time: "0.000",
+				Error: &junitProblem{Message: "inconclusive: " + why, Type: "inconclusive", Text: why}})
 			s.Errors++
 		}
 		for _, c := range r.Checks {
@@ -112,7 +126,7 @@ func WriteJUnit(w io.Writer, sum *record.Summary) error {
 			}
 			s.Cases = append(s.Cases, jc)
 		}
-		if r.Verdict != record.Error {
+		if r.Verdict != record.Error && r.Verdict != record.Interrupted && r.Reference != record.ReferenceNone {
 			jc := junitCase{Name: "score against the reference", Classname: class, Time: "0.000"}
 			if len(r.Deductions) > 0 && r.Verdict == record.Fail && allChecksPass(r) {
 				// The run failed on min_score alone.

@@ -55,8 +55,11 @@ func Load(dir string) (*record.Summary, []error, error) {
 		sum.Planned = plan.Runs
 		sum.CampaignVersion = plan.CampaignVersion
 		sum.Requirements = score.Requirements(record.ChecksOf(&first), plan.Requirements, recs)
-		if plan.Search != "" {
-			sum.Sweep = &record.SweepResult{Search: plan.Search}
+		if plan.Sweep != nil {
+			sum.Sweep = SweepFromRecords(plan.Sweep, plan.Search, recs)
+			if plan.Search != "" {
+				SearchVerdict(sum, plan.Sweep)
+			}
 		}
 	}
 	for _, r := range recs {

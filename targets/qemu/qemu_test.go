@@ -3,6 +3,7 @@ package qemu_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
@@ -245,6 +246,77 @@ func TestCrashSymbolized(t *testing.T) {
 		}
 		if id, reason, _ := f.Nak(); id != 2 || reason != "bad_fault" {
 			t.Errorf("NK %d %s, want NK 2 bad_fault", id, reason)
+		}
+		return true
+	})
+}
+
+// rawCommand writes a command line the Go encoder does not know (the CR
+// and IS fault kinds), with its CRC.
+func rawCommand(t *testing.T, tg targets.Target, body string) {
+	t.Helper()
+	line := fmt.Sprintf("$%s*%04X\n", body, wire.CRC16([]byte(body)))
+	if _, err := tg.Write([]byte(line)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An irq-storm fault (IS,priority,period_us,length_us) pends the storm
+// interrupt from the kernel's timer for its length: FB and FE come its
+// length apart, with task -1, and the tasks go on meanwhile.
+func TestIRQStorm(t *testing.T) {
+	tg := start(t, "inherit", 5)
+	frames(t, tg, func(f *wire.Frame) bool { return f.Type == wire.TypeTableEnd })
+	rawCommand(t, tg, "SF,1,100000,4,IS,2,200,50000")
+	send(t, tg, wire.Command{Type: wire.TypeStart, ID: 2, Duration: 400000})
+	var goT, fb, fe uint64
+	ends := 0
+	frames(t, tg, func(f *wire.Frame) bool {
+		if f.Type == wire.TypeNak {
+			t.Fatalf("refused: %s", f.Line)
+		}
+		if f.Type != wire.TypeEvent {
+			return f.Type == wire.TypeDone
+		}
+		ev, err := f.Event()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case ev.Kind == wire.EvRun:
+			goT = ev.Time
+		case ev.Kind == wire.EvFaultBegin && ev.Arg == 4:
+			fb = ev.Time
+			if ev.Task != wire.NoTask {
+				t.Errorf("storm FB on task %d, want -1", ev.Task)
+			}
+		case ev.Kind == wire.EvFaultEnd && ev.Arg == 4:
+			fe = ev.Time
+		case ev.Kind == wire.EvEnd && fb != 0 && fe == 0:
+			ends++
+		}
+		return false
+	})
+	if fb == 0 || fe == 0 {
+		t.Fatalf("storm FB at %d, FE at %d: want both", fb, fe)
+	}
+	if d := int64(fb-goT) - 100000; d < 0 || d > 100 {
+		t.Errorf("storm began %d µs after GO, want 100000", fb-goT)
+	}
+	if d := int64(fe-fb) - 50000; d < 0 || d > 100 {
+		t.Errorf("storm lasted %d µs, want 50000", fe-fb)
+	}
+	if ends == 0 {
+		t.Errorf("no job ended during the storm")
+	}
+	// a malformed storm is refused
+	rawCommand(t, tg, "FN,3,5,IS,9,200,50000")
+	frames(t, tg, func(f *wire.Frame) bool {
+		if f.Type != wire.TypeNak {
+			return false
+		}
+		if id, r, _ := f.Nak(); id != 3 || (r != "bad_fault" && r != "idle") {
+			t.Errorf("NK %d %s", id, r)
 		}
 		return true
 	})

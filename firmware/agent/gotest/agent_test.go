@@ -72,7 +72,7 @@ func cmdLine(c wire.Command) string {
 
 // banner is what the host agent sends at boot.
 func banner(reason string, boot uint32, uptime uint64) []byte {
-	b := wire.AppendBoot(nil, wire.Boot{Name: "host-agent", Version: "1.0", Build: "0123abcd", Reason: reason, BootCount: boot, Uptime: uptime})
+	b := wire.AppendBoot(nil, wire.Boot{Name: "host-agent", Version: "1.0", Build: "0123abcd", Reason: reason, BootCount: boot, Uptime: uptime, Proto: wire.ProtoV2})
 	b = wire.AppendTask(b, wire.TaskInfo{Index: 0, Name: "hi", Priority: 10, Period: 1000, Deadline: 1000, WCET: 100})
 	b = wire.AppendTask(b, wire.TaskInfo{Index: 1, Name: "lo_prio_", Priority: 1, Period: 5000, Deadline: 4000, Offset: 10, WCET: 200})
 	b = wire.AppendLock(b, wire.LockInfo{Index: 0, Name: "bus", Protocol: "inherit", Ceiling: 10})
@@ -415,4 +415,35 @@ func FuzzAgentEvent(f *testing.F) {
 			t.Fatalf("got %q\nwant %q", out, want)
 		}
 	})
+}
+
+// v2: ID is answered AK, then BT and the table again; after a run's DN the
+// board repeats that DN before the AK of every new PG (a retried PG gets
+// its remembered AK alone), until the next GO.
+func TestIdentifyAndRepeatedDone(t *testing.T) {
+	script := "T 100\n" + cmdLine(wire.Command{Type: wire.TypeIdentify, ID: 1}) +
+		cmdLine(wire.Command{Type: wire.TypeStart, ID: 2, Duration: 50}) +
+		"T 150\n" + cmdLine(wire.Command{Type: wire.TypeStop, ID: 3}) +
+		"T 200\n" + cmdLine(wire.Command{Type: wire.TypePing, ID: 4}) + cmdLine(wire.Command{Type: wire.TypePing, ID: 4}) +
+		cmdLine(wire.Command{Type: wire.TypePing, ID: 5}) +
+		cmdLine(wire.Command{Type: wire.TypeStart, ID: 6, Duration: 50}) + cmdLine(wire.Command{Type: wire.TypePing, ID: 7})
+	out, _ := run(t, script)
+	want := banner("POR", 1, 0)
+	want = wire.AppendAck(want, 1)
+	want = append(want, banner("POR", 1, 100)...)
+	want = wire.AppendAck(want, 2)
+	want = wire.AppendEvent(want, wire.Event{Seq: 0, Time: 100, Kind: wire.EvRun, Task: -1, Arg: 50})
+	want = wire.AppendDone(want, 1, 150)
+	want = wire.AppendAck(want, 3)
+	want = wire.AppendDone(want, 1, 150)
+	want = wire.AppendAck(want, 4)
+	want = wire.AppendAck(want, 4)
+	want = wire.AppendDone(want, 1, 150)
+	want = wire.AppendAck(want, 5)
+	want = wire.AppendAck(want, 6)
+	want = wire.AppendEvent(want, wire.Event{Seq: 1, Time: 200, Kind: wire.EvRun, Task: -1, Arg: 50})
+	want = wire.AppendAck(want, 7)
+	if !bytes.Equal(out, want) {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
 }
