@@ -33,6 +33,9 @@ bench:
 	$(GO) test -run '^$$' -bench Analyze -count 5 ./harness/analyze/
 	$(GO) test -run '^$$' -bench PTYIngest -benchtime 2000000x -count 5 ./targets/serial/
 	$(GO) test -run '^$$' -bench QEMUPathfinder -benchtime 2x -count 3 ./targets/qemu/
+	$(GO) test -run '^$$' -bench OvernightSoak -benchtime 1x -count 5 ./harness/
+	$(GO) test -run '^$$' -bench Writer -benchtime 3x -count 5 ./harness/tracelog/
+	$(GO) test -run '^$$' -bench Controller32PTYBoards -benchtime 1x -count 3 ./cmd/hilchaos/
 
 # The serial ingest benchmark as an unprivileged user (uid 65534), whom
 # the kernel refuses a second descriptor on an exclusive tty: run as root,
@@ -45,6 +48,6 @@ bench-user:
 
 # A short pass of every fuzz target.
 fuzz:
-	for pkg in ./targets/wire/ ./firmware/ ./firmware/agent/gotest/ ./faults/ ./harness/ ./harness/record/ ./harness/tracelog/ ./harness/conform/; do \
+	for pkg in ./targets/wire/ ./firmware/ ./firmware/agent/gotest/ ./faults/ ./harness/ ./harness/record/ ./harness/tracelog/ ./harness/conform/ ./harness/farm/; do \
 		for t in $$($(GO) test -list 'Fuzz.*' $$pkg | grep ^Fuzz); do \
 			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime 20s $$pkg || exit 1; done; done

@@ -434,6 +434,13 @@ func (b *Board) command(c wire.Command) {
 	case wire.TypeStop:
 		if b.active {
 			b.endRun()
+		} else {
+			// Idle: faults scheduled for the next run are discarded, as
+			// at the end of a run (PROTOCOL.md 2.4): SP leaves a board
+			// that nothing is scheduled on, whatever copies of old SF
+			// commands reached it.
+			b.stored = b.stored[:0]
+			b.freeSlots = b.freeSlots[:0]
 		}
 	case wire.TypeReset:
 		b.ack(c.ID)

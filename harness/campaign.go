@@ -60,6 +60,9 @@ type Campaign struct {
 	Requirements map[string]string
 	// Sweep, if not nil, varies one fault parameter over a grid of values.
 	Sweep *Sweep
+	// OnRigError is what a run that ends in a rig error leads to
+	// (on_rig_error; default retry 2).
+	OnRigError RigErrorPolicy
 }
 
 // Timeouts bound how long the harness waits for a board.
@@ -134,6 +137,8 @@ type rawCampaign struct {
 	Sweep        map[string]any   `mapstructure:"sweep"`
 	// ExpectResets: reset kinds the campaign allows.
 	ExpectResets []string `mapstructure:"expect_resets"`
+	// OnRigError: "retry N", "skip" or "abort".
+	OnRigError string `mapstructure:"on_rig_error"`
 }
 
 type rawFault struct {
@@ -327,6 +332,11 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 		default:
 			errs = append(errs, fieldErr(fmt.Sprintf("expect_resets[%d]", i), "unknown reset kind %q (known: watchdog, software, power_on, hang, unknown)", k))
 		}
+	}
+	if pol, err := ParseRigErrorPolicy(raw.OnRigError); err != nil {
+		errs = append(errs, fieldErr("on_rig_error", "%v", err))
+	} else {
+		c.OnRigError = pol
 	}
 	c.Timeouts = DefaultTimeouts
 	if raw.Timeouts != nil {

@@ -45,6 +45,7 @@ const (
 	ResetHang     = record.ResetHang
 	ResetUnknown  = record.ResetUnknown
 	ResetExpected = record.ResetExpected
+	ResetBrick    = record.ResetBrick
 
 	MaxResetLog = record.MaxResetLog
 	RunsFile    = record.RunsFile

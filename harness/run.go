@@ -13,6 +13,7 @@ import (
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/harness/drive"
+	"github.com/hilchaos/hilchaos/harness/farm"
 	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/score"
 	"github.com/hilchaos/hilchaos/harness/tracelog"
@@ -48,6 +49,24 @@ type Options struct {
 	// finishes and is stored, no further run starts, and Execute returns
 	// the summary so far with ErrInterrupted.
 	Stop <-chan struct{}
+	// Parallel is how many runs go at once when every run gets a board of
+	// its own (sim://, qemu://; see Instanced): 0 or 1, one at a time. The
+	// records, their order and the summary are the same whatever it is.
+	Parallel int
+	// Rigs, if not nil, is the pool of rigs the runs fan out over, one run
+	// per rig at a time; records name their rig. It overrides Parallel.
+	Rigs *farm.Pool
+	// Firmware, if set, is the image under test (run --firmware): each rig
+	// with a flash argv is flashed with it before its first run, and a
+	// qemu:// target boots it.
+	Firmware string
+	// FirmwareBuild, if set, is the build id every board must report in
+	// its banner (the image's GNU build id): another one is a rig error
+	// naming both.
+	FirmwareBuild string
+	// TraceDir, with no Store, is the results directory the trace goes to
+	// (an agent's scratch directory).
+	TraceDir string
 }
 
 // ErrInterrupted is returned when Options.Stop ended a campaign early.
@@ -62,22 +81,25 @@ func (opt *Options) stopped() bool {
 	}
 }
 
-// one runs plan p, or takes its record from opt.Done, and stores a new
-// record before returning.
+// one runs plan p (with the campaign's on_rig_error retries), or takes its
+// record from opt.Done, and stores a new record before returning. A run
+// that stayed in a rig error returns its record and a *StayedInError.
 func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord, error) {
-	if r, ok := opt.Done[KeyOf(c, p)]; ok {
-		return &r, nil
+	var got *RunRecord
+	if opt.IDs == nil {
+		opt.IDs = newIDs()
 	}
-	if opt.Started != nil {
-		opt.Started(p)
-	}
-	rec, err := ExecuteRun(ctx, c, p, *opt)
-	if rec != nil && opt.Store != nil {
-		if serr := opt.Store.Append(rec); serr != nil {
-			return rec, serr
+	err := opt.runPlans(ctx, c, []RunPlan{p}, func(rec *RunRecord) error {
+		got = rec
+		if _, resumed := opt.Done[rec.Key()]; !resumed && opt.Store != nil {
+			return opt.Store.Append(rec)
 		}
+		return nil
+	})
+	if err == nil && got != nil && got.Verdict == Error {
+		err = &StayedInError{Runs: rigErrors([]RunRecord{*got})[len(got.Attempts):]}
 	}
-	return rec, err
+	return got, err
 }
 
 // Execute runs every planned run of c on its target and on the reference,
@@ -103,6 +125,7 @@ func newSummary(c *Campaign) *Summary {
 // finish summarises and adds what the campaign learned beyond verdicts.
 func finish(c *Campaign, sum *Summary, opt Options, err error) {
 	Summarize(sum)
+	sum.RigErrors = rigErrors(sum.Runs)
 	for i := range sum.Runs {
 		if _, ok := opt.Done[sum.Runs[i].Key()]; ok {
 			sum.Resumed++
@@ -157,46 +180,67 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 	if opt.IDs == nil {
 		opt.IDs = newIDs()
 	}
-	for i, p := range plans {
-		if opt.stopped() {
-			finish(c, sum, opt, ErrInterrupted)
-			return sum, ErrInterrupted
-		}
-		rec, err := opt.one(ctx, c, p)
-		if rec != nil {
-			sum.Runs = append(sum.Runs, *rec)
-			if opt.Progress != nil {
-				opt.Progress(i+1, len(plans), rec)
+	err := opt.runPlans(ctx, c, plans, func(rec *RunRecord) error {
+		if _, resumed := opt.Done[rec.Key()]; !resumed && opt.Store != nil {
+			if err := opt.Store.Append(rec); err != nil {
+				return err
 			}
 		}
-		if err != nil {
-			finish(c, sum, opt, err)
-			return sum, err
+		sum.Runs = append(sum.Runs, *rec)
+		if opt.Progress != nil {
+			opt.Progress(len(sum.Runs), len(plans), rec)
+		}
+		return nil
+	})
+	if opt.Rigs != nil {
+		sum.Rigs = opt.Rigs.Health()
+	}
+	finish(c, sum, opt, err)
+	if err == nil {
+		if stayed := stayedInError(sum); stayed != nil {
+			err = stayed
 		}
 	}
-	finish(c, sum, opt, nil)
-	return sum, nil
+	return sum, err
 }
 
 // ExecuteRun drives one run on the campaign's target and on the reference
 // and returns its scored record. An infrastructure failure gives a record
 // with verdict "error" and the error.
 func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunRecord, error) {
+	return executeOn(ctx, c, p, opt, farm.Rig{Target: c.Target})
+}
+
+// newRecord is run p's record before it runs.
+func newRecord(c *Campaign, p RunPlan, opt Options) *RunRecord {
 	now := opt.Now
 	if now == nil {
 		now = time.Now
 	}
 	host, _ := os.Hostname()
-	rec := &RunRecord{
+	return &RunRecord{
 		Campaign: c.Name, CampaignHash: c.Hash, Index: p.Index, Seed: p.Seed, CampaignSeed: c.Seed,
 		Target: c.Target, Reference: c.Reference, DurationUS: p.Duration.Microseconds(),
 		Sweep: p.Sweep, CampaignVersion: c.Version, Host: &HostInfo{Harness: Version, Start: now().UTC().Format(time.RFC3339Nano), Name: host},
 	}
+}
+
+// executeOn is ExecuteRun on rig: its target instead of the campaign's,
+// and, for a named rig, the rig and its identity in the record.
+func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig farm.Rig) (*RunRecord, error) {
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	rec := newRecord(c, p, opt)
 	trace := ""
-	if opt.Store != nil {
+	if dir := opt.TraceDir; opt.Store != nil || dir != "" {
+		if opt.Store != nil {
+			dir = opt.Store.Dir()
+		}
 		trace = TracePath(c, p)
 		rec.Trace = trace
-		trace = filepath.Join(opt.Store.Dir(), trace)
+		trace = filepath.Join(dir, trace)
 	}
 	ids := opt.IDs
 	if ids == nil {
@@ -221,12 +265,16 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 					refErr = fmt.Errorf("internal error in the reference run: %v", r)
 				}
 			}()
-			refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false)
+			refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false, nil)
 		})
 	}
-	obs, err := observe(ctx, c.Target, c, p, trace, ids, true)
+	var ident targets.Identity
+	obs, err := observe(ctx, rig.Target, c, p, trace, ids, true, &ident)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
+	if rig.Name != "" {
+		rec.Rig = &RigInfo{Name: rig.Name, Target: rig.Target, VID: ident.VID, PID: ident.PID, Serial: ident.Serial, Product: ident.Product, Build: rec.Firmware.Build}
+	}
 	// A board that did not come back after a reset failed; the run up to
 	// the reset is judged like any other.
 	var brick *BrickError
@@ -237,8 +285,12 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 			rec.ResetLog = append(rec.ResetLog, ResetEvent{AtUS: brick.AtUS, Kind: record.ResetBrick, Reason: brick.Error(), RecoveryUS: -1})
 		}
 	}
+	if err == nil && opt.FirmwareBuild != "" && rec.Firmware.Build != opt.FirmwareBuild {
+		err = &InfraError{Target: rig.Target, Err: fmt.Errorf("the board reports build id %q, the firmware image %s has build id %q: the flash did not take, or the rig runs another image",
+			rec.Firmware.Build, opt.Firmware, opt.FirmwareBuild)}
+	}
 	if err == nil && !c.Firmware.Matches(rec.Firmware) {
-		err = &InfraError{Target: c.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
+		err = &InfraError{Target: rig.Target, Err: fmt.Errorf("the board runs firmware %s %s (build %s), the campaign is written for %s",
 			rec.Firmware.Name, rec.Firmware.Version, rec.Firmware.Build, c.Firmware)}
 	}
 	if err != nil {
@@ -275,7 +327,7 @@ func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunR
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs, underTest bool) (obs *Observation, err error) {
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs, underTest bool, ident *targets.Identity) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -285,6 +337,9 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		return nil, &InfraError{Target: url, Err: err}
 	}
 	defer t.Close()
+	if id, ok := t.(targets.Identifier); ok && ident != nil {
+		*ident = id.Identity()
+	}
 	if _, owns := t.(targets.Clock); !owns {
 		// A real link may block in Read, or while it reconnects: closing
 		// it is how a cancelled run (Ctrl-C, SIGTERM) gets out at once.

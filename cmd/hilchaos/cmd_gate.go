@@ -16,6 +16,7 @@ type gateOptions struct {
 	baseline, candidate string
 	format              string
 	alpha               float64
+	byRig, sameBuild    bool
 	allowDifferent      bool
 }
 
@@ -75,6 +76,8 @@ EXIT STATUS
 	f.StringVar(&o.candidate, "candidate", "", "results directory of the candidate (e.g. the pull request's firmware)")
 	f.StringVar(&o.format, "format", "table", "output: table, json or markdown (for a pull-request comment)")
 	f.Float64Var(&o.alpha, "alpha", gate.DefaultAlpha, "family-wise false-alarm rate of the relative tests")
+	f.BoolVar(&o.byRig, "by-rig", false, "stratify the latency tests by the rig each run was done on (run --rigs), so rig-to-rig differences are not read as regressions")
+	f.BoolVar(&o.sameBuild, "allow-same-build", false, "compare even when both sides' boards report the same firmware build id")
 	f.BoolVar(&o.allowDifferent, "allow-different", false, "compare result sets of different campaigns (by content hash) instead of refusing them")
 	return cmd
 }
@@ -91,7 +94,7 @@ func (a *app) gate(o gateOptions) error {
 	for _, w := range append(bw, cw...) {
 		fmt.Fprintf(a.stderr, "gate: %v\n", w)
 	}
-	rep := gate.Compare(o.baseline, base, o.candidate, cand, gate.Config{Alpha: o.alpha, AllowDifferent: o.allowDifferent})
+	rep := gate.Compare(o.baseline, base, o.candidate, cand, gate.Config{Alpha: o.alpha, AllowDifferent: o.allowDifferent, ByRig: o.byRig, AllowSameBuild: o.sameBuild})
 	switch o.format {
 	case "json":
 		if err := writeJSON(a.stdout, rep); err != nil {

@@ -34,6 +34,7 @@ type runOptions struct {
 	format     string
 	resume     bool
 	sweepValue string
+	farm       farmOptions // run_farm_flags.go
 }
 
 func (o *runOptions) addFlags(cmd *cobra.Command) {
@@ -47,6 +48,7 @@ func (o *runOptions) addFlags(cmd *cobra.Command) {
 	f.StringVar(&o.format, "format", "table", "output: table or json")
 	f.BoolVar(&o.resume, "resume", false, "continue an interrupted campaign in --out: runs already in DIR/runs.jsonl are not run again")
 	f.StringVar(&o.sweepValue, "sweep-value", "", "run only this value of the campaign's sweep (e.g. 35ms), to reproduce a sweep run")
+	o.farm.addFlags(f)
 }
 
 // envPrefix is the prefix of the environment variables that set flags.
@@ -181,7 +183,10 @@ OVERNIGHT
 			if o.resume && o.out == "" {
 				return withCode(ExitInvalid, errors.New("--resume needs --out DIR: the results directory to continue"))
 			}
-			return checkTargetFlag(o.target)
+			if err := checkTargetFlag(o.target); err != nil {
+				return err
+			}
+			return o.farm.check(o.only, o.sweepValue)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			over := harness.Overrides{Target: o.target, Repeat: o.repeat, Duration: o.duration}
@@ -214,6 +219,9 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 		}
 	}
 	opt := harness.Options{Stop: stopOf(cmd.Context())}
+	if err := o.farm.apply(c, &opt); err != nil {
+		return err
+	}
 	if o.out != "" {
 		st, err := record.OpenStoreFor(o.out, c.PlanID())
 		var other *record.OtherPlanError
@@ -238,10 +246,16 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	}
 	prog := a.progress(c, len(opt.Done))
 	opt.Progress = prog.update
+	if err := o.farm.serveMetrics(a, &opt); err != nil { // run_farm_flags.go
+		return err
+	}
+	defer o.farm.close()
 	opt.Started = prog.started
 	var sum *harness.Summary
 	if o.only >= 0 {
 		sum, err = harness.ExecuteRuns(prog.live.context(cmd.Context()), c, []int{o.only}, opt)
+	} else if o.farm.url != "" {
+		sum, err = o.farm.execute(prog.live.context(cmd.Context()), c, opt, path) // run_farm_flags.go
 	} else {
 		sum, err = harness.Execute(prog.live.context(cmd.Context()), c, opt)
 	}
@@ -259,6 +273,7 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 			writeTable(a.stdout, c, sum, path)
 			writeSweep(a.stdout, sum)
 			report.WriteRequirements(a.stdout, sum)
+			writeRigs(a.stdout, sum)
 		}
 	}
 	// ErrInterrupted: the first signal, the run in progress was finished

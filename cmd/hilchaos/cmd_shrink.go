@@ -464,44 +464,54 @@ func (a *app) finishShrink(ctx context.Context, s *shrinkSource, c *harness.Camp
 		repro += fmt.Sprintf(" --seed %d", ct.Seed)
 		ct.Seed = 0
 	}
-	head := []string{
-		fmt.Sprintf("Shrunk by hilchaos shrink from run %d of %s (%s).", rec.Index, c.Name, s.path),
-		fmt.Sprintf("Failure signature: %s", res.Signature),
-		fmt.Sprintf("Original schedule: %d firing(s) in %s; shrunk: %d firing(s) in %s.", res.Original.Size(), shrink.FormatUS(res.Original.DurationUS), res.Shrunk.Size(), shrink.FormatUS(res.Shrunk.DurationUS)),
-		fmt.Sprintf("Run %d of this campaign has the original run's seed %d: reproduce it with", runIdx, rec.Seed),
-		"  " + repro,
-		"The fault times are explicit (at:), so the other runs differ only in the",
-		"board's own execution times.",
-	}
-	if len(res.Edges) > 0 {
-		head = append(head, "", "Parameters keep a margin above the smallest values that failed on the",
-			"shrink's judging seeds, so that the board's execution times on other seeds",
-			"do not move the failure away:")
-		for _, e := range res.Edges {
-			f := res.Shrunk.Firings[e.Firing]
-			head = append(head, fmt.Sprintf("  %s at %s: %s %v here, failing from %v (was %v)", f.Name, shrink.FormatUS(f.AtUS), e.Param, f.Params[e.Param], e.Edge, e.Original))
-		}
-	}
-	if res.Fragile != "" {
-		head = append(head, "", "WARNING: "+res.Fragile+".")
-	}
-	if res.Exhausted {
-		head = append(head, "", "The budget ended the shrink early: this schedule fails, but is not minimal.")
-	}
 	orig := map[string]map[string]any{}
 	for _, f := range res.Original.Firings {
 		orig[f.Name] = f.Params
 	}
-	var buf bytes.Buffer
-	if err := shrink.WriteCampaign(&buf, ct, res.Shrunk, head, orig); err != nil {
-		return withCode(ExitInfra, err)
-	}
-	if err := writeSynced(shrunkPath, buf.Bytes()); err != nil {
-		return withCode(ExitInfra, err)
+	shortest := res.Shrunk.DurationUS
+	write := func() error {
+		head := []string{
+			fmt.Sprintf("Shrunk by hilchaos shrink from run %d of %s (%s).", rec.Index, c.Name, s.path),
+			fmt.Sprintf("Failure signature: %s", res.Signature),
+			fmt.Sprintf("Original schedule: %d firing(s) in %s; shrunk: %d firing(s) in %s.", res.Original.Size(), shrink.FormatUS(res.Original.DurationUS), res.Shrunk.Size(), shrink.FormatUS(res.Shrunk.DurationUS)),
+			fmt.Sprintf("Run %d of this campaign has the original run's seed %d: reproduce it with", runIdx, rec.Seed),
+			"  " + repro,
+			"The fault times are explicit (at:), so the other runs differ only in the",
+			"board's own execution times.",
+		}
+		if res.Shrunk.DurationUS > shortest {
+			head = append(head, "", fmt.Sprintf("The target fails within %s; the run lasts %s so that the reference", shrink.FormatUS(shortest), shrink.FormatUS(res.Shrunk.DurationUS)),
+				"firmware's run has the evidence for a verdict (enough jobs of every checked task).")
+		}
+		if len(res.Edges) > 0 {
+			head = append(head, "", "Parameters keep a margin above the smallest values that failed on the",
+				"shrink's judging seeds, so that the board's execution times on other seeds",
+				"do not move the failure away:")
+			for _, e := range res.Edges {
+				f := res.Shrunk.Firings[e.Firing]
+				head = append(head, fmt.Sprintf("  %s at %s: %s %v here, failing from %v (was %v)", f.Name, shrink.FormatUS(f.AtUS), e.Param, f.Params[e.Param], e.Edge, e.Original))
+			}
+		}
+		if res.Fragile != "" {
+			head = append(head, "", "WARNING: "+res.Fragile+".")
+		}
+		if res.Exhausted {
+			head = append(head, "", "The budget ended the shrink early: this schedule fails, but is not minimal.")
+		}
+		var buf bytes.Buffer
+		if err := shrink.WriteCampaign(&buf, ct, res.Shrunk, head, orig); err != nil {
+			return withCode(ExitInfra, err)
+		}
+		if err := writeSynced(shrunkPath, buf.Bytes()); err != nil {
+			return withCode(ExitInfra, err)
+		}
+		return nil
 	}
 
 	// The shrunk file, run like any other: on the target it must fail the
-	// same way; on the reference it should pass.
+	// same way; on the reference it should pass. A pass needs evidence (a
+	// run long enough for the checked tasks' jobs) that a failure does not:
+	// while the reference's run is inconclusive, the run is lengthened.
 	check := func(target string) (*record.RunRecord, error) {
 		sc, err := harness.LoadCampaign(shrunkPath, harness.Overrides{Target: target, Seed: seedOverride(rec.CampaignSeed)})
 		if err != nil {
@@ -513,11 +523,21 @@ func (a *app) finishShrink(ctx context.Context, s *shrinkSource, c *harness.Camp
 		}
 		return &sum.Runs[0], nil
 	}
-	onTarget, err := check(c.Target)
-	if err != nil {
-		return err
+	var onTarget, onRef *record.RunRecord
+	for step := int64(500_000); ; step *= 2 {
+		if err := write(); err != nil {
+			return err
+		}
+		var err error
+		if onRef, err = check(c.Reference); err != nil {
+			return err
+		}
+		if onRef.Verdict != record.Inconclusive || res.Shrunk.DurationUS >= res.Original.DurationUS {
+			break
+		}
+		res.Shrunk.DurationUS = min(res.Shrunk.DurationUS+step, res.Original.DurationUS)
 	}
-	onRef, err := check(c.Reference)
+	onTarget, err := check(c.Target)
 	if err != nil {
 		return err
 	}
@@ -565,13 +585,22 @@ func (a *app) finishShrink(ctx context.Context, s *shrinkSource, c *harness.Camp
 		defer fmt.Fprintf(a.stderr, "shrink: %s\n", warn)
 	}
 	fmt.Fprintf(&b, "- on the reference `%s`: **%s**\n", c.Reference, onRef.Verdict)
-	if onRef.Verdict != record.Pass {
+	switch onRef.Verdict {
+	case record.Pass:
+		b.WriteString("\nThe reference passes: the failure is the firmware's.\n")
+	case record.Inconclusive:
+		var missing []string
+		if onRef.Evidence != nil {
+			missing = onRef.Evidence.Missing
+		}
+		warn := fmt.Sprintf("WARNING: the reference firmware's run of the shrunk campaign is inconclusive (%s): it says nothing about whose failure this is.", strings.Join(missing, "; "))
+		fmt.Fprintf(&b, "\n**%s**\n", warn)
+		defer fmt.Fprintf(a.stderr, "shrink: %s\n", warn)
+	default:
 		rs := harness.OutcomeOf(onRef)
 		warn := fmt.Sprintf("WARNING: the reference firmware fails the shrunk campaign too (%s). The failure is then not the firmware's: the schedule is beyond what any firmware of this task set survives, or the checks are too strict.", rs.Signature)
 		fmt.Fprintf(&b, "\n**%s**\n", warn)
 		defer fmt.Fprintf(a.stderr, "shrink: %s\n", warn)
-	} else {
-		b.WriteString("\nThe reference passes: the failure is the firmware's.\n")
 	}
 	report := b.String()
 	if err := writeSynced(filepath.Join(sdir, "REPORT.md"), []byte(report)); err != nil {

@@ -145,3 +145,56 @@ func TestConformJSON(t *testing.T) {
 	code, _, errs = hilchaos(t, "conform", "sim://pathfinder", "--format", "xml")
 	assert.Equal(t, ExitInvalid, code, errs)
 }
+
+// TestConformCFirmware: the C reference firmware (firmware/mps2-an385) in
+// QEMU, a second implementation written from the spec, passes the kit's
+// rules of the protocol version it announces. One finding is left to the
+// firmware's owners and only logged here: now and then (under host load)
+// its watchdog reset comes back with reset reason EXT, no WX event and a
+// black box that ends at GO, which fails banner, reset-wdt and black-box.
+func TestConformCFirmware(t *testing.T) {
+	code, out, errs := hilchaos(t, "conform", qemuURL(t, "none"))
+	require.Contains(t, []int{ExitOK, ExitFail}, code, "%s%s", out, errs)
+	lines := conformLines(t, out)
+	for _, id := range []string{"frames", "frame-length", "fields", "table", "answers", "nak-reasons", "reset-sw",
+		"sequence", "event-times", "fault-timing", "fault-end", "done", "stop"} {
+		assert.Equal(t, "PASS", lines[id], "%s\n%s", id, out)
+	}
+	if code == ExitFail {
+		for id, st := range lines {
+			if st == "FAIL" {
+				assert.Contains(t, []string{"banner", "reset-wdt", "black-box"}, id, out)
+			}
+		}
+		assert.Contains(t, out, `reset reason "EXT"`, "the known finding, nothing else")
+		t.Logf("known finding in the C firmware's watchdog reset:\n%s", out)
+	}
+}
+
+// TestConformScriptedBoards: the scripted:// boards of targets/scripted,
+// each wrong in one way, fail exactly the rules that way breaks; a board
+// that ignores the first copy of every command passes, because the kit
+// resends with the same id as the spec says a host does.
+func TestConformScriptedBoards(t *testing.T) {
+	for query, want := range map[string][]string{
+		"ignore_faults=1": {"nak-reasons", "fault-timing"}, // accepts FN while idle and fires nothing
+		"reason=BOR":      {"reset-sw", "reset-wdt"},
+		"drop_dn=1":       {"done"},
+		"ignore_first=1":  nil,
+		"v1=1":            nil,
+	} {
+		code, out, errs := hilchaos(t, "conform", "scripted://pathfinder?"+query)
+		var failed []string
+		for id, st := range conformLines(t, out) {
+			if st == "FAIL" {
+				failed = append(failed, id)
+			}
+		}
+		assert.ElementsMatch(t, want, failed, "%s:\n%s%s", query, out, errs)
+		if len(want) > 0 {
+			assert.Equal(t, ExitFail, code, query)
+		} else {
+			assert.Equal(t, ExitOK, code, query)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 const pathfinder = "../../campaigns/pathfinder.yaml"
 
 // hilchaos runs the CLI in-process and returns exit code, stdout, stderr.
-func hilchaos(t *testing.T, args ...string) (int, string, string) {
+func hilchaos(t testing.TB, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), args, strings.NewReader(""), &out, &errb)

@@ -45,6 +45,8 @@ violations, and scores every run against a bundled reference firmware.` + "\n" +
 	root.AddCommand(a.reportCommand())
 	root.AddCommand(a.firmwareCommand())
 	root.AddCommand(a.portsCommand())
+	root.AddCommand(a.rigsCommand())
+	root.AddCommand(a.agentCommand())
 	root.AddCommand(a.shrinkCommand())
 	root.AddCommand(a.conformCommand())
 	setVersion(root)

@@ -47,7 +47,7 @@ type server struct {
 }
 
 // serve starts `hilchaos firmware serve args...` and waits for its first line.
-func serve(t *testing.T, args ...string) *server {
+func serve(t testing.TB, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], append([]string{"firmware", "serve"}, args...)...)
 	cmd.Env = append(os.Environ(), execEnv+"=1")
@@ -79,7 +79,7 @@ func serve(t *testing.T, args ...string) *server {
 }
 
 // stop ends the server with SIGTERM; it must exit 0.
-func (s *server) stop(t *testing.T) {
+func (s *server) stop(t testing.TB) {
 	select {
 	case <-s.exited:
 		return

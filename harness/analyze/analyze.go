@@ -19,8 +19,6 @@
 package analyze
 
 import (
-	"sort"
-
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/hilchaos/hilchaos/targets/wire"
@@ -138,11 +136,17 @@ func (e Episode) SharesText() string {
 	return s
 }
 
+// maxShares is how many medium tasks an episode tells apart; the time of
+// any further ones goes to the last.
+const maxShares = 8
+
 type episode struct {
 	open    bool
 	e       Episode
 	medRun  int64 // run time the medium task on the CPU started running, -1 if none runs
 	medTask *Task // that task
+	shares  [maxShares]Share
+	nShares int
 }
 
 // addShare adds us of CPU time to tk's share of the episode.
@@ -151,13 +155,29 @@ func (ep *episode) addShare(tk *Task, us int64) {
 		return
 	}
 	ep.e.MediumUS += us
-	for i := range ep.e.Shares {
-		if ep.e.Shares[i].Task == tk.Name {
-			ep.e.Shares[i].US += us
+	for i := range ep.nShares {
+		if ep.shares[i].Task == tk.Name {
+			ep.shares[i].US += us
 			return
 		}
 	}
-	ep.e.Shares = append(ep.e.Shares, Share{Task: tk.Name, US: us})
+	if ep.nShares == maxShares {
+		ep.shares[maxShares-1].US += us
+		return
+	}
+	ep.shares[ep.nShares] = Share{Task: tk.Name, US: us}
+	ep.nShares++
+}
+
+// sortShares orders the shares largest first (insertion sort: a handful,
+// no allocation).
+func (ep *episode) sortShares() {
+	sh := ep.shares[:ep.nShares]
+	for i := 1; i < len(sh); i++ {
+		for j := i; j > 0 && sh[j].US > sh[j-1].US; j-- {
+			sh[j], sh[j-1] = sh[j-1], sh[j]
+		}
+	}
 }
 
 // Analyzer consumes events in run time (µs since the run started, across
@@ -179,6 +199,7 @@ type Analyzer struct {
 	burstPri    map[uint32]int // load-burst fault id -> priority
 	burstLookup func(uint32) (int, bool)
 	bursts      map[uint32]int // active bursts: fault id -> priority
+	burstTop    int            // the most urgent active burst's priority (0: none), kept with bursts
 	running     *Task
 	acctAt      int64 // run time up to which blocking is accounted
 	lastT       int64 // run time of the latest event
@@ -187,6 +208,7 @@ type Analyzer struct {
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
+	shareArena []Share   // the stored episodes' shares
 
 	// Gaps counts the calls to Gap: places in the stream where events were
 	// lost (a sequence gap or a rejected frame).
@@ -309,6 +331,7 @@ func (a *Analyzer) Reset(t int64) {
 		l.holder = nil
 	}
 	clear(a.bursts)
+	a.burstTop = 0
 	if a.recovering {
 		a.recovered(-1)
 	}
@@ -377,13 +400,18 @@ func (a *Analyzer) prio(tk *Task) int {
 	if !tk.burst {
 		return tk.Priority
 	}
+	return a.burstTop
+}
+
+// burstsChanged recomputes burstTop after bursts changed.
+func (a *Analyzer) burstsChanged() {
 	p, any := 0, false
 	for _, bp := range a.bursts {
 		if !any || bp > p {
 			p, any = bp, true
 		}
 	}
-	return p
+	a.burstTop = p
 }
 
 func (tk *Task) execAt(t int64, running bool) int64 {
@@ -422,18 +450,24 @@ func (a *Analyzer) setRunning(t int64, next *Task) {
 // A wait for a lock while the CPU idles (the holder is off the CPU for
 // reasons the trace does not show) is blocking too: nothing more urgent ran.
 func (a *Analyzer) account(t int64) {
-	if d := t - a.acctAt; d > 0 {
-		r := a.running
-		for _, tk := range a.index {
-			if tk == r || !tk.active || tk.burst {
-				continue
-			}
-			if r == nil && tk.blockedOn >= 0 || r != nil && tk.Priority > a.prio(r) {
-				tk.jobBlocked += d
-			}
+	d := t - a.acctAt
+	a.acctAt = t
+	if d <= 0 {
+		return
+	}
+	r := a.running
+	rp := 0
+	if r != nil {
+		rp = a.prio(r)
+	}
+	for _, tk := range a.index {
+		if !tk.active || tk == r || tk.burst {
+			continue
+		}
+		if r == nil && tk.blockedOn >= 0 || r != nil && tk.Priority > rp {
+			tk.jobBlocked += d
 		}
 	}
-	a.acctAt = t
 }
 
 // Event takes one event at run time t (µs).
@@ -546,6 +580,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	case wire.EvFaultBegin:
 		if p, ok := a.burstPriority(uint32(ev.Arg)); ok {
 			a.bursts[uint32(ev.Arg)] = p
+			a.burstsChanged()
 			if tk != nil {
 				tk.active = true
 			}
@@ -554,6 +589,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 	case wire.EvFaultEnd:
 		if _, ok := a.bursts[uint32(ev.Arg)]; ok {
 			delete(a.bursts, uint32(ev.Arg))
+			a.burstsChanged()
 			if tk != nil && len(a.bursts) == 0 {
 				tk.active = false
 			}
@@ -700,16 +736,24 @@ func (a *Analyzer) closeEpisode(t int64, h *Task) {
 	if ep.medRun >= 0 {
 		ep.addShare(ep.medTask, t-ep.medRun)
 	}
-	sort.SliceStable(ep.e.Shares, func(i, j int) bool { return ep.e.Shares[i].US > ep.e.Shares[j].US })
-	if len(ep.e.Shares) > 0 {
-		ep.e.Medium = ep.e.Shares[0].Task
+	ep.sortShares()
+	if ep.nShares > 0 {
+		ep.e.Medium = ep.shares[0].Task
 	}
 	ep.e.LengthUS = t - ep.e.StartUS
 	ep.open, ep.medRun, ep.medTask = false, -1, nil
 	a.Inversions++
 	if len(a.Episodes) < MaxEpisodes {
+		// The stored episodes' shares live in one arena, allocated once.
+		if a.shareArena == nil {
+			a.shareArena = make([]Share, 0, MaxEpisodes*maxShares)
+		}
+		k := len(a.shareArena)
+		a.shareArena = append(a.shareArena, ep.shares[:ep.nShares]...)
+		ep.e.Shares = a.shareArena[k:len(a.shareArena):len(a.shareArena)]
 		a.Episodes = append(a.Episodes, ep.e)
 	}
+	ep.nShares = 0
 }
 
 func (a *Analyzer) closeEpisodes(t int64) {
@@ -756,6 +800,7 @@ func (a *Analyzer) Gap(t int64) {
 		l.holder = nil
 	}
 	clear(a.bursts)
+	a.burstTop = 0
 }
 
 // gapCut reports whether the job of tk that ends now, released at run
@@ -854,8 +899,9 @@ type TaskResult struct {
 	MaxReleaseJitterUS int64            `json:"max_release_jitter_us"`
 	BlockingByLockUS   map[string]int64 `json:"blocking_by_lock_us,omitempty"` // worst single wait per lock
 	ResponseHist       []Bin            `json:"response_hist,omitempty"`
-	// GapCut counts jobs left out of every figure because they straddled a
-	// sequence gap or a rejected frame: the figures are built on a gap.
+	// GapCut counts jobs that straddled a sequence gap or a rejected
+	// frame: their response (the board's figure) counts, their blocking and
+	// execution time (joined from events) are left out.
 	GapCut uint64 `json:"gap_cut,omitempty"`
 }
 

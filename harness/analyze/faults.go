@@ -11,8 +11,9 @@ package analyze
 // time plus the tolerance has passed.
 
 // DefaultFaultTolerance is how far (µs of board time) an FB may be from
-// the firing's planned run time and still reconcile with it.
-const DefaultFaultTolerance = 2000
+// the firing's planned run time and still reconcile with it: a board with
+// a 100 Hz tick fires up to 10 ms late.
+const DefaultFaultTolerance = 10_000
 
 // MaxMissingFaults is how many missing firings (the first ones) are listed
 // one by one; FaultCheck.Missing counts them all.
@@ -54,8 +55,9 @@ type faultBook struct {
 	head    int
 	pending map[uint32]int // id -> index in queue of the unsettled expectation
 	check   FaultCheck
-	gapFrom int64 // run time a gap began, -1 none open
-	goAt    int64 // run time of this boot's GO event, -1 until it comes
+	gapFrom int64          // run time a gap began, -1 none open
+	goAt    int64          // run time of this boot's GO event, -1 until it comes
+	listed  map[uint32]int // id -> index in check.List, for an FB that comes after all
 }
 
 // SetFaultTolerance changes DefaultFaultTolerance for this run.
@@ -107,10 +109,24 @@ func (a *Analyzer) faultBegun(t int64, id uint32) {
 	b := a.book()
 	i, ok := b.pending[id]
 	if !ok {
+		if k, late := b.listed[id]; late && b.check.List[k].BegunUS < 0 {
+			// Settled missing when its time had passed: it began after all,
+			// too late.
+			m := &b.check.List[k]
+			m.BegunUS, m.Why = t, "FB late by "+us(t-m.ExpectedUS)
+			delete(b.listed, id)
+			return
+		}
 		b.check.Unplanned++
 		return
 	}
 	e := &b.queue[i]
+	if b.goAt < 0 {
+		// The segment's GO event was lost: the fault began, when it was
+		// due is unknown.
+		a.settle(e, true, false)
+		return
+	}
 	e.begun = t
 	a.settle(e, t-e.at <= b.tol+e.late && e.at-t <= b.tol, false)
 }
@@ -141,6 +157,10 @@ func (a *Analyzer) settle(e *expectation, begun, excused bool) {
 					m.Why = "FB early by " + us(-d)
 				}
 			}
+			if b.listed == nil {
+				b.listed = map[uint32]int{}
+			}
+			b.listed[e.id] = len(b.check.List)
 			b.check.List = append(b.check.List, m)
 		}
 	}

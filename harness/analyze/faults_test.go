@@ -111,3 +111,35 @@ func TestLockHoldWindow(t *testing.T) {
 	require.Len(t, fc.List, 1)
 	assert.Equal(t, "FB late by 60 µs", fc.List[0].Why)
 }
+
+// When the segment's GO event is lost, a firing's FB still shows it began;
+// its time cannot be checked.
+func TestFaultBegunWithoutGO(t *testing.T) {
+	a := New()
+	a.SetTable(table("none"))
+	a.SetFaultTolerance(2)
+	a.ExpectFault(0, 100, 0)
+	fb(a, 1500, 0)
+	a.Finish(2000)
+	fc := a.Faults()
+	assert.Equal(t, uint64(1), fc.Begun)
+	assert.Zero(t, fc.Missing)
+}
+
+// An FB that comes long after its firing was settled missing names the
+// firing late, and is not unplanned.
+func TestFaultVeryLate(t *testing.T) {
+	a := New()
+	a.SetTable(table("none"))
+	a.SetFaultTolerance(2)
+	a.ExpectFault(0, 100, 0)
+	goEv(a, 0)
+	feed(a, []step{{500, wire.EvRelease, tH, 0}}, false) // settles firing 0 missing
+	fb(a, 2300, 0)
+	a.Finish(3000)
+	fc := a.Faults()
+	assert.Equal(t, uint64(1), fc.Missing)
+	assert.Zero(t, fc.Unplanned)
+	require.Len(t, fc.List, 1)
+	assert.Equal(t, MissingFault{ID: 0, ExpectedUS: 100, BegunUS: 2300, Why: "FB late by 2.2 ms"}, fc.List[0])
+}

@@ -20,7 +20,7 @@ import (
 //	                                        medium released ...
 //	40 high ends (resp 38): cut, straddled the gap
 //	41 medium ends (resp 7): cut, its release was lost
-//	50 low ends: cut, straddled the gap
+//	50 low ends (resp 50): cut, straddled the gap
 //	100 high released, 103 ends (resp 3): a clean job
 func TestGapNeverJoins(t *testing.T) {
 	for _, withCS := range []bool{true, false} {
@@ -53,6 +53,7 @@ func TestGapNeverJoins(t *testing.T) {
 		assert.Equal(t, int64(38), h.MaxResponseUS, "the board measured 38 µs")
 		assert.Zero(t, h.MaxBlockingUS, "the wait from 3 was open at the gap: no duration invented")
 		assert.Equal(t, map[string]int64{"bus": 0}, h.BlockingByLockUS)
+		assert.Equal(t, int64(3), h.MaxExecUS, "only the job after the gap: 100..103")
 		assert.Zero(t, h.MaxReleaseJitterUS, "release interval 2..100 spans the gap")
 		assert.Equal(t, uint64(1), m.Jobs)
 		assert.Equal(t, uint64(1), m.GapCut, "its release was lost in the gap")
@@ -172,7 +173,7 @@ func TestDroppedIsAGap(t *testing.T) {
 		{0, wire.EvRelease, tH, 0}, {0, wire.EvSwitch, tH, -1},
 		{5, wire.EvDropped, -1, 3},
 		{9, wire.EvEnd, tH, 9},
-		{100, wire.EvRelease, tH, 0}, {102, wire.EvEnd, tH, 2},
+		{100, wire.EvRelease, tH, 0}, {100, wire.EvSwitch, tH, -1}, {102, wire.EvEnd, tH, 2}, {102, wire.EvSwitch, -1, tH},
 	}, true)
 	h := a.Tasks()["high"]
 	assert.Equal(t, uint64(1), h.GapCut)

@@ -52,7 +52,7 @@ type Finding struct {
 	BoundUS    int64  `json:"bound_us"`
 	ObservedUS int64  `json:"observed_us"` // the worst observation
 	AtUS       int64  `json:"at_us"`       // run time of the worst observation
-	Count      int64  `json:"count"`       // jobs above the bound (at least 1; a job a reset killed counts in ObservedUS only)
+	Count      int64  `json:"count"`       // jobs above the bound (at least 1), jobs a reset killed included
 	Message    string `json:"message"`
 }
 

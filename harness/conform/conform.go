@@ -235,9 +235,7 @@ func (s *session) table(got []*rec, needBoot bool) (tableRead, error) {
 		frames = slices.Clone(got[i:])
 	}
 	if !slices.ContainsFunc(frames, func(r *rec) bool { return r.typ == wire.TypeTableEnd }) {
-		more, _, err := s.collect(s.opt.Timeout, func(r *rec) bool {
-			return r.typ == wire.TypeTableEnd || r.typ == wire.TypeBoot && i >= 0 && slices.Contains(frames, r)
-		})
+		more, _, err := s.collect(s.opt.Timeout, func(r *rec) bool { return r.typ == wire.TypeTableEnd })
 		if err != nil {
 			return t, err
 		}

@@ -43,13 +43,13 @@ func (s *stampReader) Read(p []byte) (int, error) {
 // Receive times carry the link's delay, which varies: a USB adapter,
 // ser2net or a PTY hand bytes over in batches, a chunk's receive time is
 // when its last byte arrived, and a loaded host reads late. So only the
-// last frame of each chunk is taken, and of those only the fastest
-// (smallest host minus board time) of each bucketChunks chunks: the floor
-// of the delay is steady where its average is not. The floors (at most
-// maxFloors; pairs are merged when full) are fitted robustly: floors far
-// above the fit (a stretch where the host read late throughout) are left
-// out and the fit is done again. Jitter is the RMS of every frame's delay
-// above its bucket's floor.
+// last frame of each chunk is taken (the earliest-arriving of its chunk),
+// and the slope is that of the lower edge of these (floorSlope): the
+// floor of the delay is steady where its average is not, and a late read
+// lies above the floor without moving it. The points are kept in bounded
+// memory: at most maxFloors, neighbours merged into the faster when full.
+// Jitter is the RMS of every chunk's delay above the fastest of its
+// bucket of bucketChunks chunks.
 type hostClock struct {
 	stamp *stampReader
 
@@ -64,31 +64,37 @@ type hostClock struct {
 	bn, bsum, bsumsq float64 // its delays, for the jitter
 	jn, jsq          float64 // frames and squared delays above their floors
 
-	floors     []floorPt // buckets' fastest frames
+	floors     []floorPt // chunks' last frames, merged into the fastest when full
 	seg        int32     // current segment (boot)
 	merge      int       // floors combined per stored point (a power of 2)
 	acc        floorPt   // the floors being combined
 	accN       int
-	plain      fit // every chunk's last frame: for a slow link with no whole bucket
+	plain      fit // every chunk's last frame: for a run of a few chunks
 	frames     uint64
 	haveOffset bool
 	offsetUS   float64
 }
 
 // bucketChunks is how many chunks' last frames make a bucket, whose
-// fastest frame enters the fit. Only whole buckets count: one cut short by
-// a reboot or the end has a floor from fewer samples, higher than the
-// rest, and would bias the slope.
+// fastest frame is the floor the jitter is measured from.
 const bucketChunks = 16
 
 // maxFloors bounds the floors kept for the fit.
 const maxFloors = 4096
 
-// floorPt is one bucket's fastest frame: board time and delay (host minus
-// board time), in its segment.
+// floorPt is one chunk's last frame, or the fastest of merged ones: board
+// time and delay (host minus board time), in its segment.
 type floorPt struct {
 	seg  int32
 	x, d float64
+}
+
+// keepAcc stores the floors being combined, though fewer than merge.
+func (h *hostClock) keepAcc() {
+	if h.accN > 0 {
+		h.floors = append(h.floors, h.acc)
+		h.accN = 0
+	}
 }
 
 // addFloor keeps one floor, merging floors when the store is full so that
@@ -125,72 +131,79 @@ func (h *hostClock) addFloor(p floorPt) {
 	h.merge *= 2
 }
 
-// floorSlope fits delay on board time over the floors, one offset per
-// segment and one slope, leaving out floors far above the fit; ok is
-// false without two floors apart in one segment.
+// floorSlope fits the lower edge of the delays: one slope and one offset
+// per segment, the line with a share lowQuantile of each segment's points
+// below it (quantile regression: least sum of |residual|, weighted
+// lowQuantile above the line and 1-lowQuantile below). A delay is never
+// negative, and scheduling only ever adds to it: a host that reads late,
+// for one chunk or through a whole busy second, lifts points far above
+// the line and moves it no more than any point above it, while it tilts a
+// least-squares fit by its height. The line rests on the fastest 1 % of
+// the points, spread over the segment, rather than on the two lowest
+// (the lower hull), so no one lucky read decides it. ok is false without
+// two points apart in one segment.
+//
+// For a slope b, each segment's best offset is the lowQuantile-quantile
+// of d - b·x, and the sum is convex in b: a golden-section search finds
+// its least.
 func floorSlope(pts []floorPt) (slope float64, ok bool) {
-	keep := make([]bool, len(pts))
-	for i := range keep {
-		keep[i] = true
+	var segs [][]floorPt
+	for i := 0; i < len(pts); {
+		j := i
+		minX, maxX := pts[i].x, pts[i].x
+		for ; j < len(pts) && pts[j].seg == pts[i].seg; j++ {
+			minX, maxX = min(minX, pts[j].x), max(maxX, pts[j].x)
+		}
+		if maxX > minX { // a segment of one board time tells no slope
+			segs = append(segs, pts[i:j])
+		}
+		i = j
 	}
-	for round := 0; round < 4; round++ {
-		type acc struct{ n, sx, sd float64 }
-		segs := map[int32]*acc{}
-		for i, p := range pts {
-			if !keep[i] {
-				continue
+	if len(segs) == 0 {
+		return 0, false
+	}
+	var r []float64
+	loss := func(b float64) float64 {
+		sum := 0.0
+		for _, seg := range segs {
+			r = r[:0]
+			for _, p := range seg {
+				r = append(r, p.d-b*p.x)
 			}
-			a := segs[p.seg]
-			if a == nil {
-				a = &acc{}
-				segs[p.seg] = a
-			}
-			a.n++
-			a.sx += p.x
-			a.sd += p.d
-		}
-		var sxx, sxd float64
-		for i, p := range pts {
-			if !keep[i] {
-				continue
-			}
-			a := segs[p.seg]
-			dx := p.x - a.sx/a.n
-			sxx += dx * dx
-			sxd += dx * (p.d - a.sd/a.n)
-		}
-		if sxx <= 0 {
-			return 0, false
-		}
-		slope, ok = sxd/sxx, true
-		// Residuals; their median absolute value is the scale.
-		res := make([]float64, len(pts))
-		var abs []float64
-		for i, p := range pts {
-			a := segs[p.seg]
-			if a == nil {
-				continue
-			}
-			res[i] = p.d - (a.sd/a.n + slope*(p.x-a.sx/a.n))
-			if keep[i] {
-				abs = append(abs, math.Abs(res[i]))
+			slices.Sort(r)
+			a := r[int(lowQuantile*float64(len(r)-1))]
+			for _, v := range r {
+				if v >= a {
+					sum += lowQuantile * (v - a)
+				} else {
+					sum += (1 - lowQuantile) * (a - v)
+				}
 			}
 		}
-		slices.Sort(abs)
-		scale := abs[len(abs)/2]
-		changed := false
-		for i := range pts {
-			k := segs[pts[i].seg] != nil && res[i] <= 3*scale+1
-			if k != keep[i] {
-				keep[i], changed = k, true
-			}
-		}
-		if !changed {
-			break
+		return sum
+	}
+	// Any clock within ±50 % of the other's rate, to 1e-9 ppm.
+	g := (math.Sqrt(5) - 1) / 2
+	lo, hi := -0.5, 0.5
+	c, d := hi-g*(hi-lo), lo+g*(hi-lo)
+	fc, fd := loss(c), loss(d)
+	for range 80 { // 0.618^80 of the range: below 1e-16
+		if fc < fd {
+			hi, d, fd = d, c, fc
+			c = hi - g*(hi-lo)
+			fc = loss(c)
+		} else {
+			lo, c, fc = c, d, fd
+			d = lo + g*(hi-lo)
+			fd = loss(d)
 		}
 	}
-	return slope, ok
+	return (lo + hi) / 2, true
 }
+
+// lowQuantile is the share of points below the fitted line: low enough
+// that only the fastest reads decide it, high enough that many do.
+const lowQuantile = 0.01
 
 // fit is a streaming least-squares fit of y on x, pooled over segments.
 type fit struct {
@@ -248,6 +261,7 @@ func (h *hostClock) take(x, y float64) {
 	h.frames++
 	h.plain.add(x, y)
 	d := y - x
+	h.addFloor(floorPt{seg: h.seg, x: x, d: d})
 	if !h.haveBucket || d < h.by-h.bx {
 		h.bx, h.by = x, y
 	}
@@ -260,7 +274,7 @@ func (h *hostClock) take(x, y float64) {
 	}
 }
 
-// flush enters the bucket's fastest frame into the segment's fit.
+// flush adds the bucket's delays above its floor to the jitter.
 func (h *hostClock) flush() {
 	if !h.haveBucket {
 		return
@@ -269,9 +283,6 @@ func (h *hostClock) flush() {
 	floor := h.by - h.bx
 	h.jn += h.bn
 	h.jsq += max(h.bsumsq-2*floor*h.bsum+h.bn*floor*floor, 0)
-	if h.bn >= bucketChunks {
-		h.addFloor(floorPt{seg: h.seg, x: h.bx, d: h.by - h.bx})
-	}
 	h.bn, h.bsum, h.bsumsq = 0, 0, 0
 }
 
@@ -282,7 +293,7 @@ func (h *hostClock) reboot() {
 	}
 	h.flush()
 	h.haveLast = false
-	h.accN = 0 // floors are not merged across boots
+	h.keepAcc() // floors are not merged across boots
 	h.seg++
 	h.plain.segment()
 }
@@ -293,12 +304,9 @@ func (h *hostClock) result() *ClockDrift {
 		h.take(h.pendX, h.pendY)
 	}
 	h.flush()
-	if h.accN > 0 { // the floors being combined still count
-		h.floors = append(h.floors, h.acc)
-		h.accN = 0
-	}
-	// The floors when there are enough (a fast link); every chunk
-	// otherwise (a slow link: a frame or two per bucket).
+	h.keepAcc() // the floors being combined still count
+	// The envelope when there are enough chunks; a plain least-squares
+	// fit of the few otherwise.
 	var slope float64
 	if ds, ok := floorSlope(h.floors); ok && len(h.floors) >= 8 {
 		slope = 1 + ds

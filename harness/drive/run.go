@@ -72,9 +72,26 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 				return s.obs, err
 			}
 		}
+		if s.stale {
+			if err := s.stopStale(ctx); err != nil {
+				if errors.Is(err, errReset) {
+					continue
+				}
+				return s.obs, err
+			}
+		}
 		if !s.configured {
 			err := s.request(ctx, wire.Command{Type: wire.TypeConfig, Key: "trace", Value: fmt.Sprint(s.trace)}, "CF trace")
 			if errors.Is(err, errReset) {
+				continue
+			}
+			var re *RefusedError
+			if errors.As(err, &re) && re.Reason == "busy" && s.busyStops < maxBusyStops {
+				// A run this host did not start: a stale GO copy that
+				// crossed a reboot unseen, or a board another host left
+				// running. Stop it and configure again.
+				s.busyStops++
+				s.stale = true
 				continue
 			}
 			if err != nil {
@@ -125,6 +142,26 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 		}
 	}
 	return s.finish(), nil
+}
+
+// maxBusyStops bounds the SPs sent because CF was refused busy: a board
+// that stays busy after SP is broken, and the refusal ends the run.
+const maxBusyStops = 3
+
+// stopStale ends whatever the board does that this host did not ask for
+// in its current boot: a run started, or faults scheduled, by copies of
+// commands sent before the host saw the reboot (PROTOCOL.md 2.2). SP with
+// a new id ends a run (its DN is not the host's run's: no GO was sent in
+// this boot) and discards scheduled faults; an idle v2 board answers AK.
+// A v1 board may refuse SP on an idle board, which is as good.
+func (s *session) stopStale(ctx context.Context) error {
+	err := s.request(ctx, wire.Command{Type: wire.TypeStop}, "SP (stale commands)")
+	var re *RefusedError
+	if err != nil && !errors.As(err, &re) {
+		return err
+	}
+	s.stale = false
+	return nil
 }
 
 // maxResetsBeforeGo bounds the reboots the driver sits through before the
@@ -330,6 +367,7 @@ func (s *session) arm(ctx context.Context, now, remaining, hyper int64) error {
 	if remaining >= maxGO {
 		goUS, s.stopAt = 0, now+remaining
 	}
+	s.goSent = true
 	if err := s.request(ctx, wire.Command{Type: wire.TypeStart, Duration: goUS}, "GO"); err != nil {
 		return err
 	}

@@ -67,6 +67,22 @@ type session struct {
 	askedAt      time.Time // when ID was last sent
 	unknown      bool      // the last reset was counted unknown, waiting for its banner
 	rsIDs        []uint32  // RS commands the next banner answers
+	// stale: SF, FN or GO commands were unanswered when the board was
+	// seen to reboot. A copy of one (first send or resend) may have
+	// reached the new boot, which has forgotten the id and carries it
+	// out: it must be stopped (SP) before the board is configured again
+	// (PROTOCOL.md 2.2).
+	stale bool
+	// goSent: this host sent GO in the board's current boot. A GO event
+	// without it is a run a stale GO copy started, not the host's.
+	goSent    bool
+	busyStops int // SP sent because CF was refused busy
+	// copies: SF, FN and GO commands answered while more copies of them
+	// were out (resends), by id: how many answers to the extra copies
+	// are still to come. An extra copy not answered by the old boot may
+	// have reached the new one.
+	copies     map[uint32]int
+	copiesLost bool // copies was full: the next reboot is stale anyway
 
 	// run state
 	running              bool
@@ -120,9 +136,11 @@ type session struct {
 // pending is a command sent and not answered yet.
 type pending struct {
 	frame []byte
+	typ   wire.Type
 	what  string
 	first time.Time
 	sent  time.Time
+	sends int  // copies sent
 	async bool // sent during the run: its NK ends the run
 }
 
@@ -148,7 +166,7 @@ func newSession(t targets.Target, cfg *Config) *session {
 		retry = max(to.Boot/10, 50*time.Millisecond)
 	}
 	s := &session{t: t, clk: clk, r: wire.NewReader(src), cfg: cfg, to: to, trace: cfg.Trace, ids: ids,
-		an: analyze.New(), pend: map[uint32]*pending{}, answers: map[uint32]string{}, retry: retry,
+		an: analyze.New(), pend: map[uint32]*pending{}, answers: map[uint32]string{}, retry: retry, copies: map[uint32]int{},
 		tasks: map[int]wire.TaskInfo{}, locks: map[int]wire.LockInfo{}, teTasks: -1}
 	s.r.ReportConsole(true)
 	s.an.SetLevel(cfg.Trace)
@@ -236,10 +254,21 @@ func (s *session) command(c wire.Command, what string) (uint32, error) {
 	c.ID = s.ids.Next()
 	frame := wire.AppendCommand(nil, c)
 	now := s.clk.Now()
-	s.pend[c.ID] = &pending{frame: frame, what: what, first: now, sent: now}
+	s.pend[c.ID] = &pending{frame: frame, typ: c.Type, what: what, first: now, sent: now, sends: 1}
 	s.dirty = true
 	return c.ID, s.send(frame)
 }
+
+// risky reports whether a command of type t, carried out by a board that
+// rebooted since the host sent it, changes what the board does next: a
+// fault scheduled or fired, a run started.
+func risky(t wire.Type) bool {
+	return t == wire.TypeSchedule || t == wire.TypeFire || t == wire.TypeStart
+}
+
+// maxCopies bounds the ids kept in copies; past it (answers lost on a
+// noisy line) the next reboot is taken as stale anyway.
+const maxCopies = 256
 
 // nextResend is when the oldest pending command is due again. It is
 // asked before every read, so it is computed only when pend changed.
@@ -275,6 +304,7 @@ func (s *session) resend() error {
 				s.to.Boot, 1+int(now.Sub(p.first)/s.retry))
 		}
 		p.sent = now
+		p.sends++
 		s.dirty = true
 		s.obs.Telemetry.Retries++
 		if err := s.send(p.frame); err != nil {
@@ -289,10 +319,24 @@ func (s *session) resend() error {
 func (s *session) answered(id uint32, reason string) {
 	p, ok := s.pend[id]
 	if !ok {
+		if n, ok := s.copies[id]; ok {
+			if n <= 1 {
+				delete(s.copies, id)
+			} else {
+				s.copies[id] = n - 1
+			}
+		}
 		return
 	}
 	delete(s.pend, id)
 	s.dirty = true
+	if p.sends > 1 && risky(p.typ) {
+		if len(s.copies) < maxCopies {
+			s.copies[id] = p.sends - 1
+		} else {
+			s.copiesLost = true
+		}
+	}
 	if id == s.probe {
 		s.probe = 0
 		if !s.done && s.running && s.lastRun >= s.segEnd {
@@ -493,8 +537,9 @@ func (s *session) dispatch(f *wire.Frame) {
 		if s.running {
 			s.lastRun = max(s.lastRun, s.base+int64(sm.Time)-s.origin)
 		}
-		// Summaries stand in for EN events only at trace level 0.
-		if s.trace == 0 {
+		// Summaries stand in for EN events only at trace level 0; those
+		// of a run a stale GO copy started are not the host's run.
+		if s.trace == 0 && s.goSent {
 			s.an.Summary(&sm)
 		}
 	case wire.TypeAck:
@@ -639,6 +684,12 @@ func (s *session) event(ev *wire.Event) {
 		s.bootHost, s.haveBootHost = s.hostUS()-float64(ev.Time), true
 	}
 	switch {
+	case ev.Kind == wire.EvRun && !s.goSent:
+		// A run the host did not start in this boot: a GO copy sent
+		// before the host saw the reboot (newBoot). Its events are not
+		// the run's; the run loop stops it.
+		s.stale = true
+		return
 	case ev.Kind == wire.EvRun:
 		s.goPending = false
 		s.startRun(int64(ev.Time), ev.Arg)
@@ -695,15 +746,27 @@ func (s *session) newBoot() {
 		s.host.reboot()
 	}
 	// Whatever was pending died with the board's RAM, RS excepted: the
-	// banner answers it.
-	for id := range s.pend {
+	// banner answers it. But a copy sent after the board rebooted (the
+	// host did not know yet) reaches the new boot, which has forgotten
+	// the id: one that changes what the board will do makes the boot
+	// stale until an SP.
+	for id, p := range s.pend {
 		if !slices.Contains(s.rsIDs, id) {
 			delete(s.pend, id)
 			s.dirty = true
+			if risky(p.typ) {
+				s.stale = true
+			}
 		}
+	}
+	if len(s.copies) > 0 || s.copiesLost {
+		s.stale = true
+		clear(s.copies)
+		s.copiesLost = false
 	}
 	s.probe = 0
 	s.goPending = false
+	s.goSent = false
 }
 
 func (s *session) bootSeen(b wire.Boot) {
@@ -784,7 +847,11 @@ func (s *session) sameBoot(uptime uint64) bool {
 	// over a long run.
 	tol := min(max(250e3, expect*5e-4), expect/2)
 	d := float64(uptime) - expect
-	return d > -tol && d < tol
+	// Only a shorter uptime means a restart. A longer one is the same boot
+	// whose first banner was stale when it was read (a board that booted
+	// before the host opened the port: its banner waited in the buffer),
+	// so the host placed the boot too late.
+	return d > -tol
 }
 
 // reclassify gives the last reset, counted unknown, the kind its banner says.
@@ -859,8 +926,14 @@ func (s *session) resetSeen(kind, reason string, bootCount uint32) {
 func (s *session) finish() *Observation {
 	s.obs.EndUS = s.lastRun
 	// After a reset credited up to the reboot (creditBoot) the run reached
-	// at least the new segment's origin, events or not.
-	s.an.Finish(max(s.lastRun, s.base))
+	// at least the new segment's origin, events or not, and the board's
+	// time since that reboot when the run ends there (Run: the reboot used
+	// up what was left).
+	end := max(s.lastRun, s.base)
+	if s.resetNew {
+		end = max(end, s.base+int64(s.boot.Uptime))
+	}
+	s.an.Finish(end)
 	return s.obs
 }
 

@@ -92,6 +92,12 @@ type Report struct {
 // Config steers the gate.
 type Config struct {
 	Alpha float64 // family-wise, over every relative test; 0 means DefaultAlpha
+	// ByRig stratifies the latency tests by the rig each run was done on
+	// (rig.go), so rig-to-rig differences are not read as regressions.
+	ByRig bool
+	// AllowSameBuild compares two sides whose boards report the same
+	// build id (otherwise refused: the firmware is compared with itself).
+	AllowSameBuild bool
 	// AllowDifferent compares result sets of different campaigns (by
 	// content hash) instead of refusing them.
 	AllowDifferent bool
@@ -211,9 +217,15 @@ func Compare(baseDir string, base []record.RunRecord, candDir string, cand []rec
 	if a, b := rep.Baseline.TraceLevel, rep.Candidate.TraceLevel; a != b {
 		problems = append(problems, fmt.Sprintf("baseline runs were traced at level %s, candidate runs at %s: at level 0 the figures are of per-second window maxima, not of jobs, so they do not compare", a, b))
 	}
+	if id, same := sameBuild(base, cand); same && !cfg.AllowSameBuild {
+		problems = append(problems, fmt.Sprintf("baseline and candidate boards both report build id %s: that compares a firmware with itself (--allow-same-build compares them anyway, to measure rig or seed noise)", id))
+	}
 	if len(problems) > 0 {
 		rep.Verdict, rep.Reason = Invalid, strings.Join(problems, "; ")
 		return rep
+	}
+	if cfg.ByRig {
+		rep.Notes = append(rep.Notes, rigNote(base, cand))
 	}
 
 	// Absolute failures, from the candidate's own records: a regression
@@ -297,6 +309,9 @@ func Compare(baseDir string, base []record.RunRecord, candDir string, cand []rec
 			}
 			task, fig, _ := strings.Cut(t.Metric, ".")
 			r := MannWhitney(figure(base, task, fig), figure(cand, task, fig))
+			if cfg.ByRig {
+				r = StratifiedMannWhitney(figureByRig(base, task, fig), figureByRig(cand, task, fig))
+			}
 			t.U, t.P, t.Exact = r.U, r.PGreater, r.Exact
 		}
 		ps = append(ps, t.P)

@@ -221,6 +221,10 @@ type RunRecord struct {
 	Sweep *SweepPoint `json:"sweep,omitempty"`
 	// CampaignVersion is the campaign file's own version field, if any.
 	CampaignVersion string `json:"campaign_version,omitempty"`
+	// Rig is the rig of a pool the run was done on (run --rigs).
+	Rig *RigInfo `json:"rig,omitempty"`
+	// Attempts are earlier tries of the run that ended in a rig error.
+	Attempts []Attempt `json:"attempts,omitempty"`
 	// TraceLevel is the trace level the run used: summary, default or
 	// full. At summary (level 0) the per-task figures are of per-second
 	// window maxima, not of jobs.
@@ -329,6 +333,11 @@ type Summary struct {
 	// Requirements lists each requirement the checks cite, with its verdict
 	// and evidence.
 	Requirements []RequirementResult `json:"requirements,omitempty"`
+	// RigErrors lists every rig error, retried or not, apart from the
+	// firmware's verdicts.
+	RigErrors []RigErrorEntry `json:"rig_errors,omitempty"`
+	// Rigs is the rig health table of a campaign run on a pool.
+	Rigs []RigHealth `json:"rigs,omitempty"`
 }
 
 // LinkInfo describes the host's link to a real board during a run.

@@ -103,6 +103,9 @@ func WriteCampaign(w io.Writer, ct CampaignText, cand Candidate, head []string, 
 	fmt.Fprintf(&b, "target: %s\n", yamlString(ct.Target))
 	fmt.Fprintf(&b, "reference: %s\n", yamlString(ct.Reference))
 	fmt.Fprintf(&b, "duration: %s\n", FormatUS(cand.DurationUS))
+	// The shrunk run is as short as the failure allows: fewer jobs than the
+	// default min_jobs (10) would make the fixed firmware's run inconclusive.
+	b.WriteString("min_jobs: 1   # a shrunk run is short by design; every job it shows counts\n")
 	fmt.Fprintf(&b, "repeat: %d\n", max(ct.Repeat, 1))
 	fmt.Fprintf(&b, "seed: %d\n", ct.Seed)
 	if ct.Trace != "" {

@@ -42,6 +42,10 @@
 //   - Garbage: bytes sent before the first BT (boot-loader noise).
 //   - Console: console lines sent after the first BT, and ConsoleBeforeReset
 //     lines sent just before each reset.
+//   - Latency: the board's output reaches the host this much board time
+//     after it was sent (a backlogged link, or a host that stalls): the
+//     host learns of a reboot late, and may resend a command to a board
+//     that rebooted meanwhile.
 //   - V1: the board speaks protocol v1: its BT has no version field and it
 //     does not answer ID.
 //

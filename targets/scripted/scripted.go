@@ -47,6 +47,7 @@ type Knobs struct {
 	Console            []string
 	ConsoleBeforeReset []string
 	V1                 bool
+	Latency            time.Duration
 }
 
 // Stats is what the filter did.
@@ -77,9 +78,11 @@ type Target struct {
 	closed   bool
 	stats    Stats
 
-	raw       []byte // the board's output not yet split into lines
-	out       []byte // filtered output ready for the host
-	rx        []byte // host bytes not yet split into lines
+	raw       []byte  // the board's output not yet split into lines
+	out       []byte  // filtered output ready for the host (with Latency: not yet on its way)
+	late      []timed // with Latency: output on its way, due at board time at
+	ready     []byte  // with Latency: output that arrived, ready for the host
+	rx        []byte  // host bytes not yet split into lines
 	seen      map[uint32]bool
 	dropped   map[string]bool // one-shot drops done: "TK1", "TE", "DN"
 	bootAt    int64           // time of the latest reset (ns), -1 while booting
@@ -163,7 +166,11 @@ func (t *Target) Read(p []byte) (int, error) {
 		return 0, os.ErrClosed
 	}
 	for {
-		if len(t.out) > 0 {
+		if t.k.Latency > 0 {
+			if n := t.arrived(p); n > 0 {
+				return n, nil
+			}
+		} else if len(t.out) > 0 {
 			n := copy(p, t.out)
 			t.out = t.out[n:]
 			return n, nil
@@ -176,6 +183,9 @@ func (t *Target) Read(p []byte) (int, error) {
 			continue
 		}
 		next, ok := t.b.NextEvent()
+		if len(t.late) > 0 && (!ok || t.late[0].at < next) {
+			next, ok = t.late[0].at, true
+		}
 		if f := t.forcedAt(); f >= 0 && (!ok || f <= next) {
 			if f < t.b.Now() {
 				f = t.b.Now()
@@ -199,6 +209,23 @@ func (t *Target) Read(p []byte) (int, error) {
 		}
 		t.b.AdvanceTo(next)
 	}
+}
+
+// arrived puts the output the board sent Latency ago or earlier into p.
+// What the board sent since the last call starts on its way now.
+func (t *Target) arrived(p []byte) int {
+	now := t.b.Now()
+	if len(t.out) > 0 {
+		t.late = append(t.late, timed{at: now + int64(t.k.Latency), data: append([]byte(nil), t.out...)})
+		t.out = t.out[:0]
+	}
+	for len(t.late) > 0 && t.late[0].at <= now {
+		t.ready = append(t.ready, t.late[0].data...)
+		t.late = t.late[1:]
+	}
+	n := copy(p, t.ready)
+	t.ready = t.ready[n:]
+	return n
 }
 
 // filter splits the board's output into lines and passes on what the
