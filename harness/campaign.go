@@ -9,10 +9,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -446,7 +447,7 @@ func (c *Campaign) fill(raw *rawCampaign, o Overrides) []error {
 	if c.Requirements != nil {
 		for i, ch := range c.Checks {
 			if _, ok := c.Requirements[ch.Requirement]; ch.Requirement != "" && !ok {
-				errs = append(errs, fieldErr(fmt.Sprintf("checks[%d].requirement", i), "%q is not declared under requirements (declared: %s)", ch.Requirement, strings.Join(sortedKeys(c.Requirements), ", ")))
+				errs = append(errs, fieldErr(fmt.Sprintf("checks[%d].requirement", i), "%q is not declared under requirements (declared: %s)", ch.Requirement, strings.Join(slices.Sorted(maps.Keys(c.Requirements)), ", ")))
 			}
 		}
 	}
@@ -603,15 +604,6 @@ func mustSimProfile(raw string) *firmware.Profile {
 func isSimURL(raw string) bool {
 	u, err := url.Parse(raw)
 	return err == nil && u.Scheme == "sim"
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (f FirmwareSpec) String() string {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
@@ -91,9 +93,9 @@ func (c *Campaign) fillSweep(m map[string]any) []error {
 	if s.fault >= 0 {
 		params, _ := faults.Params(c.Faults[s.fault].Kind)
 		if rs.Param == "" {
-			fe("param", "required: the parameter to vary (%s has: %v)", c.Faults[s.fault].Kind, sortedKeys(params))
+			fe("param", "required: the parameter to vary (%s has: %v)", c.Faults[s.fault].Kind, slices.Sorted(maps.Keys(params)))
 		} else if t, ok := params[rs.Param]; !ok {
-			fe("param", "fault kind %s has no parameter %q (it has: %v)", c.Faults[s.fault].Kind, rs.Param, sortedKeys(params))
+			fe("param", "fault kind %s has no parameter %q (it has: %v)", c.Faults[s.fault].Kind, rs.Param, slices.Sorted(maps.Keys(params)))
 		} else {
 			typ = t
 		}

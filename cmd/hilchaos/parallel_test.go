@@ -58,11 +58,13 @@ func TestParallelByteIdentical(t *testing.T) {
 	for i, r := range d.Runs {
 		assert.Equal(t, i, r.Index)
 	}
-	// The progress lines too come in index order.
+	// The lines that end runs too come in index order.
 	_, _, stderr := hilchaos(t, "run", "../../campaigns/overnight-soak.yaml", "--duration", "5s", "--repeat", "6", "--parallel", "2")
 	var idx []string
 	for _, l := range strings.Split(stderr, "\n") {
-		if f := strings.Fields(l); len(f) > 3 && f[0] == "run" {
+		// "run 3/6: index 2 ...", a run's end; "run index 2 seed ...: started"
+		// lines come as runs start, in any order.
+		if f := strings.Fields(l); len(f) > 3 && f[0] == "run" && strings.Contains(f[1], "/") {
 			idx = append(idx, f[3])
 		}
 	}

@@ -953,21 +953,12 @@ func censoredBins(out []Bin, all, cens *hdrhistogram.Histogram, maxV int64) {
 		return
 	}
 	lo := all.Min()
-	width := max((maxV-lo+histBins)/histBins, 1)
+	width := binWidth(lo, maxV)
 	for _, b := range cens.Distribution() {
 		if b.Count == 0 {
 			continue
 		}
-		v := min(b.To, maxV)
-		i := int((v - lo) / width)
-		if v > lo && (v-lo)%width == 0 {
-			i--
-		}
-		le := lo + int64(i+1)*width
-		if i < 0 {
-			le = lo
-		}
-		le = min(le, maxV)
+		le := binEdge(b.To, lo, width, maxV)
 		for k := range out {
 			if out[k].LeUS >= le {
 				out[k].Censored += b.Count
@@ -979,25 +970,13 @@ func censoredBins(out []Bin, all, cens *hdrhistogram.Histogram, maxV int64) {
 
 func bins(h *hdrhistogram.Histogram, maxV int64) []Bin {
 	lo := h.Min()
-	width := (maxV - lo + histBins) / histBins
-	if width < 1 {
-		width = 1
-	}
+	width := binWidth(lo, maxV)
 	out := make([]Bin, 0, histBins)
 	for _, b := range h.Distribution() {
 		if b.Count == 0 {
 			continue
 		}
-		v := min(b.To, maxV)
-		i := int((v - lo) / width)
-		if v > lo && (v-lo)%width == 0 {
-			i--
-		}
-		le := lo + int64(i+1)*width
-		if i < 0 {
-			le = lo
-		}
-		le = min(le, maxV)
+		le := binEdge(b.To, lo, width, maxV)
 		if n := len(out); n > 0 && out[n-1].LeUS == le {
 			out[n-1].Count += b.Count
 		} else {
@@ -1005,6 +984,23 @@ func bins(h *hdrhistogram.Histogram, maxV int64) []Bin {
 		}
 	}
 	return out
+}
+
+// binWidth is the width of each of the histBins bars from lo to maxV.
+func binWidth(lo, maxV int64) int64 { return max((maxV-lo+histBins)/histBins, 1) }
+
+// binEdge is the upper edge (le) of the bar that holds values up to to;
+// values on an edge belong to the bar below it.
+func binEdge(to, lo, width, maxV int64) int64 {
+	v := min(to, maxV)
+	i := int((v - lo) / width)
+	if v > lo && (v-lo)%width == 0 {
+		i--
+	}
+	if i < 0 {
+		return lo
+	}
+	return min(lo+int64(i+1)*width, maxV)
 }
 
 // Order returns the tasks in the order the board first declared them.

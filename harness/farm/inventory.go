@@ -7,9 +7,10 @@ package farm
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,7 +138,7 @@ func Parse(path string, data []byte) (*Inventory, error) {
 		} else {
 			targets[r.Target] = i
 		}
-		for _, l := range sortedKeys(r.Labels) {
+		for _, l := range slices.Sorted(maps.Keys(r.Labels)) {
 			if l == "" || strings.ContainsAny(l, "=, ") {
 				errs = append(errs, field(at+".labels", "label name %q: no '=', ',' or spaces", l))
 			}
@@ -210,15 +211,6 @@ func field(f, format string, a ...any) error {
 	return &faults.FieldError{Field: f, Err: fmt.Errorf(format, a...)}
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // Selector is a set of required labels: key=value pairs, all of which a
 // rig must carry.
 type Selector map[string]string
@@ -253,7 +245,7 @@ func (sel Selector) Matches(r *Rig) bool {
 // String is the selector as ParseSelector reads it, keys sorted.
 func (sel Selector) String() string {
 	parts := make([]string, 0, len(sel))
-	for _, k := range sortedKeys(sel) {
+	for _, k := range slices.Sorted(maps.Keys(sel)) {
 		parts = append(parts, k+"="+sel[k])
 	}
 	return strings.Join(parts, ",")

@@ -6,7 +6,9 @@ package record
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -582,14 +584,14 @@ func ParseCheck(expr string, tasks map[string]bool) (Check, error) {
 	} else if task, m, ok := strings.Cut(lhs, "."); ok {
 		tm, known := taskMetrics[m]
 		if !known {
-			return c, fmt.Errorf("%q: unknown task metric %q (known: %s)", expr, m, strings.Join(sortedKeys(taskMetrics), ", "))
+			return c, fmt.Errorf("%q: unknown task metric %q (known: %s)", expr, m, strings.Join(slices.Sorted(maps.Keys(taskMetrics)), ", "))
 		}
 		if tasks != nil && !tasks[task] {
-			return c, fmt.Errorf("%q: unknown task %q (tasks: %s)", expr, task, strings.Join(sortedKeys(tasks), ", "))
+			return c, fmt.Errorf("%q: unknown task %q (tasks: %s)", expr, task, strings.Join(slices.Sorted(maps.Keys(tasks)), ", "))
 		}
 		isTime = tm.isTime
 	} else {
-		return c, fmt.Errorf("%q: unknown metric %q (known: %s, or TASK.METRIC)", expr, lhs, strings.Join(sortedKeys(runMetrics), ", "))
+		return c, fmt.Errorf("%q: unknown metric %q (known: %s, or TASK.METRIC)", expr, lhs, strings.Join(slices.Sorted(maps.Keys(runMetrics)), ", "))
 	}
 	v, err := parseLimit(rhs, isTime)
 	if err != nil {
@@ -642,15 +644,6 @@ func (c Check) Holds(v float64) bool {
 		return v != c.Limit
 	}
 	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Summarize recomputes the campaign verdict, score and counts from sum.Runs.

@@ -1,6 +1,11 @@
 package score
 
-import "github.com/hilchaos/hilchaos/harness/record"
+import (
+	"maps"
+	"slices"
+
+	"github.com/hilchaos/hilchaos/harness/record"
+)
 
 // Requirements evaluates every requirement the checks cite, in the order of
 // their ids; texts gives each requirement's text.
@@ -14,7 +19,7 @@ func Requirements(checks []record.Check, texts map[string]string, runs []record.
 	if len(seen) == 0 {
 		return nil
 	}
-	ids := sortedKeys(seen)
+	ids := slices.Sorted(maps.Keys(seen))
 	var out []record.RequirementResult
 	for _, id := range ids {
 		rr := record.RequirementResult{ID: id, Text: texts[id], Verdict: record.Untested}

@@ -4,8 +4,9 @@
 package score
 
 import (
+	"maps"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/harness/record"
@@ -64,7 +65,7 @@ func Score(obs, ref *record.RunRecord) (float64, []record.Deduction) {
 			add(k.name, float64(k.ref), float64(k.obs), k.rule, float64(extra)*k.pointsEach)
 		}
 	}
-	for _, name := range sortedKeys(obs.Tasks) {
+	for _, name := range slices.Sorted(maps.Keys(obs.Tasks)) {
 		o := obs.Tasks[name]
 		r, ok := ref.Tasks[name]
 		if !ok {
@@ -135,13 +136,4 @@ func worst(t analyze.TaskResult, metric string) int64 {
 		return t.MaxExecUS
 	}
 	return 0
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

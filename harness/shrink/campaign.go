@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -122,13 +123,13 @@ func WriteCampaign(w io.Writer, ct CampaignText, cand Candidate, head []string, 
 	}
 	if len(ct.Timeouts) > 0 {
 		b.WriteString("timeouts:\n")
-		for _, k := range sortedKeys(ct.Timeouts) {
+		for _, k := range slices.Sorted(maps.Keys(ct.Timeouts)) {
 			fmt.Fprintf(&b, "  %s: %s\n", k, ct.Timeouts[k])
 		}
 	}
 	if len(ct.Firmware) > 0 {
 		b.WriteString("firmware:\n")
-		for _, k := range sortedKeys(ct.Firmware) {
+		for _, k := range slices.Sorted(maps.Keys(ct.Firmware)) {
 			fmt.Fprintf(&b, "  %s: %s\n", k, yamlString(ct.Firmware[k]))
 		}
 	}
@@ -142,7 +143,7 @@ func WriteCampaign(w io.Writer, ct CampaignText, cand Candidate, head []string, 
 	for _, g := range gs {
 		fmt.Fprintf(&b, "  - name: %s\n", yamlString(g.name))
 		fmt.Fprintf(&b, "    kind: %s\n", yamlString(g.kind))
-		for _, k := range sortedKeys(g.params) {
+		for _, k := range slices.Sorted(maps.Keys(g.params)) {
 			fmt.Fprintf(&b, "    %s: %s", k, yamlValue(g.params[k]))
 			if o, ok := orig[g.orig][k]; ok && fmt.Sprint(o) != fmt.Sprint(g.params[k]) {
 				fmt.Fprintf(&b, "   # was %v", o)
@@ -170,19 +171,10 @@ func WriteCampaign(w io.Writer, ct CampaignText, cand Candidate, head []string, 
 	}
 	if len(ct.Requirements) > 0 {
 		b.WriteString("\nrequirements:\n")
-		for _, id := range sortedKeys(ct.Requirements) {
+		for _, id := range slices.Sorted(maps.Keys(ct.Requirements)) {
 			fmt.Fprintf(&b, "  - id: %s\n    text: %s\n", yamlString(id), yamlString(ct.Requirements[id]))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
