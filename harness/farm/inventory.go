@@ -114,6 +114,15 @@ func Parse(path string, data []byte) (*Inventory, error) {
 	for i, m := range raw.Rigs {
 		at := fmt.Sprintf("rigs[%d]", i)
 		var r Rig
+		// A command written as one string would need a shell to split it,
+		// and none is ever used: say so, and decode the rest of the rig so
+		// its other problems are reported too.
+		for _, k := range []string{"flash", "power"} {
+			if s, ok := m[k].(string); ok {
+				errs = append(errs, field(at+"."+k, "%q is one string: write the command as a list of arguments, e.g. [openocd, -f, board.cfg]; no shell splits it", s))
+				delete(m, k)
+			}
+		}
 		if fe := faults.DecodeStrict(m, &r); len(fe) > 0 {
 			errs = append(errs, faults.Prefix(at, fe)...)
 			continue

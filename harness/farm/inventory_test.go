@@ -60,6 +60,8 @@ func TestParseInventoryRejects(t *testing.T) {
 		{`rigs: [{name: a, target: sim://x, flash: ["prog {firmware} {shell}"]}]`, "rigs[0].flash[0]: unknown placeholder {shell}"},
 		{`rigs: [{name: a, target: sim://x, power: ["cycle {firmware}"]}]`, "rigs[0].power[0]: {firmware} is only known to flash"},
 		{`rigs: [{name: a, target: sim://x, power: []}]`, "rigs[0].power: an argv list starts with the program"},
+		{`rigs: [{name: a, target: sim://x, power: "usbreset 1-1"}]`, `rigs[0].power: "usbreset 1-1" is one string`},
+		{`rigs: [{name: a, target: sim://x, flash: "prog {firmware}", colour: red}]`, "rigs[0].colour: unknown key"},
 		{`rigs: [{name: a, target: sim://x, max_consecutive_errors: -1}]`, "rigs[0].max_consecutive_errors: must be at least 1"},
 		{`rigs: [{name: a, target: sim://x, labels: {rev: 2}}]`, "rigs[0].labels"},
 		{`rigs: [{name: a, target: sim://x, command_timeout: 5}]`, "rigs[0].command_timeout"},
