@@ -821,6 +821,7 @@ void k_timer_isr(void)
 	uint32_t s = hc_port_enter();
 	if (heartbeat) {
 		(void)board_ticks(); /* counts TIMER1's wraps between runs */
+		board_wdog_idle();   /* never expires between runs (board.c) */
 		if (go_pending && --go_pending == 0)
 			start_run();
 		hc_port_exit(s);
