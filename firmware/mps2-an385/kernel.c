@@ -562,12 +562,8 @@ static void burst_main(void)
 	}
 }
 
-/* The idle thread spins rather than WFI: under `-icount shift=N,sleep=off`
- * QEMU 7.2 jumps the virtual clock ahead while the CPU sleeps, and we saw
- * it jump past TIMER0's deadline to the watchdog's second expiry (a reset
- * with no NMI first). Spinning keeps board time a pure function of the
- * instructions executed; the price is a host core while QEMU runs. The
- * idle thread also sends the agent's frames (board.c, board_tx_idle). */
+/* The idle thread sends the agent's frames and otherwise sleeps in WFI
+ * (board.c, board_tx_idle). */
 static void idle_main(void)
 {
 	for (;;)
