@@ -102,9 +102,11 @@ func (s *session) powerDue() (time.Time, bool) {
 }
 
 // boardNow estimates the board's run time now: the last event's, plus
-// the host time since it arrived.
+// the host time since it arrived: behind the board by the link's latency,
+// so a power cycle fires that much late, never early.
 func (s *session) boardNow() int64 {
-	return s.lastRun + max(int64(s.hostUS()-s.lastEvHost), 0)
+	nowUS := float64(s.clk.Now().Sub(s.start)) / 1e3
+	return s.lastRun + max(int64(nowUS-s.lastEvHost), 0)
 }
 
 // powerByEvent reports whether an event already showed the next power
