@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -14,6 +15,8 @@ import (
 	"github.com/hilchaos/hilchaos/faults"
 	"github.com/hilchaos/hilchaos/harness/farm"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/targets"
+	"github.com/hilchaos/hilchaos/targets/sim"
 )
 
 // powerCampaign is the Pathfinder stress with, if cycle, a power cycle
@@ -203,4 +206,29 @@ func TestPowerCycleRefusedWithoutASwitch(t *testing.T) {
 	noOff.Faults[2].Fault = &faults.PowerCycle{}
 	assert.NoError(t, CheckPower(noOff, withArgv), "a rig with a power argv can")
 	assert.NoError(t, CheckPower(powerCampaign(t, "serial:///dev/ttyACM0", false), nil), "no power cycle, no switch needed")
+}
+
+// deadSwitch is a simulated board whose power switch reports success and
+// switches nothing: a relay on the wrong channel.
+type deadSwitch struct{ *sim.Target }
+
+func (deadSwitch) PowerCycle(context.Context, time.Duration) (targets.PowerReport, error) {
+	return targets.PowerReport{How: "dead switch"}, nil
+}
+
+// A board that runs on through the host's power cycle (it answers ID with
+// its old boot, still up) is the rig's failure, not a pass with a reboot
+// that never happened.
+func TestPowerCycleThatSwitchesNothingIsARigError(t *testing.T) {
+	c := powerCampaign(t, "sim://pathfinder?mutex=inherit", true)
+	p := PlanRun(c, 0)
+	tg, err := targets.Open(c.Target, targets.Options{Seed: p.Seed, Trace: c.Trace})
+	require.NoError(t, err)
+	defer tg.Close()
+	obs, err := driveRun(context.Background(), deadSwitch{tg.(*sim.Target)}, c, p, nil, newIDs(), true)
+	require.Error(t, err)
+	assert.True(t, isRigError(err), "%v", err)
+	assert.ErrorContains(t, err, "ran on through the host's power cycle at t=5.")
+	require.Len(t, obs.PowerCycles, 1)
+	assert.Equal(t, "the board did not reboot", obs.PowerCycles[0].Error)
 }

@@ -41,7 +41,9 @@ const maxHostQueue = 4096
 
 type powerState struct {
 	hostQ   []hostFiring
-	pending bool // a power cycle was done and its banner not seen yet
+	pending bool    // a power cycle was done and its banner not seen yet
+	failed  error   // the board ran on through the power cycle
+	at      float64 // host µs (since connect) when the last cycle was done
 	exact   targets.BoardClock
 }
 
@@ -132,6 +134,9 @@ func (s *session) firePower(ctx context.Context) error {
 		return &RefusedError{Target: s.t.Name(), Command: "power cycle " + h.Name,
 			Reason: "this target cannot switch the board's power (no power argv for it, and it is not a sim:// or qemu:// target)"}
 	}
+	// Before the switch: a board back on before the argv returns has
+	// been up for less than the time since.
+	s.power.at = float64(s.clk.Now().Sub(s.start)) / 1e3
 	rep, err := s.cfg.PowerCycle(ctx, h.Off)
 	pc.How, pc.Argv, pc.ExitCode, pc.Output = rep.How, rep.Argv, rep.ExitCode, rep.Output
 	if err != nil {
@@ -179,4 +184,30 @@ func (s *session) powerSilence(err error) error {
 	}
 	return &InfraError{Target: s.t.Name(), Err: fmt.Errorf("no BOOT banner after the host's power cycle at t=%.3f s (%v): the power switch did not bring the board back, or it does not boot from power-on",
 		float64(s.lastRun)/1e6, cause)}
+}
+
+// poweredThrough reports whether banner b, the first after a power cycle,
+// is the old boot's own again (an answer to ID: the same boot count and
+// an uptime that ran on across the cycle): the power never went off. That
+// is the rig's failure (a relay on the wrong channel, a hub port that
+// does not switch), and it ends the run as a rig error.
+func (s *session) poweredThrough(b wire.Boot) bool {
+	if !s.haveBoot || b.BootCount != s.boot.BootCount || b.Proto < wire.ProtoV2 {
+		return false
+	}
+	// A board that was switched on after the cycle has been up for less
+	// than the host time since the cycle (the banner is read after it is
+	// sent); the old boot has been up for longer. The tolerance covers a
+	// board clock faster than the host's.
+	since := s.hostUS() - s.power.at
+	if float64(b.Uptime) <= since+50e3+since*5e-4 {
+		return false
+	}
+	s.power.pending = false
+	s.power.failed = s.infra("the board ran on through the host's power cycle at t=%.3f s (its banner shows boot %d still up after %.3f s): the power switch did not switch it",
+		float64(s.lastRun)/1e6, b.BootCount, float64(b.Uptime)/1e6)
+	if n := len(s.obs.PowerCycles); n > 0 {
+		s.obs.PowerCycles[n-1].Error = "the board did not reboot"
+	}
+	return true
 }

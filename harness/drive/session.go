@@ -446,7 +446,10 @@ func (s *session) awaitBoot(ctx context.Context, mayReset bool) error {
 		if s.nextAsk.Before(wait) {
 			wait = s.nextAsk
 		}
-		err := s.pump(ctx, wait, s.ready)
+		err := s.pump(ctx, wait, func() bool { return s.ready() || s.power.failed != nil })
+		if s.power.failed != nil {
+			return s.power.failed
+		}
 		if err != nil && !errors.Is(err, errTimeout) {
 			return err
 		}
@@ -775,6 +778,9 @@ func (s *session) newBoot() {
 }
 
 func (s *session) bootSeen(b wire.Boot) {
+	if s.power.pending && s.poweredThrough(b) {
+		return
+	}
 	if s.haveBoot && !s.power.pending && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 && s.sameBoot(b.Uptime) {
 		// The same boot's banner again, asked for with ID: not a reset.
 		// (A board restarted from power-on counts its boots from 1 again,
