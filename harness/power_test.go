@@ -232,3 +232,22 @@ func TestPowerCycleThatSwitchesNothingIsARigError(t *testing.T) {
 	require.Len(t, obs.PowerCycles, 1)
 	assert.Equal(t, "the board did not reboot", obs.PowerCycles[0].Error)
 }
+
+// On an agent, a rig of its own inventory without a power argv gives a
+// power-cycle run back as a rig error (another agent's rig may have a
+// switch), says why, and leaves the rig's health alone.
+func TestPowerCycleAgentRigWithoutSwitch(t *testing.T) {
+	c := powerCampaign(t, "sim://pathfinder?mutex=inherit", true)
+	rig := farm.Rig{Name: "bench-3", Target: "serial:///nonexistent/hilchaos-bench-3", MaxConsecutiveErrors: 1}
+	pool := farm.NewPool([]farm.Rig{rig})
+	rec, rigErr, err := RunOnRig(context.Background(), c, PlanRun(c, 0), Options{}, pool, 0, rig)
+	require.NoError(t, err)
+	assert.True(t, rigErr)
+	require.NotNil(t, rec)
+	assert.Equal(t, record.Error, rec.Verdict)
+	assert.Contains(t, rec.Error, "faults[2].kind: power-cycle: rig bench-3 (serial:///nonexistent/hilchaos-bench-3) cannot switch the board's power")
+	assert.Equal(t, "bench-3", rec.Rig.Name)
+	h := pool.Health()[0]
+	assert.Zero(t, h.Runs)
+	assert.False(t, h.Quarantined)
+}
