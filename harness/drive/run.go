@@ -55,7 +55,7 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 		}
 		if !s.ready() {
 			if err := s.awaitBoot(ctx, false); err != nil {
-				if s.power.pending {
+				if s.power.pending && ctx.Err() == nil {
 					s.finish()
 					return s.obs, s.powerSilence(err)
 				}
