@@ -53,8 +53,8 @@ uint32_t hc_port_enter(void)
 void hc_port_exit(uint32_t state) { __asm volatile("msr primask, %0" ::"r"(state) : "memory"); }
 
 /* The idle thread sends: while UART0 has room it takes a byte from the
- * agent's ring and writes it; with nothing to send, or UART0 full, it
- * waits for the next interrupt (WFI). No TX interrupt: QEMU completes a
+ * agent's ring and writes it; with nothing to send it waits for the next
+ * interrupt (WFI); while UART0 is full it polls its status. No TX interrupt: QEMU completes a
  * UART write at once while the PTY has room, and later, at a moment set
  * by when the host reads, when it has none; a TX interrupt (or a
  * transmit loop inside a task's event call) would then preempt the tasks
@@ -68,13 +68,21 @@ void hc_port_exit(uint32_t state) { __asm volatile("msr primask, %0" ::"r"(state
  * firmware's own (TIMER0, the budget timer), the same in every run
  * (docs/AGENT.md, "Repeatability"). The ring may get bytes from an
  * interrupt between the check and the WFI; they wait for the next
- * interrupt, at most a few milliseconds of board time. */
+ * interrupt, at most a few milliseconds of board time.
+ *
+ * UART0 full means the PTY was full (the host had not read for a while)
+ * and QEMU will finish the byte when the PTY has room again. It does not
+ * while the CPU sleeps: with a WFI there the line stayed silent until the
+ * host wrote something (seen with a harness slowed to read every 50 ms:
+ * the run's last 253 frames dropped; polling, every such stall ended). */
 void hc_port_tx_kick(void) {}
 
 void board_tx_idle(void)
 {
 	uint8_t b;
-	if (!(UART_STATE & UART_STATE_TXFULL) && hc_tx_pull(&b)) {
+	if (UART_STATE & UART_STATE_TXFULL)
+		return; /* the PTY is full: poll, never sleep (below) */
+	if (hc_tx_pull(&b)) {
 		UART_DATA = b;
 		return;
 	}
