@@ -54,13 +54,17 @@ void hc_port_exit(uint32_t state) { __asm volatile("msr primask, %0" ::"r"(state
 
 /* The idle thread sends: while UART0 has room it takes a byte from the
  * agent's ring and writes it; with nothing to send it waits for the next
- * interrupt (WFI); while UART0 is full it polls its status. No TX interrupt: QEMU completes a
- * UART write at once while the PTY has room, and later, at a moment set
- * by when the host reads, when it has none; a TX interrupt (or a
- * transmit loop inside a task's event call) would then preempt the tasks
- * at a host-dependent instant, and under icount two runs with the same
- * seed would differ. A busy CPU sends nothing until it idles; the 16 KiB
- * ring holds the events meanwhile (a full ring drops and counts them).
+ * interrupt (WFI); while UART0 is full it polls its status. No TX
+ * interrupt: QEMU completes a UART write at once while the PTY has room,
+ * and later, at a moment set by when the host reads, when it has none; a
+ * TX interrupt (or a transmit loop inside a task's event call) would then
+ * preempt the tasks at a host-dependent instant, and under icount two
+ * runs with the same seed would differ. A busy CPU sends nothing until it
+ * idles; the 16 KiB ring holds the events meanwhile (a full ring drops
+ * and counts them). A reset's polled flush (hc_reset) that preempts idle
+ * between its take and its write, a window of a few instructions, loses
+ * that byte and so cuts one frame before the reset (the host drops it on
+ * its checksum).
  *
  * WFI: under `-icount shift=N,sleep=off` QEMU moves the virtual clock
  * straight to the next timer's deadline while the CPU sleeps, so idle
@@ -112,10 +116,11 @@ void hc_port_reset(void)
  * QEMU 7.2 moves the clock of a sleeping CPU (WFI) exactly onto the
  * timer's deadline, and there the CMSDK timer's first expiry after it
  * was started raises no interrupt (also with VALUE 0 and the delta in
- * RELOAD): the counter just reloads, and with RELOAD = delta the CPU slept a whole delta more
- * (measured: a release due 88 ms later came 176 ms later). The expiries
- * after a reload do interrupt, so the backstop wakes the CPU 1 us late
- * at worst; TIMER0_Handler stops the one-shot before it expires again. */
+ * RELOAD): the counter just reloads, and with RELOAD = delta the CPU
+ * slept a whole delta more (measured: a release due 88 ms later came
+ * 176 ms later). The expiries after a reload do interrupt, so the
+ * backstop wakes the CPU 1 us late at worst; TIMER0_Handler stops the
+ * one-shot before it expires again. */
 #define T0_BACKSTOP 25u
 static int t0_oneshot;
 
