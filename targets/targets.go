@@ -199,3 +199,14 @@ type ResetWitness interface {
 type Symbolizer interface {
 	Symbolize(addr uint64) (function, file string, line int, ok bool)
 }
+
+// Deterministic is a target whose board runs the same way every time it
+// gets the same bytes at the same moments of its own clock: an emulator
+// counting instructions (QEMU with icount). Bytes the host sends while a
+// run goes land at moments the host's scheduling chose, and the run can
+// no longer be repeated; a driver that sees Deterministic() true sends
+// everything a run needs (the whole fault plan) before GO and nothing
+// while it goes, and fails before GO when the board cannot hold the plan.
+type Deterministic interface {
+	Deterministic() bool
+}

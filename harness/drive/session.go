@@ -122,6 +122,8 @@ type session struct {
 	segStart      int64 // plan time of the segment start
 	shift         int64 // plan time minus run time in this segment
 	consumed      int   // faults uploaded before the last reset
+	whole         bool  // a deterministic target: the segment's whole plan before GO (run.go)
+	planEnd       int64 // plan time of the segment's end
 	refused       error
 	malformed     uint64 // frames the reader passed that did not decode
 
