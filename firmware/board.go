@@ -63,7 +63,11 @@ type Board struct {
 	cpuEnd  int64
 	resched bool
 	bursts  []*job
-	free    []*job
+	storms  []storm // irq storms of this run, by the index their timers carry
+	// irqUntil is when the interrupt handlers under way end: until then
+	// the CPU runs them and no job progresses.
+	irqUntil int64
+	free     []*job
 	stored  []storedFault
 	// freeSlots are indices of stored faults that have fired.
 	freeSlots []int32
@@ -466,6 +470,11 @@ func (b *Board) checkFault(f *wire.FaultCmd) string {
 	switch f.Kind {
 	case wire.FaultLoadBurst:
 		if f.Length == 0 || f.Length > 1<<40 {
+			return "bad_fault"
+		}
+	case wire.FaultIRQStorm:
+		// The NVIC's 3 priority bits; the reference firmware's shortest period.
+		if f.Priority < 0 || f.Priority > 7 || f.Period < 20 || f.Period > 1<<31-1 || f.Length == 0 || f.Length > 1<<40 {
 			return "bad_fault"
 		}
 	case wire.FaultLockHold:
