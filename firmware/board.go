@@ -68,7 +68,7 @@ type Board struct {
 	// the CPU runs them and no job progresses.
 	irqUntil int64
 	free     []*job
-	stored  []storedFault
+	stored   []storedFault
 	// freeSlots are indices of stored faults that have fired.
 	freeSlots []int32
 	rng       *rand.Rand
