@@ -66,9 +66,10 @@ type Board struct {
 	storms  []storm // irq storms of this run, by the index their timers carry
 	// irqUntil is when the interrupt handlers under way end: until then
 	// the CPU runs them and no job progresses.
-	irqUntil int64
-	free     []*job
-	stored   []storedFault
+	irqUntil   int64
+	irqHandler int64 // ns one storm interrupt takes (Profile.IRQHandler)
+	free       []*job
+	stored     []storedFault
 	// freeSlots are indices of stored faults that have fired.
 	freeSlots []int32
 	rng       *rand.Rand
@@ -186,6 +187,10 @@ func NewBoard(p *Profile, cfg Config) (*Board, error) {
 		b.monTask, b.monWatched = taskIdx[m.Task], taskIdx[m.Watched]
 	}
 	b.wdTimeout = int64(p.Watchdog)
+	b.irqHandler = int64(p.IRQHandler)
+	if b.irqHandler == 0 {
+		b.irqHandler = int64(DefaultIRQHandler)
+	}
 	b.tx.init(cfg.Baud, cfg.TxBuffer)
 	b.rx = make([]byte, 0, wire.MaxFrame)
 	b.free = make([]*job, 0, 16)

@@ -28,8 +28,9 @@ func TestIRQStormTakesCPUFromTasks(t *testing.T) {
 	if len(fb) != 1 || fb[0].Arg != 7 || fb[0].Time-g != 15000 || len(fe) != 1 || fe[0].Arg != 7 || fe[0].Time-g != 25000 {
 		t.Fatalf("FB %+v FE %+v, want fault 7 from 15 to 25 ms", fb, fe)
 	}
-	// 500 interrupts of 2 µs: the first job (10 to 40 ms) ends 1 ms later.
-	handlers := int64(length/period) * StormHandler / 1000
+	// 500 interrupts of 2 µs (no irq_handler in the profile): the first
+	// job (10 to 40 ms) ends 1 ms later.
+	handlers := int64(length/period) * int64(DefaultIRQHandler/us)
 	ends, calmEnds := r.find(evEN, 0), calm.find(evEN, 0)
 	if len(ends) != 3 || len(calmEnds) != 3 {
 		t.Fatalf("EN %+v, calm %+v", ends, calmEnds)
@@ -51,6 +52,8 @@ func TestIRQStormTakesCPUFromTasks(t *testing.T) {
 func TestIRQStormAcrossAPreemption(t *testing.T) {
 	p := oneTask(periodic("lo", 1, 100*ms, 0, fixed(20*ms)))
 	p.Tasks = append(p.Tasks, periodic("hi", 5, 100*ms, 5*ms, fixed(5*ms)))
+	p.IRQHandler = 10 * us // the profile's own handler time
+	const h = 10
 	run := func(storm bool) map[int32]int64 {
 		b, r := quietBoard(t, p, Config{Trace: 2})
 		boot(b)
@@ -62,13 +65,13 @@ func TestIRQStormAcrossAPreemption(t *testing.T) {
 		return r.worst()
 	}
 	calm, w := run(false), run(true)
-	// hi runs 5 to 10 ms, inside 3 to 7 ms of storm: 50 of its 100
-	// interrupts fall in hi's time (100 µs); lo bears the others and hi's.
-	if d := w[1] - calm[1]; d != 50*StormHandler/1000 {
-		t.Errorf("hi took %d µs longer, want %d", d, 50*StormHandler/1000)
+	// hi runs from 5 ms, inside 3 to 7 ms of storm: 50 of its 100
+	// interrupts fall in hi's time (500 µs); lo bears the others and hi's.
+	if d := w[1] - calm[1]; d != 50*h {
+		t.Errorf("hi took %d µs longer, want %d", d, 50*h)
 	}
-	if d := w[0] - calm[0]; d != 100*StormHandler/1000 {
-		t.Errorf("lo took %d µs longer, want %d (every handler of the storm)", d, 100*StormHandler/1000)
+	if d := w[0] - calm[0]; d != 100*h {
+		t.Errorf("lo took %d µs longer, want %d (every handler of the storm)", d, 100*h)
 	}
 }
 
@@ -88,5 +91,20 @@ func TestIRQStormRefused(t *testing.T) {
 	ok := wire.FaultCmd{Kind: wire.FaultIRQStorm, Priority: 7, Period: 20, Length: 1}
 	if r := b.checkFault(&ok); r != "" {
 		t.Errorf("%+v refused: %s", ok, r)
+	}
+}
+
+// A profile file gives the handler time with irq_handler.
+func TestIRQHandlerFromAProfileFile(t *testing.T) {
+	p, err := parseProfile("s.yaml", []byte("name: s\nirq_handler: 26us\ntasks:\n  - name: t\n    priority: 1\n    period: 1ms\n    body: [{compute: 1us}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.IRQHandler != 26*us {
+		t.Fatalf("irq_handler decoded as %v", p.IRQHandler)
+	}
+	b, _ := quietBoard(t, p, Config{})
+	if b.irqHandler != 26000 {
+		t.Fatalf("board handler %d ns", b.irqHandler)
 	}
 }

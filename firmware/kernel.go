@@ -25,12 +25,6 @@ const (
 	tmStormEnd              // irq storm idx ends
 )
 
-// StormHandler is the CPU time one interrupt of an irq storm takes in the
-// model: exception entry and return (12 cycles each on a Cortex-M3) and a
-// short handler, about 50 cycles at 25 MHz. Handlers run above every task:
-// the job on the CPU makes no progress meanwhile.
-const StormHandler = 2000 // ns
-
 // storm is an irq storm under way.
 type storm struct {
 	id     uint32
@@ -308,7 +302,7 @@ func (b *Board) fire(t timer) {
 		if b.now >= s.end {
 			return
 		}
-		b.interrupt(StormHandler)
+		b.interrupt(b.irqHandler)
 		b.push(b.now+s.period, tmStorm, t.idx, 0)
 	case tmStormEnd:
 		b.ev(wire.EvFaultEnd, wire.NoTask, int64(b.storms[t.idx].id))
