@@ -592,6 +592,12 @@ func (s *session) tableFrame() {
 	if !s.tableDone || s.boot.Proto < wire.ProtoV2 {
 		return
 	}
+	if s.whole && s.goSent {
+		// A deterministic target's link loses no banner, and an ID during
+		// the run would make it unrepeatable: this is the table of an ID
+		// sent before GO (steadyClock), read late.
+		return
+	}
 	if now := s.clk.Now(); now.Sub(s.askedAt) >= s.retry {
 		s.askTable() //nolint:errcheck // a write error shows at the next command
 	}
