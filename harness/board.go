@@ -58,6 +58,10 @@ func (b *boardFaults) Next() (drive.Fault, wire.FaultCmd, bool) {
 	}
 	b.planned++
 	b.recent[pf.ID%burstWindow] = pf
+	if pc, ok := pf.spec.Fault.(*faults.PowerCycle); ok {
+		// The host's to carry out, never the board's.
+		return drive.Fault{ID: pf.ID, AtUS: pf.At, Power: true, Off: pc.Off, Name: pf.Name}, wire.FaultCmd{}, true
+	}
 	fc := b.cmds[pf.spec]
 	fc.ID = pf.ID
 	return drive.Fault{ID: pf.ID, AtUS: pf.At}, fc, true

@@ -130,6 +130,8 @@ type session struct {
 	stamp *stampReader
 	host  *hostClock // receive times; nil when the target owns time (sim)
 
+	power powerState // power cycles the host carries out (power.go)
+
 	// tick reports progress on a real-time board (progress.go).
 	tick     func(Progress)
 	lastTick int64
@@ -176,6 +178,9 @@ func newSession(t targets.Target, cfg *Config) *session {
 		s.gap = g
 	}
 	s.obs = &Observation{Analyzer: s.an, ResetKinds: map[string]int{}}
+	if bc, ok := t.(targets.BoardClock); ok {
+		s.power.exact = bc
+	}
 	s.start = s.clk.Now()
 	if stamp != nil {
 		stamp.start = s.start
@@ -443,7 +448,10 @@ func (s *session) awaitBoot(ctx context.Context, mayReset bool) error {
 		if s.nextAsk.Before(wait) {
 			wait = s.nextAsk
 		}
-		err := s.pump(ctx, wait, s.ready)
+		err := s.pump(ctx, wait, func() bool { return s.ready() || s.power.failed != nil })
+		if s.power.failed != nil {
+			return s.power.failed
+		}
 		if err != nil && !errors.Is(err, errTimeout) {
 			return err
 		}
@@ -778,7 +786,10 @@ func (s *session) newBoot() {
 }
 
 func (s *session) bootSeen(b wire.Boot) {
-	if s.haveBoot && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 && s.sameBoot(b.Uptime) {
+	if s.power.pending && s.poweredThrough(b) {
+		return
+	}
+	if s.haveBoot && !s.power.pending && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 && s.sameBoot(b.Uptime) {
 		// The same boot's banner again, asked for with ID: not a reset.
 		// (A board restarted from power-on counts its boots from 1 again,
 		// and its uptime starts afresh.)
@@ -804,6 +815,10 @@ func (s *session) bootSeen(b wire.Boot) {
 		s.newBoot()
 		s.obs.Firmware = Firmware{Name: b.Name, Version: b.Version, Build: b.Build}
 		s.bootHost, s.haveBootHost = hostBoot, true
+		return
+	}
+	if s.power.pending {
+		s.powerBanner(b, hostBoot)
 		return
 	}
 	kind := ResetUnknown
