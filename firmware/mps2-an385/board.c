@@ -2,7 +2,7 @@
  * TIMER1 free-running as the board clock (40 ns), TIMER0 one-shot as the
  * kernel's timer, UART0 (RX by interrupt, TX polled by the idle thread), the CMSDK
  * watchdog (its first expiry is the NMI), dual timer 1 as the running
- * thread's compute budget, IRQ 31 pended by software for irq storms. */
+ * thread's compute budget (stopped while interrupt handlers run), IRQ 31 pended by software for irq storms. */
 #include "cmsdk.h"
 #include "hc_agent.h"
 #include "hc_port.h"
@@ -185,17 +185,53 @@ void board_wdog_off(void)
 
 void board_wdog_idle(void) { WDOG_INTCLR = 1; }
 
+/* The compute budget counts the running thread's own time only. Dual
+ * timer 1 counts it down while a compute segment is under way, and every
+ * interrupt handler that can preempt a thread stops it on entry and
+ * restarts it on exit (isr_in, isr_out: only the outermost of nested
+ * handlers does), so time spent in handlers, an irq storm's among them,
+ * is not progress of the interrupted task: the task runs that much later,
+ * as in the Go model, which stalls the job for the profile's irq_handler
+ * per interrupt. What the counter misses is the exception entry and exit
+ * and the few instructions before isr_in and after isr_out. PendSV (the
+ * context switch) is not wrapped: it stops the budget itself (k_switch).
+ * budget_run says whether the budget counts outside handlers; a handler
+ * that calls board_budget (the budget's own, a run's end) changes what
+ * isr_out restores. */
+#define BUDGET_CTRL (DUAL_CTRL_IE | DUAL_CTRL_32BIT | DUAL_CTRL_ONESHOT)
+static uint32_t isr_depth;
+static uint8_t budget_run;
+
+static inline void isr_in(void)
+{
+	uint32_t s = hc_port_enter();
+	if (isr_depth++ == 0 && budget_run)
+		DUAL1_CTRL = BUDGET_CTRL;
+	hc_port_exit(s);
+}
+
+static inline void isr_out(void)
+{
+	uint32_t s = hc_port_enter();
+	if (--isr_depth == 0 && budget_run)
+		DUAL1_CTRL = DUAL_CTRL_EN | BUDGET_CTRL;
+	hc_port_exit(s);
+}
+
 void board_budget(uint64_t ticks)
 {
 	DUAL1_CTRL = 0;
 	DUAL1_INTCLR = 1;
+	budget_run = ticks != 0;
 	if (ticks == 0)
 		return;
 	if (ticks > 0xFFFFFFFFu)
 		ticks = 0xFFFFFFFFu;
 	DUAL1_LOAD = (uint32_t)ticks;
-	DUAL1_CTRL = DUAL_CTRL_EN | DUAL_CTRL_IE | DUAL_CTRL_32BIT | DUAL_CTRL_ONESHOT;
+	DUAL1_CTRL = isr_depth ? BUDGET_CTRL : DUAL_CTRL_EN | BUDGET_CTRL;
 }
+
+uint32_t board_budget_left(void) { return budget_run ? DUAL1_VALUE : 0; }
 
 void board_storm_prio(int prio) { NVIC_IPR(IRQ_STORM) = (uint8_t)(prio << 5); }
 
@@ -221,26 +257,37 @@ void board_init(void)
 
 void TIMER0_Handler(void)
 {
+	isr_in();
 	if (t0_oneshot)
 		TIMER_CTRL(TIMER0_BASE) = 0; /* k_timer_isr arms it again */
 	TIMER_INT(TIMER0_BASE) = 1;
 	k_timer_isr();
+	isr_out();
 }
 
 void UART0RX_Handler(void)
 {
+	isr_in();
 	UART_INT = UART_INT_RX;
 	while (UART_STATE & UART_STATE_RXFULL)
 		hc_rx_byte((uint8_t)UART_DATA);
+	isr_out();
 }
 
 void DUALTIMER_Handler(void)
 {
+	isr_in();
 	DUAL1_INTCLR = 1;
 	k_budget_isr();
+	isr_out();
 }
 
-void STORM_Handler(void) { k_storm_isr(); }
+void STORM_Handler(void)
+{
+	isr_in();
+	k_storm_isr();
+	isr_out();
+}
 
 /* The watchdog's first expiry: record WX (black box and line), then make
  * the second expiry come at once so the watchdog itself resets the board

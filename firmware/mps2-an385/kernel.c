@@ -3,8 +3,9 @@
  * Threads: one per task of the profile, NBURST load-burst threads, and the
  * idle thread. Each task thread runs its body (compute / lock / unlock
  * segments) once per released job. Compute segments burn CPU time on the
- * thread's own account (board_ticks between its switch-in and switch-out),
- * so a preempted task makes no progress. The scheduling rules are those of
+ * thread's own account (dual timer 1 counts it, stopped while another
+ * thread or an interrupt handler runs), so a preempted or interrupted task
+ * makes no progress. The scheduling rules are those of
  * the Go model (firmware/kernel.go): the most urgent effective priority
  * runs; among equals the running thread keeps the CPU, then the one ready
  * first. Every decision is made with interrupts off; PendSV switches.
@@ -53,7 +54,6 @@ struct tcb {
 	uint32_t ready_seq;
 	uint64_t cpu_ticks, in_at;
 	uint64_t budget;   /* ticks of the current compute segment left */
-	uint64_t budget_at; /* when the budget timer was armed for it */
 	volatile uint8_t computing; /* a compute segment is under way */
 	void (*entry)(void);
 	uint32_t *stack;
@@ -245,13 +245,10 @@ void k_switch(void)
 	struct tcb *prev = k_cur, *next = k_next;
 	prev->cpu_ticks += now - prev->in_at;
 	if (prev->computing) {
-		uint64_t used = now - prev->budget_at;
-		if (used >= prev->budget) {
-			prev->budget = 0;
+		/* the budget timer counted only prev's own time (board.c) */
+		prev->budget = board_budget_left();
+		if (prev->budget == 0)
 			prev->computing = 0;
-		} else {
-			prev->budget -= used;
-		}
 	}
 	board_budget(0);
 	if (reinit) {
@@ -262,10 +259,8 @@ void k_switch(void)
 	}
 	next->in_at = now;
 	k_cur = next;
-	if (next->computing) {
-		next->budget_at = now;
+	if (next->computing)
 		board_budget(next->budget);
-	}
 	if (next->idx != oncpu || (next != prev && next->idx == prof->ntasks)) {
 		hc_event(HC_EV_CS, next->idx, oncpu);
 		oncpu = next->idx;
@@ -288,7 +283,8 @@ static void yield_exit(uint32_t s)
 
 /* Burn us of this thread's own CPU time: the dual timer counts the
  * budget down while the thread has the CPU (k_switch stops and restarts
- * it), and the thread spins on a flag in RAM meanwhile. Spinning on the
+ * it, and so does every interrupt handler: board.c, isr_in), and the
+ * thread spins on a flag in RAM meanwhile. Spinning on the
  * clock's register instead made QEMU's icount mode slower than real time:
  * every device read there ends a translation block. */
 static void compute(uint64_t us)
@@ -298,7 +294,6 @@ static void compute(uint64_t us)
 		return;
 	uint32_t s = hc_port_enter();
 	self->budget = us * TICKS_PER_US;
-	self->budget_at = board_ticks();
 	self->computing = 1;
 	board_budget(self->budget);
 	hc_port_exit(s);
@@ -310,16 +305,10 @@ void k_budget_isr(void)
 {
 	uint32_t s = hc_port_enter();
 	struct tcb *t = k_cur;
-	if (t->computing) {
-		uint64_t used = board_ticks() - t->budget_at;
-		if (used >= t->budget) {
-			t->budget = 0;
-			t->computing = 0;
-		} else { /* early (rounding): wait for the rest */
-			t->budget -= used;
-			t->budget_at += used;
-			board_budget(t->budget);
-		}
+	if (t->computing && board_budget_left() == 0) {
+		t->budget = 0;
+		t->computing = 0;
+		board_budget(0);
 	}
 	hc_port_exit(s);
 }
@@ -594,6 +583,8 @@ __attribute__((noinline)) static void crash_bad_jump(void)
 
 static uint32_t storm_period;
 static int storm_on;
+static volatile uint8_t storm_pended; /* IRQ 31 pended, its handler not yet run */
+static volatile uint8_t storm_due;    /* a storm timer waits for that handler */
 
 static void fire(const struct hc_fault *f)
 {
@@ -645,7 +636,24 @@ static void fire(const struct hc_fault *f)
 
 volatile uint32_t k_storm_count;
 
-void k_storm_isr(void) { k_storm_count++; }
+/* One storm interrupt's handler. The kernel's timer pends IRQ 31 and then
+ * leaves any further storm timer that is already due for its next entry,
+ * which this handler asks for: every period of the storm costs a whole
+ * interrupt (TIMER0 and IRQ 31), also when the handlers fall behind,
+ * instead of several due periods folding into one pend of IRQ 31. So a
+ * storm faster than its handlers starves the tasks, as in the Go model,
+ * whose handlers' time adds up (firmware/kernel.go, interrupt). */
+void k_storm_isr(void)
+{
+	uint32_t s = hc_port_enter();
+	k_storm_count++;
+	storm_pended = 0;
+	if (storm_due) {
+		storm_due = 0;
+		NVIC_ISPR0 = 1u << IRQ_TIMER0;
+	}
+	hc_port_exit(s);
+}
 
 static const char *check_fault(const struct hc_fault *f)
 {
@@ -770,6 +778,7 @@ static void end_run(void)
 	}
 	board_wdog_off();
 	storm_on = 0;
+	storm_pended = storm_due = 0;
 	nheap = 0;
 	heartbeat = 1;
 	go_pending = 0;
@@ -828,6 +837,10 @@ void k_timer_isr(void)
 		return;
 	}
 	while (nheap > 0 && heap[0].at <= board_us()) {
+		if (heap[0].kind == TM_STORM && storm_pended) {
+			storm_due = 1; /* k_storm_isr pends TIMER0 again */
+			break;
+		}
 		struct ktimer t = pop();
 		switch (t.kind) {
 		case TM_RELEASE:
@@ -858,6 +871,7 @@ void k_timer_isr(void)
 			return;
 		case TM_STORM:
 			if (storm_on) {
+				storm_pended = 1;
 				NVIC_ISPR0 = 1u << IRQ_STORM;
 				push(t.at + storm_period, TM_STORM, 0, 0);
 			}

@@ -48,6 +48,7 @@ void board_wdog_kick(void);
 void board_wdog_off(void);
 void board_wdog_idle(void);
 void board_budget(uint64_t ticks); /* one-shot compute budget; 0: stop */
+uint32_t board_budget_left(void);  /* ticks of it left; 0: spent or stopped */
 void board_storm_prio(int prio);
 void board_tx_idle(void); /* the idle thread: send a byte from the agent's ring */
 
