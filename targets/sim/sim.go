@@ -132,6 +132,9 @@ func (t *Target) Profile() *firmware.Profile { return t.profile }
 // Now implements targets.Clock: the board's virtual time.
 func (t *Target) Now() time.Time { return Epoch.Add(time.Duration(t.board.Now())) }
 
+// VirtualNS is the board's virtual time in ns: Now() is Epoch plus it.
+func (t *Target) VirtualNS() int64 { return t.board.Now() }
+
 // SetReadDeadline implements targets.Target, in virtual time.
 func (t *Target) SetReadDeadline(d time.Time) error {
 	if d.IsZero() {
