@@ -110,31 +110,39 @@ func (r *Reader) Next() (*Frame, error) {
 			end := min(r.w, r.r+MaxFrame)
 			seg := buf[r.r+1 : end]
 			nl := bytes.IndexByte(seg, '\n')
-			head := seg
-			if nl >= 0 {
-				head = seg[:nl]
-			}
-			if d := bytes.IndexByte(head, '$'); d >= 0 {
-				r.stats.Truncated++
-				r.r += 1 + d
-				continue
-			}
 			if nl >= 0 {
 				line := buf[r.r : r.r+1+nl]
-				r.r += nl + 2
-				r.state = stOutside
 				if n := len(line); line[n-1] == '\r' {
 					line = line[:n-1]
 				}
-				switch parseFrame(line, &r.f) {
-				case nil:
+				// The line is parsed before it is searched for a '$':
+				// one after the first makes it fail to parse (a '$' is
+				// neither a field byte nor a hex digit), so a frame that
+				// parses had none, and the search is only for failures.
+				err := parseFrame(line, &r.f)
+				if err == nil {
+					r.r += nl + 2
+					r.state = stOutside
 					r.stats.Frames++
 					return &r.f, nil
-				case ErrBadCRC:
+				}
+				if d := bytes.IndexByte(seg[:nl], '$'); d >= 0 {
+					r.stats.Truncated++
+					r.r += 1 + d
+					continue
+				}
+				r.r += nl + 2
+				r.state = stOutside
+				if err == ErrBadCRC {
 					r.stats.BadCRC++
-				default:
+				} else {
 					r.stats.Malformed++
 				}
+				continue
+			}
+			if d := bytes.IndexByte(seg, '$'); d >= 0 {
+				r.stats.Truncated++
+				r.r += 1 + d
 				continue
 			}
 			if end-r.r >= MaxFrame {
