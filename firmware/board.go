@@ -219,6 +219,13 @@ func (b *Board) AdvanceTo(t int64) {
 	b.tx.advance(b.now)
 }
 
+// Readable is how many bytes the UART has finished sending by Now() and
+// Read has not returned yet.
+func (b *Board) Readable() int {
+	b.tx.advance(b.now)
+	return int(b.tx.ready-b.tx.base) - b.tx.rd
+}
+
 // Read copies bytes the UART has finished sending by Now() into p.
 func (b *Board) Read(p []byte) int {
 	b.tx.advance(b.now)

@@ -163,15 +163,16 @@ func (t *Target) Read(p []byte) (int, error) {
 	}
 	// At least one byte: a one-byte p must still run the board.
 	enough := max(min(len(p)/2, readAhead), 1)
-	n := 0
 	for {
-		n += t.board.Read(p[n:])
-		if n >= enough {
-			return n, nil
+		// The bytes stay in the board's buffer until the read returns:
+		// copying them frame by frame as they become readable would
+		// cost more than making them.
+		if t.board.Readable() >= enough {
+			return t.board.Read(p), nil
 		}
 		next, ok := t.board.NextEvent()
 		if !ok || (t.deadline >= 0 && next > t.deadline) {
-			if n > 0 {
+			if n := t.board.Read(p); n > 0 {
 				return n, nil
 			}
 			if t.deadline < 0 {
