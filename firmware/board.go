@@ -219,6 +219,11 @@ func (b *Board) AdvanceTo(t int64) {
 	b.tx.advance(b.now)
 }
 
+// Release gives the board's transmit buffer back for another board: what
+// was not read yet is lost, as on a board switched off. The board still
+// works after it.
+func (b *Board) Release() { b.tx.release() }
+
 // Readable is how many bytes the UART has finished sending by Now() and
 // Read has not returned yet.
 func (b *Board) Readable() int {

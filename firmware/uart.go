@@ -1,6 +1,10 @@
 package firmware
 
-import "github.com/hilchaos/hilchaos/targets/wire"
+import (
+	"sync"
+
+	"github.com/hilchaos/hilchaos/targets/wire"
+)
 
 // uart is the board's transmit side: frames are appended to buf with the
 // wire encoders; with a baud rate each frame becomes readable when its last
@@ -35,13 +39,36 @@ type pendFrame struct {
 func (u *uart) init(baud, txBuf int) {
 	u.baud = int64(baud)
 	u.txBuf = int64(txBuf)
-	u.buf = make([]byte, 0, 64<<10)
+	u.buf = (*txPool.Get().(*[]byte))[:0]
 	u.pend = make([]pendFrame, 0, 256)
 	if baud > 0 {
-		u.lineNS = make([]int64, 2*wire.MaxFrame)
-		for n := range u.lineNS {
-			u.lineNS[n] = u.bytesNS(n)
+		if t, ok := lineTables.Load(baud); ok {
+			u.lineNS = t.([]int64)
+		} else {
+			u.lineNS = make([]int64, 2*wire.MaxFrame)
+			for n := range u.lineNS {
+				u.lineNS[n] = u.bytesNS(n)
+			}
+			lineTables.Store(baud, u.lineNS)
 		}
+	}
+}
+
+// txPool keeps the transmit buffers of released boards; lineTables the
+// lineNS tables by baud rate (read only once made).
+var (
+	txPool     = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+	lineTables sync.Map
+)
+
+// release gives the transmit buffer back to txPool; the UART still works
+// after it (with a buffer of its own).
+func (u *uart) release() {
+	if u.buf != nil {
+		b := u.buf[:0]
+		u.buf, u.rd, u.base, u.ready = nil, 0, u.base+int64(len(u.buf)), u.base+int64(len(u.buf))
+		u.pend, u.pendHead = u.pend[:0], 0
+		txPool.Put(&b)
 	}
 }
 

@@ -198,6 +198,9 @@ func (t *Target) Write(p []byte) (int, error) {
 
 // Close implements targets.Target.
 func (t *Target) Close() error {
+	if !t.closed {
+		t.board.Release()
+	}
 	t.closed = true
 	return nil
 }

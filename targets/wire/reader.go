@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 // Stats counts what a Reader saw on the line.
@@ -72,7 +73,21 @@ func (r *Reader) ReportConsole(on bool) { r.conReports = on }
 
 // NewReader returns a Reader that reads from r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{rd: r, buf: make([]byte, bufSize)}
+	return &Reader{rd: r, buf: *bufPool.Get().(*[]byte)}
+}
+
+// bufPool keeps the buffers of released Readers: a campaign of short runs
+// on the simulator opens two Readers per run.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// Release gives r's buffer back for another Reader. r must not be used
+// after it, nor any Frame it returned.
+func (r *Reader) Release() {
+	if r.buf != nil {
+		b := r.buf[:bufSize:bufSize]
+		r.buf = nil
+		bufPool.Put(&b)
+	}
 }
 
 // Reset discards all buffered data, state and counters and makes r read
