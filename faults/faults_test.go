@@ -12,7 +12,7 @@ import (
 )
 
 func TestKindsAreRegistered(t *testing.T) {
-	assert.Equal(t, []string{"load-burst", "lock-hold"}, Kinds())
+	assert.Equal(t, []string{"load-burst", "lock-hold", "power-cycle"}, Kinds())
 	assert.Panics(t, func() { Register("load-burst", func() Fault { return &LoadBurst{} }) }, "a duplicate name is a programming error")
 }
 

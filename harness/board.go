@@ -71,6 +71,10 @@ func (b *boardFaults) Next() (drive.Fault, wire.FaultCmd, bool) {
 		b.recent = append(b.recent, make([]recentFiring, i+1-len(b.recent))...)
 	}
 	b.recent[i] = recentFiring{id: pf.ID, spec: pf.spec}
+	if pc, ok := pf.spec.Fault.(*faults.PowerCycle); ok {
+		// The host's to carry out, never the board's.
+		return drive.Fault{ID: pf.ID, AtUS: pf.At, Power: true, Off: pc.Off, Name: pf.Name}, wire.FaultCmd{}, true
+	}
 	fc := b.cmds[pf.spec]
 	fc.ID = pf.ID
 	return drive.Fault{ID: pf.ID, AtUS: pf.At}, fc, true

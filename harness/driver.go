@@ -75,8 +75,14 @@ func driveConfig(c *Campaign, plan RunPlan, raw io.Writer, target string, underT
 
 // driveRun runs plan on an open target and returns what it observed.
 func driveRun(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer, ids *drive.IDs, underTest bool) (*Observation, error) {
+	return driveRunPower(ctx, t, c, plan, raw, ids, underTest, powerFor(t, nil))
+}
+
+// driveRunPower is driveRun with the power cycles carried out by power.
+func driveRunPower(ctx context.Context, t targets.Target, c *Campaign, plan RunPlan, raw io.Writer, ids *drive.IDs, underTest bool, power func(context.Context, time.Duration) (targets.PowerReport, error)) (*Observation, error) {
 	var bf *boardFaults
 	cfg := driveConfig(c, plan, raw, t.Name(), underTest, &bf)
+	cfg.PowerCycle = power
 	// A target that owns time (the simulator) is a fresh board at every
 	// open, with no memory of ids: its ids start at 1 in every run, so a
 	// run is the same bytes whether it runs alone or in a campaign (an id's

@@ -152,6 +152,9 @@ type outcome struct {
 // "abort", a failed commit, ctx), or ErrInterrupted.
 func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, commit func(rec *RunRecord) error) error {
 	pool := opt.pool(c)
+	if err := checkPower(c, pool.Rigs()); err != nil {
+		return err
+	}
 	policy := c.OnRigError
 	if policy.Mode == "" {
 		policy = DefaultRigErrorPolicy

@@ -180,6 +180,14 @@ func RunOnRig(ctx context.Context, c *Campaign, p RunPlan, opt Options, pool *fa
 	if opt.IDs == nil {
 		opt.IDs = newIDs()
 	}
+	if err := checkPower(c, []farm.Rig{rig}); err != nil {
+		// This agent's rig cannot do the campaign's power cycles (its
+		// inventory gives it no power argv): a rig of another agent may.
+		// The rig itself did nothing wrong: its health is untouched.
+		rec := errorRecord(c, p, opt, err.Error())
+		rec.Rig = &RigInfo{Name: rig.Name, Target: rig.Target}
+		return rec, true, nil
+	}
 	o := opt.tryOn(ctx, c, &job{plan: p, avoid: map[int]bool{}}, i, rig, pool)
 	if o.rec == nil || ctx.Err() != nil {
 		if o.err == nil {

@@ -78,6 +78,8 @@ func countResets(kinds map[string]int, c *Campaign) ResetCounts {
 			rc.Software += n
 		case ResetPowerOn:
 			rc.PowerOn += n
+		case record.ResetPowerCycle:
+			rc.PowerCycle += n
 		case ResetHang:
 			rc.Hang += n
 		case ResetExpected:

@@ -265,11 +265,11 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 					refErr = fmt.Errorf("internal error in the reference run: %v", r)
 				}
 			}()
-			refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false, nil)
+			refObs, refErr = observe(refCtx, c.Reference, c, p, "", nil, false, nil, nil)
 		})
 	}
 	var ident targets.Identity
-	obs, err := observe(ctx, rig.Target, c, p, trace, ids, true, &ident)
+	obs, err := observe(ctx, rig.Target, c, p, trace, ids, true, &ident, &rig)
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	if rig.Name != "" {
@@ -327,7 +327,9 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 
 // observe opens url afresh and drives plan on it; with a trace path, the
 // wire stream as received is stored there (tracelog).
-func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs, underTest bool, ident *targets.Identity) (obs *Observation, err error) {
+// rig, for the board under test, is the rig whose power argv (if any)
+// carries out the campaign's power cycles.
+func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace string, ids *drive.IDs, underTest bool, ident *targets.Identity, rig *farm.Rig) (obs *Observation, err error) {
 	t, err := targets.Open(url, targets.Options{Seed: p.Seed, Trace: c.Trace, Reconnect: c.Timeouts.Reconnect})
 	if err != nil {
 		var ue *targets.URLError
@@ -358,7 +360,7 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 		}()
 		raw = tw
 	}
-	return driveRun(ctx, t, c, p, raw, ids, underTest)
+	return driveRunPower(ctx, t, c, p, raw, ids, underTest, powerFor(t, rig))
 }
 
 func fill(rec *RunRecord, obs *Observation, c *Campaign) {
@@ -408,6 +410,7 @@ func fill(rec *RunRecord, obs *Observation, c *Campaign) {
 	rec.Faults, rec.FaultsPlanned = storedFaults(obs.Faults), obs.FaultsPlanned
 	rec.Link = obs.Link
 	rec.Crashes = obs.Crashes
+	rec.PowerCycles = obs.PowerCycles
 	if rec.Faults == nil {
 		rec.Faults = []record.Fault{}
 	}

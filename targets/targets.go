@@ -4,6 +4,7 @@
 package targets
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -198,4 +199,58 @@ type ResetWitness interface {
 // code address lies (a crash frame's PC and LR).
 type Symbolizer interface {
 	Symbolize(addr uint64) (function, file string, line int, ok bool)
+}
+
+// PowerCycler is a target that can switch its board's power off and on
+// again by itself: the simulator (a power-on of the model), QEMU (QMP
+// system_reset). A physical rig is power-cycled through its inventory's
+// power argv instead, which the harness runs; a plain serial or TCP
+// target cannot power-cycle.
+type PowerCycler interface {
+	// PowerCycle switches the board off for off (at least), then on. It
+	// returns at once; the board boots on its own time.
+	PowerCycle(ctx context.Context, off time.Duration) (PowerReport, error)
+}
+
+// PowerReport says how a power cycle was done, for the record.
+type PowerReport struct {
+	How      string   `json:"how"`                 // "sim", "qmp system_reset", "rig power argv"
+	Argv     []string `json:"argv,omitempty"`      // a rig's power argv as run
+	ExitCode int      `json:"exit_code,omitempty"` // its exit status
+	Output   string   `json:"output,omitempty"`    // its stdout and stderr (the end)
+}
+
+// BoardClock is a target that owns time and can read the board's own
+// clock: the board time since its last boot. With it, a host-side fault
+// (a power cycle) is carried out at the exact board time it is planned
+// for, and a run stays reproducible.
+type BoardClock interface {
+	Clock
+	Uptime() time.Duration
+}
+
+var (
+	powerMu      sync.RWMutex
+	powerSchemes = map[string]bool{}
+)
+
+// RegisterPowerCycler says that every target of scheme is a PowerCycler,
+// so a campaign with a power-cycle fault can be checked before any target
+// is opened.
+func RegisterPowerCycler(scheme string) {
+	powerMu.Lock()
+	defer powerMu.Unlock()
+	powerSchemes[scheme] = true
+}
+
+// CanPowerCycle reports whether the target URL raw names a scheme whose
+// targets can power-cycle their board by themselves.
+func CanPowerCycle(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	powerMu.RLock()
+	defer powerMu.RUnlock()
+	return powerSchemes[u.Scheme]
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -65,6 +67,9 @@ The first line on stdout is the PTY's path (/dev/pts/N) or the listening
 address, for scripts. The board boots (BOOT reason POR) when the server
 starts; a watchdog reset reboots it on the same line after the profile's
 boot delay (BOOT reason WDT, boot count + 1); RS reboots it (reason SW).
+SIGUSR1 power-cycles it, as a rig's power switch would: it boots again
+from power-on (reason POR, boot count 1), so a rigs.yaml power argv such
+as [kill, -USR1, PID] gives a served board a power switch.
 SIGINT or SIGTERM stop it (exit status 0).
 `,
 		Example: `  hilchaos firmware serve --pty
@@ -128,6 +133,20 @@ func (a *app) serve(cmd *cobra.Command, o serveOptions) error {
 		case <-stopOf(ctx):
 			cancel()
 		case <-ctx.Done():
+		}
+	}()
+	// SIGUSR1 is the board's power switch (a rig's power argv sends it).
+	power := make(chan os.Signal, 1)
+	signal.Notify(power, syscall.SIGUSR1)
+	defer signal.Stop(power)
+	go func() {
+		for {
+			select {
+			case <-power:
+				s.PowerCycle(0)
+			case <-ctx.Done():
+				return
+			}
 		}
 	}()
 	if o.pty {

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/hilchaos/hilchaos/harness"
+	"github.com/hilchaos/hilchaos/harness/farm"
 	"github.com/hilchaos/hilchaos/harness/record"
 	"github.com/hilchaos/hilchaos/harness/report"
 )
@@ -221,6 +222,18 @@ func (a *app) run(cmd *cobra.Command, path string, over harness.Overrides, o run
 	opt := harness.Options{Stop: stopOf(cmd.Context())}
 	if err := o.farm.apply(c, &opt); err != nil {
 		return err
+	}
+	if o.farm.url == "" {
+		// A power-cycle fault needs a board whose power the host can
+		// switch: refused before anything runs (the agents of a farm
+		// check their own rigs).
+		var rigs []farm.Rig
+		if opt.Rigs != nil {
+			rigs = opt.Rigs.Rigs()
+		}
+		if err := harness.CheckPower(c, rigs); err != nil {
+			return err
+		}
 	}
 	if o.out != "" {
 		st, err := record.OpenStoreFor(o.out, c.PlanID())

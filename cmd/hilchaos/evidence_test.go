@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,7 +138,9 @@ func TestReportOnMixedAndPartialSets(t *testing.T) {
 func TestReportCarriesQualificationEvidence(t *testing.T) {
 	t.Setenv("HILCHAOS_DURATION", "3s")
 	dir := filepath.Join(t.TempDir(), "results")
+	start := time.Now()
 	code, runOut, errs := hilchaos(t, "run", "../../campaigns/preflight.yaml", "--repeat", "2", "--out", dir, "--format", "json")
+	runWall := time.Since(start).Seconds()
 	require.Equal(t, ExitOK, code, errs)
 	var run map[string]any
 	require.NoError(t, json.Unmarshal([]byte(runOut), &run))
@@ -190,7 +193,9 @@ func TestReportCarriesQualificationEvidence(t *testing.T) {
 			props[p.Name] = p.Value
 		}
 		assert.Equal(t, "3.000", props["board_time_s"], "board time is a property")
-		assert.Less(t, s.Time, 3.0, "the suite's time is the wall time the sim run took, not its 3 s of board time")
+		// The suite's time is the wall time of the run, which lies within
+		// the command that did it: a bound, not a timing with slack.
+		assert.LessOrEqual(t, s.Time, runWall, "the suite's time is the wall time the sim run took, not its 3 s of board time")
 		assert.Equal(t, hash, props["campaign_hash"])
 		assert.Equal(t, "1.0", props["campaign_version"])
 		assert.Equal(t, harness.Version, props["harness"])

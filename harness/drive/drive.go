@@ -6,12 +6,14 @@
 package drive
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/hilchaos/hilchaos/harness/analyze"
 	"github.com/hilchaos/hilchaos/harness/record"
+	"github.com/hilchaos/hilchaos/targets"
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
@@ -23,6 +25,8 @@ const (
 	ResetHang     = record.ResetHang
 	ResetUnknown  = record.ResetUnknown  // the sequence restarted without a BOOT banner
 	ResetExpected = record.ResetExpected // a kind the campaign's expect_resets allows
+	// ResetPowerCycle is a reboot the host caused with a power-cycle fault.
+	ResetPowerCycle = record.ResetPowerCycle
 )
 
 // MaxResetLog is how many resets (the first ones) an observation lists one
@@ -49,6 +53,12 @@ type Fault struct {
 	ID   uint32 // the fault id the board reports in FB/FE
 	AtUS int64  // run time, µs after the run started
 	Spec int    // which campaign fault this is a firing of: resolved once per Spec
+	// Power marks a power cycle: the host carries it out itself at AtUS
+	// (Config.PowerCycle), with the board kept off for Off; it is never
+	// sent to the board.
+	Power bool
+	Off   time.Duration
+	Name  string // the campaign fault's name, for the record of a power cycle
 }
 
 // Config is everything one run needs, already decided by the caller.
@@ -72,6 +82,12 @@ type Config struct {
 	// BurstPriority gives the priority of load-burst fault id, for the
 	// analysis of inversions; nil means none is known.
 	BurstPriority func(id uint32) (int, bool)
+	// PowerCycle switches the board's power off for off and on again:
+	// the target's own (targets.PowerCycler) or the rig's power argv.
+	// Nil when neither exists; a plan with a power cycle then ends the
+	// run with an error (the harness refuses such a campaign before it
+	// starts).
+	PowerCycle func(ctx context.Context, off time.Duration) (targets.PowerReport, error)
 	// Raw, if not nil, receives the wire stream as received.
 	Raw io.Writer
 	// IDs gives command ids; nil means a counter private to this run.
@@ -174,6 +190,9 @@ type Observation struct {
 	Proto uint32
 	// Crashes are the crash frames (CR) the board sent, the first MaxCrashes.
 	Crashes []Crash
+	// PowerCycles are the power cycles the host carried out (the first
+	// MaxResetLog); each is also a reset of kind ResetPowerCycle.
+	PowerCycles []record.PowerCycle
 }
 
 // MaxCrashes is how many crash frames a run keeps.

@@ -56,6 +56,10 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 		}
 		if !s.ready() {
 			if err := s.awaitBoot(ctx, false); err != nil {
+				if s.power.pending && ctx.Err() == nil {
+					s.finish()
+					return s.obs, s.powerSilence(err)
+				}
 				if s.bootTimedOut && s.obs.ResetCount > 0 {
 					// Silence after a reset on a live link: the board did
 					// not come back. The run up to the reset stands.
@@ -342,10 +346,7 @@ func (s *session) arm(ctx context.Context, now, remaining, hyper int64) error {
 		planNow = (now + hyper/2) / hyper * hyper
 	}
 	s.qNext, s.segStart, s.shift = s.consumed, planNow, planNow-now
-	for s.have(s.qNext) && s.queue[s.qNext].AtUS < planNow {
-		s.obs.FaultsSkipped++
-		s.qNext++
-	}
+	s.skipPlanned(planNow)
 	s.qFired = s.qNext
 	for {
 		ids, err := s.upload(now, maxUnanswered, false)
@@ -392,10 +393,17 @@ type queued struct {
 // to it when needed.
 func (s *session) have(i int) bool {
 	for len(s.queue) <= i && !s.srcDone {
+		if s.hostFull() {
+			break // power cycles queued past the horizon: later
+		}
 		f, fc, ok := s.src.Next()
 		if !ok {
 			s.srcDone = true
 			break
+		}
+		if f.Power {
+			s.queueHost(f)
+			continue
 		}
 		s.queue = append(s.queue, queued{AtUS: f.AtUS, Cmd: fc})
 	}
@@ -471,7 +479,17 @@ func (s *session) observe(ctx context.Context) error {
 					d = probeAt
 				}
 			}
+			powerAt, powerDue := s.powerDue()
+			if powerDue && powerAt.Before(d) {
+				d = powerAt
+			}
 			f, err := s.next(d)
+			if errors.Is(err, errTimeout) && powerDue && d.Equal(powerAt) {
+				if err := s.firePower(ctx); err != nil {
+					return err
+				}
+				continue
+			}
 			if errors.Is(err, errTimeout) && !probeAt.IsZero() && d.Equal(probeAt) {
 				id, err := s.command(wire.Command{Type: wire.TypePing}, "PG")
 				if err != nil {
@@ -489,6 +507,12 @@ func (s *session) observe(ctx context.Context) error {
 			s.dispatch(f)
 			if s.refused != nil {
 				return s.refused
+			}
+			if s.powerByEvent() {
+				if err := s.firePower(ctx); err != nil {
+					return err
+				}
+				continue
 			}
 			if s.stopAt >= 0 && s.running && s.lastRun >= s.stopAt {
 				if _, err := s.command(wire.Command{Type: wire.TypeStop}, "SP"); err != nil {

@@ -134,6 +134,8 @@ type session struct {
 	virt  func() int64
 	virt0 int64
 
+	power powerState // power cycles the host carries out (power.go)
+
 	// tick reports progress on a real-time board (progress.go).
 	tick     func(Progress)
 	lastTick int64
@@ -180,6 +182,9 @@ func newSession(t targets.Target, cfg *Config) *session {
 		s.gap = g
 	}
 	s.obs = &Observation{Analyzer: s.an, ResetKinds: map[string]int{}}
+	if bc, ok := t.(targets.BoardClock); ok {
+		s.power.exact = bc
+	}
 	s.start = s.clk.Now()
 	if v, ok := s.clk.(virtualClock); ok {
 		s.virt = v.VirtualNS
@@ -458,7 +463,10 @@ func (s *session) awaitBoot(ctx context.Context, mayReset bool) error {
 		if s.nextAsk.Before(wait) {
 			wait = s.nextAsk
 		}
-		err := s.pump(ctx, wait, s.ready)
+		err := s.pump(ctx, wait, func() bool { return s.ready() || s.power.failed != nil })
+		if s.power.failed != nil {
+			return s.power.failed
+		}
 		if err != nil && !errors.Is(err, errTimeout) {
 			return err
 		}
@@ -787,7 +795,10 @@ func (s *session) newBoot() {
 }
 
 func (s *session) bootSeen(b wire.Boot) {
-	if s.haveBoot && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 && s.sameBoot(b.Uptime) {
+	if s.power.pending && s.poweredThrough(b) {
+		return
+	}
+	if s.haveBoot && !s.power.pending && b.BootCount == s.boot.BootCount && b.Proto >= wire.ProtoV2 && s.boot.Proto >= wire.ProtoV2 && s.sameBoot(b.Uptime) {
 		// The same boot's banner again, asked for with ID: not a reset.
 		// (A board restarted from power-on counts its boots from 1 again,
 		// and its uptime starts afresh.)
@@ -813,6 +824,10 @@ func (s *session) bootSeen(b wire.Boot) {
 		s.newBoot()
 		s.obs.Firmware = Firmware{Name: b.Name, Version: b.Version, Build: b.Build}
 		s.bootHost, s.haveBootHost = hostBoot, true
+		return
+	}
+	if s.power.pending {
+		s.powerBanner(b, hostBoot)
 		return
 	}
 	kind := ResetUnknown

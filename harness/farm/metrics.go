@@ -51,7 +51,7 @@ func (m *Metrics) Observe(r *record.RunRecord) {
 	m.runs.WithLabelValues(r.Verdict).Inc()
 	rc := r.Resets
 	for kind, n := range map[string]int{"watchdog": rc.Watchdog, "software": rc.Software, "power_on": rc.PowerOn,
-		"hang": rc.Hang, "unknown": rc.Unknown, "expected": rc.Expected, "brick": rc.Brick} {
+		"hang": rc.Hang, "unknown": rc.Unknown, "expected": rc.Expected, "brick": rc.Brick, "power_cycle": rc.PowerCycle} {
 		if n > 0 {
 			m.resets.WithLabelValues(kind).Add(float64(n))
 		}

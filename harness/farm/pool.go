@@ -178,3 +178,15 @@ func (p *Pool) Quarantine(i int, reason string) {
 		m.health.Reason = "cannot be opened: " + reason
 	}
 }
+
+// Rigs is every rig of the pool, quarantined ones included, in inventory
+// order.
+func (p *Pool) Rigs() []Rig {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]Rig, len(p.members))
+	for i, m := range p.members {
+		out[i] = m.rig
+	}
+	return out
+}

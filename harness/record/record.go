@@ -41,6 +41,12 @@ type ResetCounts struct {
 	// boot timeout while the link was up: the firmware did not come back.
 	// It is not a reset of its own (the reset before it is counted).
 	Brick int `json:"brick,omitempty"`
+	// PowerCycle counts the reboots the host caused itself with a
+	// power-cycle fault (RunRecord.PowerCycles lists them). They are the
+	// campaign's doing, not the firmware's: Total and Unexpected leave
+	// them out, and no check or score counts them unless asked to
+	// (resets.power_cycle).
+	PowerCycle int `json:"power_cycle,omitempty"`
 }
 
 // Total is the number of resets of any kind.
@@ -63,6 +69,8 @@ const (
 	ResetUnknown  = "unknown"  // the sequence restarted without a BOOT banner
 	ResetExpected = "expected" // a kind the campaign's expect_resets allows
 	ResetBrick    = "brick"    // no BOOT within the boot timeout after a reset: the board did not come back
+	// ResetPowerCycle is a reboot the host caused with a power-cycle fault.
+	ResetPowerCycle = "power_cycle"
 )
 
 // MaxResetLog is how many resets (the first ones) a run record lists one by
@@ -231,6 +239,10 @@ type RunRecord struct {
 	// full. At summary (level 0) the per-task figures are of per-second
 	// window maxima, not of jobs.
 	TraceLevel string `json:"trace_level,omitempty"`
+	// PowerCycles are the power cycles the host carried out for the
+	// campaign's power-cycle faults (the first MaxResetLog), each with how
+	// it was done and, for a rig, its power argv's output.
+	PowerCycles []PowerCycle `json:"power_cycles,omitempty"`
 	// Evidence is what the verdict rests on: the planned faults reconciled
 	// with the board's FB events, the board time reached, jobs and loss.
 	Evidence *Evidence `json:"evidence,omitempty"`
@@ -549,18 +561,19 @@ var taskMetrics = map[string]struct {
 
 // Run-wide metrics (none is a time), and how to read each.
 var runMetrics = map[string]func(r *RunRecord) float64{
-	"resets.watchdog":   func(r *RunRecord) float64 { return float64(r.Resets.Watchdog) },
-	"resets.software":   func(r *RunRecord) float64 { return float64(r.Resets.Software) },
-	"resets.power_on":   func(r *RunRecord) float64 { return float64(r.Resets.PowerOn) },
-	"resets.hang":       func(r *RunRecord) float64 { return float64(r.Resets.Hang) },
-	"resets.unknown":    func(r *RunRecord) float64 { return float64(r.Resets.Unknown) },
-	"resets.expected":   func(r *RunRecord) float64 { return float64(r.Resets.Expected) },
-	"resets.total":      func(r *RunRecord) float64 { return float64(r.Resets.Total()) },
-	"resets.unexpected": func(r *RunRecord) float64 { return float64(r.Resets.Unexpected()) },
-	"resets.brick":      func(r *RunRecord) float64 { return float64(r.Resets.Brick) },
-	"inversions":        func(r *RunRecord) float64 { return float64(r.Inversions) },
-	"score":             func(r *RunRecord) float64 { return r.Score },
-	"telemetry.lost":    func(r *RunRecord) float64 { return float64(r.Telemetry.Lost) },
+	"resets.watchdog":    func(r *RunRecord) float64 { return float64(r.Resets.Watchdog) },
+	"resets.software":    func(r *RunRecord) float64 { return float64(r.Resets.Software) },
+	"resets.power_on":    func(r *RunRecord) float64 { return float64(r.Resets.PowerOn) },
+	"resets.hang":        func(r *RunRecord) float64 { return float64(r.Resets.Hang) },
+	"resets.unknown":     func(r *RunRecord) float64 { return float64(r.Resets.Unknown) },
+	"resets.expected":    func(r *RunRecord) float64 { return float64(r.Resets.Expected) },
+	"resets.total":       func(r *RunRecord) float64 { return float64(r.Resets.Total()) },
+	"resets.unexpected":  func(r *RunRecord) float64 { return float64(r.Resets.Unexpected()) },
+	"resets.brick":       func(r *RunRecord) float64 { return float64(r.Resets.Brick) },
+	"resets.power_cycle": func(r *RunRecord) float64 { return float64(r.Resets.PowerCycle) },
+	"inversions":         func(r *RunRecord) float64 { return float64(r.Inversions) },
+	"score":              func(r *RunRecord) float64 { return r.Score },
+	"telemetry.lost":     func(r *RunRecord) float64 { return float64(r.Telemetry.Lost) },
 }
 
 // ParseCheck parses one check. tasks, if not nil, is the set of task names
@@ -706,4 +719,29 @@ func TaskOfMetric(metric string) (string, bool) {
 		return "", false
 	}
 	return metric[:i], true
+}
+
+// PowerCycle is one power cycle the host carried out for a power-cycle
+// fault.
+type PowerCycle struct {
+	Fault string `json:"fault"` // the campaign fault's name
+	ID    uint32 `json:"id"`    // the firing's id (faults[].id)
+	// PlannedUS is its time in the plan (faults[].at_us). After an
+	// earlier reset faults keep their phase against the task set, so the
+	// run time it fell on may differ by part of a hyperperiod.
+	PlannedUS int64 `json:"planned_us"`
+	// AtUS is the run time the host switched the power at: the planned
+	// time on a target that owns time (the simulator), the host's best
+	// estimate of the board's time on a real one.
+	AtUS  int64  `json:"at_us"`
+	OffUS int64  `json:"off_us,omitempty"` // how long the board was kept off
+	How   string `json:"how"`              // sim, qmp system_reset, rig power argv
+	// Argv, ExitCode and Output are a rig power argv's run.
+	Argv     []string `json:"argv,omitempty"`
+	ExitCode int      `json:"exit_code,omitempty"`
+	Output   string   `json:"output,omitempty"`
+	Error    string   `json:"error,omitempty"`
+	// BootReason is the reason the board gave in the banner that
+	// followed (POR after a real power cycle); empty if none came.
+	BootReason string `json:"boot_reason,omitempty"`
 }

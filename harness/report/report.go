@@ -370,7 +370,7 @@ func keyTask(sum *record.Summary) string {
 func ms(us int64) string { return fmt.Sprintf("%.1f", float64(us)/1000) }
 
 func resetText(r *record.RunRecord) string {
-	if r.Resets.Total() == 0 {
+	if r.Resets.Total() == 0 && r.Resets.PowerCycle == 0 {
 		return "0"
 	}
 	var parts []string
@@ -378,7 +378,8 @@ func resetText(r *record.RunRecord) string {
 		n    int
 		name string
 	}{{r.Resets.Watchdog, "watchdog"}, {r.Resets.Hang, "hang"}, {r.Resets.Software, "software"},
-		{r.Resets.PowerOn, "power-on"}, {r.Resets.Unknown, "unknown"}, {r.Resets.Expected, "expected"}} {
+		{r.Resets.PowerOn, "power-on"}, {r.Resets.Unknown, "unknown"}, {r.Resets.Expected, "expected"},
+		{r.Resets.PowerCycle, "host power cycle"}} {
 		if k.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", k.n, k.name))
 		}

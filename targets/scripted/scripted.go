@@ -57,6 +57,7 @@ type Stats struct {
 	Dropped       int // frames dropped from the board's output
 	Resets        int // resets the target forced
 	Boots         int // banners the board sent
+	PowerCycles   int // power cycles the host asked for (PowerCycle)
 	// Begun counts the FB events the board sent, by fault id.
 	Begun map[uint32]int
 }

@@ -10,6 +10,7 @@
 package sim
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -203,4 +204,30 @@ func (t *Target) Close() error {
 	}
 	t.closed = true
 	return nil
+}
+
+func init() { targets.RegisterPowerCycler("sim") }
+
+var (
+	_ targets.PowerCycler = (*Target)(nil)
+	_ targets.BoardClock  = (*Target)(nil)
+)
+
+// PowerCycle implements targets.PowerCycler: the model is switched off at
+// the current virtual time and on again off later (firmware.Board's
+// PowerCycle). Together with a read deadline at the planned board time,
+// the cycle falls on the exact virtual nanosecond, so a run with power
+// cycles is as reproducible as one without.
+func (t *Target) PowerCycle(_ context.Context, off time.Duration) (targets.PowerReport, error) {
+	if t.closed {
+		return targets.PowerReport{}, os.ErrClosed
+	}
+	t.board.PowerCycle(off)
+	return targets.PowerReport{How: "sim"}, nil
+}
+
+// Uptime implements targets.BoardClock: the virtual time since the board
+// last booted (negative while a power cycle keeps it off).
+func (t *Target) Uptime() time.Duration {
+	return time.Duration(t.board.Now() - t.board.BootedAt())
 }
