@@ -995,6 +995,18 @@ func binEdge(to, lo, width, maxV int64) int64 {
 	return min(lo+int64(i+1)*width, maxV)
 }
 
+// Release gives the memory of the tasks' histograms back for other
+// analyzers, once every figure wanted of a and its tasks is taken (a
+// campaign's runs take them when the run's record is made): their
+// histograms are empty after it.
+func (a *Analyzer) Release() {
+	for _, tk := range a.order {
+		tk.Hist.release()
+		tk.BlockHist.release()
+		tk.CensHist.release()
+	}
+}
+
 // Order returns the tasks in the order the board first declared them.
 func (a *Analyzer) Order() []*Task { return a.order }
 

@@ -79,3 +79,30 @@ func TestHistogramIgnoresOutOfRange(t *testing.T) {
 	}
 	h.bars(func(from, to, count int64) { t.Fatalf("bar %d-%d (%d) in an empty histogram", from, to, count) })
 }
+
+// TestHistogramReleaseReuse: a released histogram is empty, and the
+// blocks it gave back count from zero in the next one.
+func TestHistogramReleaseReuse(t *testing.T) {
+	for range 3 {
+		h := newHistogram()
+		ref := hdrhistogram.New(histMin, histMax, histDigits)
+		for v := int64(1); v < 200_000; v += 997 {
+			h.RecordValue(v)
+			_ = ref.RecordValue(v)
+		}
+		if h.TotalCount() != ref.TotalCount() || h.ValueAtQuantile(50) != ref.ValueAtQuantile(50) || h.Min() != ref.Min() {
+			t.Fatalf("count %d, p50 %d, min %d; hdr %d, %d, %d", h.TotalCount(), h.ValueAtQuantile(50), h.Min(),
+				ref.TotalCount(), ref.ValueAtQuantile(50), ref.Min())
+		}
+		n := 0
+		h.bars(func(_, _, c int64) { n += int(c) })
+		if int64(n) != ref.TotalCount() {
+			t.Fatalf("bars hold %d samples, want %d", n, ref.TotalCount())
+		}
+		h.release()
+		if h.TotalCount() != 0 || h.Min() != 0 {
+			t.Fatalf("released histogram: count %d, min %d", h.TotalCount(), h.Min())
+		}
+		h.bars(func(from, to, c int64) { t.Fatalf("released histogram has a bar %d-%d (%d)", from, to, c) })
+	}
+}
