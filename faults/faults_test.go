@@ -12,7 +12,7 @@ import (
 )
 
 func TestKindsAreRegistered(t *testing.T) {
-	assert.Equal(t, []string{"load-burst", "lock-hold", "power-cycle"}, Kinds())
+	assert.Equal(t, []string{"irq-storm", "load-burst", "lock-hold", "power-cycle"}, Kinds())
 	assert.Panics(t, func() { Register("load-burst", func() Fault { return &LoadBurst{} }) }, "a duplicate name is a programming error")
 }
 
@@ -61,6 +61,37 @@ func TestCommands(t *testing.T) {
 	cmd, err = f.Command(nil)
 	require.NoError(t, err)
 	assert.Equal(t, wire.FaultCmd{Kind: wire.FaultLoadBurst, Priority: 5, Length: 110000}, cmd)
+}
+
+// An irq-storm's fields: a priority the NVIC has, a period of whole µs no
+// shorter than a board accepts, a length; each problem named by its field.
+func TestIRQStorm(t *testing.T) {
+	f, errs := Decode("irq-storm", map[string]any{"priority": 2, "period": "200us", "length": "50ms"})
+	require.Empty(t, errs)
+	cmd, err := f.Command(nil)
+	require.NoError(t, err)
+	assert.Equal(t, wire.FaultCmd{Kind: wire.FaultIRQStorm, Priority: 2, Period: 200, Length: 50000}, cmd)
+
+	for _, c := range []struct {
+		params map[string]any
+		field  string
+		says   string
+	}{
+		{map[string]any{"priority": 8, "period": "200us", "length": "50ms"}, "priority", "from 0 (most urgent) to 7, got 8"},
+		{map[string]any{"priority": -1, "period": "200us", "length": "50ms"}, "priority", "got -1"},
+		{map[string]any{"priority": 0, "period": "10us", "length": "50ms"}, "period", "at least 20µs"},
+		{map[string]any{"priority": 0, "period": "20500ns", "length": "50ms"}, "period", "whole microseconds"},
+		{map[string]any{"priority": 0, "period": "1ms", "length": "0s"}, "length", "positive"},
+		{map[string]any{"priority": 0, "period": "1ms"}, "length", "positive"},
+		{map[string]any{"priority": 0, "period": 200, "length": "50ms"}, "period", "no unit"},
+	} {
+		_, errs := Decode("irq-storm", c.params)
+		require.Len(t, errs, 1, "%v", c.params)
+		var fe *FieldError
+		require.ErrorAs(t, errs[0], &fe)
+		assert.Equal(t, c.field, fe.Field, "%v", c.params)
+		assert.Contains(t, errs[0].Error(), c.says)
+	}
 }
 
 func cycleOf(task string) (time.Duration, time.Duration, bool) {

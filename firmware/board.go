@@ -63,8 +63,13 @@ type Board struct {
 	cpuEnd  int64
 	resched bool
 	bursts  []*job
-	free    []*job
-	stored  []storedFault
+	storms  []storm // irq storms of this run, by the index their timers carry
+	// irqUntil is when the interrupt handlers under way end: until then
+	// the CPU runs them and no job progresses.
+	irqUntil   int64
+	irqHandler int64 // ns one storm interrupt takes (Profile.IRQHandler)
+	free       []*job
+	stored     []storedFault
 	// freeSlots are indices of stored faults that have fired.
 	freeSlots []int32
 	rng       *rand.Rand
@@ -182,6 +187,10 @@ func NewBoard(p *Profile, cfg Config) (*Board, error) {
 		b.monTask, b.monWatched = taskIdx[m.Task], taskIdx[m.Watched]
 	}
 	b.wdTimeout = int64(p.Watchdog)
+	b.irqHandler = int64(p.IRQHandler)
+	if b.irqHandler == 0 {
+		b.irqHandler = int64(DefaultIRQHandler)
+	}
 	b.tx.init(cfg.Baud, cfg.TxBuffer)
 	b.rx = make([]byte, 0, wire.MaxFrame)
 	b.free = make([]*job, 0, 16)
@@ -478,6 +487,11 @@ func (b *Board) checkFault(f *wire.FaultCmd) string {
 	switch f.Kind {
 	case wire.FaultLoadBurst:
 		if f.Length == 0 || f.Length > 1<<40 {
+			return "bad_fault"
+		}
+	case wire.FaultIRQStorm:
+		// The NVIC's 3 priority bits; the reference firmware's shortest period.
+		if f.Priority < 0 || f.Priority > 7 || f.Period < 20 || f.Period > 1<<31-1 || f.Length == 0 || f.Length > 1<<40 {
 			return "bad_fault"
 		}
 	case wire.FaultLockHold:

@@ -37,6 +37,7 @@ func FuzzReceive(f *testing.F) {
 func FuzzParseProfile(f *testing.F) {
 	f.Add([]byte("name: a\ntasks:\n  - name: t\n    priority: 1\n    period: 1ms\n    body: [{compute: 1us..2us}]\n"))
 	f.Add([]byte("tasks: [1, {body: [{lock: x}]}]\nlocks: {a: b}\n"))
+	f.Add([]byte("name: a\nirq_handler: 26us\ntasks:\n  - name: t\n    priority: 1\n    period: 1ms\n    body: [{compute: 1us}]\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		p, err := parseProfile("f.yaml", in)
 		if err != nil {

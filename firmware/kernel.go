@@ -21,7 +21,16 @@ const (
 	tmFault                 // fire stored fault idx
 	tmSummary               // SM round
 	tmRunEnd                // the run has lasted its duration
+	tmStorm                 // an interrupt of irq storm idx
+	tmStormEnd              // irq storm idx ends
 )
+
+// storm is an irq storm under way.
+type storm struct {
+	id     uint32
+	period int64 // ns
+	end    int64 // ns, board time
+}
 
 type timer struct {
 	at   int64
@@ -295,8 +304,30 @@ func (b *Board) fire(t timer) {
 		b.push(b.now+1e9, tmSummary, 0, 0)
 	case tmRunEnd:
 		b.endRun()
+	case tmStorm:
+		s := &b.storms[t.idx]
+		if b.now >= s.end {
+			return
+		}
+		b.interrupt(b.irqHandler)
+		b.push(b.now+s.period, tmStorm, t.idx, 0)
+	case tmStormEnd:
+		b.ev(wire.EvFaultEnd, wire.NoTask, int64(b.storms[t.idx].id))
 	}
 }
+
+// interrupt runs a handler of d ns above every task: after the handlers
+// already under way, and the job on the CPU finishes its compute d later.
+func (b *Board) interrupt(d int64) {
+	b.irqUntil = max(b.irqUntil, b.now) + d
+	if b.running != nil {
+		b.cpuEnd += d
+	}
+}
+
+// stall is how long the CPU still runs interrupt handlers from now: a job
+// given the CPU, or starting a compute, progresses only after it.
+func (b *Board) stall() int64 { return max(b.irqUntil-b.now, 0) }
 
 func (b *Board) miss(ti int32, j *job) {
 	if j.missed {
@@ -361,7 +392,7 @@ func (b *Board) advance(j *job) {
 			j.pc++
 			if d := b.draw(s); d > 0 {
 				j.rem = d
-				b.cpuEnd = b.now + d
+				b.cpuEnd = b.now + b.stall() + d
 				return
 			}
 		case SegLock:
@@ -372,7 +403,7 @@ func (b *Board) advance(j *job) {
 		case SegUnlock:
 			if d := b.takeExtra(j, s.lock); d > 0 {
 				j.rem = d
-				b.cpuEnd = b.now + d
+				b.cpuEnd = b.now + b.stall() + d
 				return
 			}
 			b.unlock(j, s.lock)
@@ -452,12 +483,14 @@ func (b *Board) schedule() {
 		}
 	}
 	if prev := b.running; best != prev {
+		// Handlers under way delay whichever job has the CPU next.
+		stall := b.stall()
 		if prev != nil {
-			prev.rem = b.cpuEnd - b.now
+			prev.rem = b.cpuEnd - b.now - stall
 		}
 		b.running = best
 		if best != nil {
-			b.cpuEnd = b.now + best.rem
+			b.cpuEnd = b.now + stall + best.rem
 		}
 	}
 	next := int32(wire.NoTask)
@@ -613,6 +646,14 @@ func (b *Board) fireFault(f wire.FaultCmd) {
 		b.bursts = append(b.bursts, j)
 		b.ev(wire.EvFaultBegin, j.task, int64(f.ID))
 		b.resched = true
+	case wire.FaultIRQStorm:
+		// The first interrupt now, then one every period, until length has
+		// passed; the task -1 in FB and FE: no task's fault.
+		i := int32(len(b.storms))
+		b.storms = append(b.storms, storm{id: f.ID, period: int64(f.Period) * 1000, end: b.now + int64(f.Length)*1000})
+		b.ev(wire.EvFaultBegin, wire.NoTask, int64(f.ID))
+		b.push(b.now, tmStorm, i, 0)
+		b.push(b.now+int64(f.Length)*1000, tmStormEnd, i, 0)
 	case wire.FaultLockHold:
 		tk := &b.tasks[f.Task]
 		h := lockHold{id: f.ID, lock: int32(f.Lock), extra: int64(f.Extra) * 1000}
@@ -667,6 +708,8 @@ func (b *Board) clearRun() {
 		b.bursts[i] = nil
 	}
 	b.bursts = b.bursts[:0]
+	b.storms = b.storms[:0]
+	b.irqUntil = 0
 	for i := range b.locks {
 		m := &b.locks[i]
 		m.holder = nil

@@ -20,6 +20,7 @@ import (
 //	version: "1.0"
 //	watchdog: 200ms          # 0 or absent: no watchdog
 //	boot_delay: 50ms
+//	irq_handler: 26us        # one irq-storm interrupt's CPU time (absent: 2us)
 //	monitor: {task: sched, watched: dist}
 //	locks: [bus]
 //	tasks:
@@ -185,7 +186,7 @@ func (l *loader) seq(path string, n *yaml.Node) []*yaml.Node {
 }
 
 func (l *loader) profile(n *yaml.Node, p *Profile) {
-	l.fields("", n, []string{"name", "version", "watchdog", "boot_delay", "monitor", "locks", "tasks"},
+	l.fields("", n, []string{"name", "version", "watchdog", "boot_delay", "irq_handler", "monitor", "locks", "tasks"},
 		func(key, path string, v *yaml.Node) {
 			switch key {
 			case "name":
@@ -196,6 +197,8 @@ func (l *loader) profile(n *yaml.Node, p *Profile) {
 				p.Watchdog = l.dur(path, v)
 			case "boot_delay":
 				p.BootDelay = l.dur(path, v)
+			case "irq_handler":
+				p.IRQHandler = l.dur(path, v)
 			case "monitor":
 				m := &Monitor{}
 				l.fields(path, v, []string{"task", "watched"}, func(key, path string, v *yaml.Node) {

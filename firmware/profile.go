@@ -98,7 +98,15 @@ type Profile struct {
 	Watchdog  time.Duration // hardware watchdog timeout; 0 disables it
 	Monitor   *Monitor
 	BootDelay time.Duration // time from reset to the BOOT banner
+	// IRQHandler is the CPU time one interrupt of an irq-storm fault
+	// takes, above every task; 0 means DefaultIRQHandler.
+	IRQHandler time.Duration
 }
+
+// DefaultIRQHandler is an irq storm's handler time on a board whose
+// profile does not say: exception entry and return (12 cycles each on a
+// Cortex-M3) and a short handler, about 50 cycles at 25 MHz.
+const DefaultIRQHandler = 2 * time.Microsecond
 
 // LoadTaskName is the name of the pseudo-task the board declares after the
 // profile's tasks; load-burst faults run as jobs of it.
@@ -184,6 +192,9 @@ func (p *Profile) validate(pr *problems) {
 	}
 	if p.Watchdog < 0 || !wholeMicros(p.Watchdog) {
 		pr.add("watchdog", "%v must be >= 0 and a whole number of microseconds", p.Watchdog)
+	}
+	if p.IRQHandler < 0 || !wholeMicros(p.IRQHandler) {
+		pr.add("irq_handler", "%v must be >= 0 and a whole number of microseconds", p.IRQHandler)
 	}
 	if p.BootDelay < 0 || !wholeMicros(p.BootDelay) {
 		pr.add("boot_delay", "%v must be >= 0 and a whole number of microseconds", p.BootDelay)

@@ -72,6 +72,10 @@ func TestLoadProfileErrors(t *testing.T) {
 			s = strings.Replace(s, "period: 250ms", "period: -1s", 1)
 			return strings.Replace(s, "watched: dist", "watched: dst", 1)
 		}, []string{`tasks[1].body[1]: unknown lock "bsu"`, `tasks[2].period: -1s must be > 0`, `monitor.watched: unknown task "dst"`}},
+		{"irq handler in ns", func(s string) string {
+			return strings.Replace(s, "boot_delay: 50ms", "boot_delay: 50ms\nirq_handler: 1500ns", 1)
+		},
+			[]string{`demo.yaml: irq_handler: 1.5µs must be >= 0 and a whole number of microseconds`}},
 		{"best above worst", func(s string) string { return strings.Replace(s, "3ms..6ms", "6ms..3ms", 1) },
 			[]string{`tasks[2].body[2]: compute 6ms..3ms: want 0 <= best <= worst`}},
 		{"segment with two kinds", func(s string) string {

@@ -19,6 +19,7 @@ func FuzzLoadCampaign(f *testing.F) {
 	}
 	f.Add([]byte("name: x\nfaults:\n  - kind: load-burst\n    priority: 5\n    length: 1ms\n    schedule: {every: 1ms}\n"))
 	f.Add([]byte("name: x\nsweep: {fault: a, param: extra, values: [1ms]}\n"))
+	f.Add([]byte("name: x\nfaults:\n  - kind: irq-storm\n    priority: 2\n    period: 200us\n    length: 50ms\n    schedule: {every: 1s}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(t.TempDir(), "c.yaml")
 		if err := os.WriteFile(path, data, 0o644); err != nil {

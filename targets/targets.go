@@ -201,6 +201,17 @@ type Symbolizer interface {
 	Symbolize(addr uint64) (function, file string, line int, ok bool)
 }
 
+// Deterministic is a target whose board runs the same way every time it
+// gets the same bytes at the same moments of its own clock: an emulator
+// counting instructions (QEMU with icount). Bytes the host sends while a
+// run goes land at moments the host's scheduling chose, and the run can
+// no longer be repeated; a driver that sees Deterministic() true sends
+// everything a run needs (the whole fault plan) before GO and nothing
+// while it goes, and fails before GO when the board cannot hold the plan.
+type Deterministic interface {
+	Deterministic() bool
+}
+
 // PowerCycler is a target that can switch its board's power off and on
 // again by itself: the simulator (a power-on of the model), QEMU (QMP
 // system_reset). A physical rig is power-cycled through its inventory's

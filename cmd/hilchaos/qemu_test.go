@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -186,9 +187,22 @@ func normalized(t *testing.T, path string) []frame {
 // numbers) at the same board times to the µs, the same response times,
 // and the same per-task figures. Bit for bit: the firmware sends from its
 // idle thread, so the host's reading never moves a task (docs/AGENT.md,
-// "Repeatability").
+// "Repeatability"). The run is 24 s of board time with 4 faults a second
+// (96 firings): far more than the 2 s and 8 firings the driver keeps on an
+// ordinary board, so it holds only because the driver uploads the whole
+// plan to a deterministic target before GO and sends nothing during the
+// run (no answer follows the GO event in the stream), and starts the run
+// where the board's timestamps keep their number of digits to its end
+// (which needs a version-2 board, that tells its uptime when asked).
 func TestQEMURepeatable(t *testing.T) {
-	url := qemuURL(t, "inherit")
+	url := "qemu://mps2-an385?fw=" + inheritV2(t) + "&icount=5"
+	src, err := os.ReadFile(qemuCampaign)
+	require.NoError(t, err)
+	// Every second asi_met cycle instead of every fourth: 4 faults a second.
+	camp := strings.ReplaceAll(string(src), "cycles: 4", "cycles: 2")
+	require.Equal(t, 2, strings.Count(camp, "cycles: 2"))
+	path := filepath.Join(t.TempDir(), "repeat.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(camp), 0o644))
 	type figs struct {
 		Jobs           int   `json:"jobs"`
 		DeadlineMisses int   `json:"deadline_misses"`
@@ -198,7 +212,7 @@ func TestQEMURepeatable(t *testing.T) {
 	var streams [][]frame
 	for range 2 {
 		dir := t.TempDir()
-		code, out, stderr := hilchaos(t, "run", qemuCampaign, "--target", url, "--duration", "3s", "--out", dir, "--format", "json")
+		code, out, stderr := hilchaos(t, "run", path, "--target", url, "--duration", "24s", "--out", dir, "--format", "json")
 		require.Equal(t, 0, code, stderr)
 		var d struct {
 			Runs []struct {
@@ -210,17 +224,87 @@ func TestQEMURepeatable(t *testing.T) {
 		require.Len(t, d.Runs, 1)
 		tasks = append(tasks, d.Runs[0].Tasks)
 		require.NotEmpty(t, d.Runs[0].Trace, "the run stored no wire stream")
-		streams = append(streams, normalized(t, filepath.Join(dir, d.Runs[0].Trace)))
+		trace := filepath.Join(dir, d.Runs[0].Trace)
+		require.Zero(t, answersAfterGO(t, trace), "commands reached the board during the run")
+		run := fromGO(t, normalized(t, trace))
+		// The driver let the board's clock reach 10 s before GO, so that
+		// every timestamp of the run has 8 digits (steadyStart).
+		require.GreaterOrEqual(t, run[0].ev.Time, uint64(10_000_000), "uptime at GO, µs")
+		streams = append(streams, run)
 	}
 	require.Len(t, tasks[0], 6)
 	assert.Equal(t, tasks[0], tasks[1], "per-task figures")
 	a, b := streams[0], streams[1]
-	require.Greater(t, len(a), 300, "frames in a 3 s full trace")
+	require.Greater(t, len(a), 24*190, "frames in a 24 s full trace")
+	begun := 0
+	for _, f := range a {
+		if f.ev.Kind == wire.EvFaultBegin {
+			begun++
+		}
+	}
+	require.GreaterOrEqual(t, begun, 90, "fault begins in 24 s at 4 a second")
 	require.Equal(t, len(a), len(b), "frames")
 	for i := range a {
 		if a[i].text != b[i].text || a[i].time != b[i].time || a[i].ev.Arg != b[i].ev.Arg {
 			t.Fatalf("frame %d: %q at %d µs after GO (arg %d) vs %q at %d µs (arg %d)",
 				i, a[i].text, a[i].time, a[i].ev.Arg, b[i].text, b[i].time, b[i].ev.Arg)
+		}
+	}
+}
+
+// inheritV2 builds the inherit firmware announcing protocol version 2,
+// whose banner (asked for with ID) tells the driver the board's uptime
+// before GO, into a temporary directory.
+func inheritV2(t *testing.T) string {
+	t.Helper()
+	qemuFirmware(t, "inherit") // the toolchain and QEMU are there
+	dir := t.TempDir()
+	elf := filepath.Join(dir, "pathfinder-inherit.elf")
+	out, err := exec.Command("make", "-s", "-C", "../../firmware/mps2-an385", "BUILD="+dir, "PROTO=2", elf).CombinedOutput()
+	require.NoError(t, err, "make firmware PROTO=2: %s", out)
+	return elf
+}
+
+// fromGO is the run in a normalized stream: the frames from the GO event
+// on. Those before it answer the host's commands, as many as the host
+// needed: the banner and table again for each ID the driver sent while
+// the board's clock went to where the run's timestamps keep their width
+// (harness/drive: steadyStart).
+func fromGO(t *testing.T, fs []frame) []frame {
+	t.Helper()
+	for i, f := range fs {
+		if strings.HasPrefix(f.text, "$EV") && f.ev.Kind == wire.EvRun {
+			return fs[i:]
+		}
+	}
+	t.Fatal("no GO event in the stream")
+	return nil
+}
+
+// answersAfterGO counts the AK and NK frames after the run's GO event in a
+// stored wire stream: each answers a command that reached the board while
+// the run went.
+func answersAfterGO(t *testing.T, path string) int {
+	t.Helper()
+	r, err := tracelog.Open(path)
+	require.NoError(t, err)
+	defer r.Close()
+	wr := wire.NewReader(r)
+	started, n := false, 0
+	for {
+		f, err := wr.Next()
+		if err != nil {
+			return n
+		}
+		switch {
+		case f.Type == wire.TypeEvent:
+			if ev, err := f.Event(); err == nil && ev.Kind == wire.EvRun {
+				started = true
+			}
+		case f.Type == wire.TypeDone:
+			return n
+		case started && (f.Type == wire.TypeAck || f.Type == wire.TypeNak):
+			n++
 		}
 	}
 }

@@ -19,8 +19,12 @@
 #define NTHREADS (MAXTASKS + NBURST + 1)
 #define QLEN 32     /* queued jobs per task */
 #define MAXLH 8     /* pending lock-hold faults per task */
-#define MAXTIMERS 160
-#define MAXSTORED 64 /* scheduled faults per run */
+/* Scheduled faults per run: as many as the Go model holds (firmware/board.go
+ * maxStored), so that a host uploading a whole plan before GO (a repeatable
+ * run under QEMU's icount, docs/AGENT.md) can upload 1024 firings. Every
+ * stored fault is a timer while the run goes, beside the tasks' timers. */
+#define MAXSTORED 1024
+#define MAXTIMERS (MAXSTORED + 160)
 #define STACK_WORDS 256
 
 enum { T_WAIT, T_READY, T_BLOCKED };

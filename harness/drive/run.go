@@ -15,6 +15,9 @@ import (
 // before it (telemetry, resets, console) is kept.
 func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error) {
 	s := newSession(t, &cfg)
+	if d, ok := t.(targets.Deterministic); ok && d.Deterministic() {
+		s.whole = true
+	}
 	if _, owns := t.(targets.Clock); !owns {
 		s.tick = progressOf(ctx)
 	}
@@ -322,6 +325,12 @@ func (s *session) blackBox(ctx context.Context) error {
 // the faults of the next uploadLead of run time (and at least uploadMin)
 // need to be on the board. Topping the queue up while the run goes keeps
 // the board's memory and the harness's flat however long the run.
+//
+// A deterministic target (targets.Deterministic: QEMU with icount) gets
+// the whole plan of the segment before GO instead, and no byte while the
+// run goes: a top-up would reach the board at an instruction count the
+// host's scheduling chose, and two runs with one seed would differ. A plan
+// larger than the board's fault table fails before GO (awaitWhole).
 const (
 	uploadLead = 2_000_000 // µs of run time
 	uploadMin  = 8
@@ -348,6 +357,7 @@ func (s *session) arm(ctx context.Context, now, remaining, hyper int64) error {
 	s.qNext, s.segStart, s.shift = s.consumed, planNow, planNow-now
 	s.skipPlanned(planNow)
 	s.qFired = s.qNext
+	s.planEnd = planNow + remaining
 	for {
 		ids, err := s.upload(now, maxUnanswered, false)
 		if err != nil {
@@ -356,7 +366,19 @@ func (s *session) arm(ctx context.Context, now, remaining, hyper int64) error {
 		if len(ids) == 0 {
 			break
 		}
-		if err := s.await(ctx, "SF schedule", ids...); err != nil {
+		if s.whole {
+			err = s.awaitWhole(ctx, ids, remaining)
+		} else {
+			err = s.await(ctx, "SF schedule", ids...)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if s.whole && !s.everGo {
+		// Before the first GO only: after a reset the board time spent
+		// re-arming is run time, and a wait would lengthen the run.
+		if err := s.steadyClock(ctx, remaining); err != nil {
 			return err
 		}
 	}
@@ -429,10 +451,11 @@ func (s *session) compact() {
 }
 
 // upload sends at most limit of the queued faults due before
-// runTime+uploadLead, keeping at least uploadMin on the board.
+// runTime+uploadLead, keeping at least uploadMin on the board; on a
+// deterministic target, those due before the segment's end.
 func (s *session) upload(runTime int64, limit int, async bool) ([]uint32, error) {
 	var ids []uint32
-	for len(ids) < limit && s.have(s.qNext) && (s.queue[s.qNext].AtUS < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin) {
+	for len(ids) < limit && s.have(s.qNext) && s.wanted(runTime) {
 		q := &s.queue[s.qNext]
 		id, err := s.command(wire.Command{Type: wire.TypeSchedule, At: uint64(q.AtUS - s.segStart), Fault: q.Cmd}, "SF schedule")
 		if err != nil {
@@ -445,6 +468,141 @@ func (s *session) upload(runTime int64, limit int, async bool) ([]uint32, error)
 		s.qNext++
 	}
 	return ids, nil
+}
+
+// wanted reports whether the next queued firing is to go to the board now.
+func (s *session) wanted(runTime int64) bool {
+	at := s.queue[s.qNext].AtUS
+	if s.whole {
+		return at < s.planEnd
+	}
+	return at < runTime+s.shift+uploadLead || s.qNext-s.qFired < uploadMin
+}
+
+// awaitWhole waits for the answers to one batch of a whole plan's SFs. A
+// board without room for the plan (NK full) fails the run before GO, with
+// how many faults the board held and how many the plan has: on a
+// deterministic target the driver does not top the table up during the
+// run, which would make the run unrepeatable.
+func (s *session) awaitWhole(ctx context.Context, ids []uint32, remaining int64) error {
+	resets := s.obs.ResetCount
+	// Every answer of the batch first, to count the refusals; await then
+	// collects them (and reports a timeout or a reboot).
+	s.pump(ctx, s.clk.Now().Add(s.to.Boot+s.retry), func() bool { //nolint:errcheck // await reports it
+		if s.obs.ResetCount != resets {
+			return true
+		}
+		for _, id := range ids {
+			if _, ok := s.answers[id]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	full := 0
+	for _, id := range ids {
+		if r, ok := s.answers[id]; ok && r == "full" {
+			full++
+		}
+	}
+	err := s.await(ctx, "SF schedule", ids...)
+	var re *RefusedError
+	if full == 0 || !errors.As(err, &re) {
+		return err
+	}
+	held := s.qNext - s.qFired - full
+	total := 0
+	for i := s.qFired; s.have(i) && s.queue[i].AtUS < s.planEnd; i++ {
+		total++
+	}
+	re.Reason = fmt.Sprintf("full: the board holds %d scheduled faults and the %.3f s of run ahead plan %d firings. "+
+		"The target is deterministic (QEMU icount): the whole plan goes to the board before GO and nothing during the run, "+
+		"so that the run repeats exactly. Plan at most %d firings per run (shorter runs, fewer faults), "+
+		"or run without icount (the plan is then topped up during the run)",
+		held, float64(remaining)/1e6, total, held)
+	return re
+}
+
+// clockSlack is the board time steadyStart allows for GO's way to the
+// board and the run's start after it (µs).
+const clockSlack = 1_000_000
+
+// nextWidth is the least power of ten above u: the uptime (µs) at which
+// the board's timestamps grow by a decimal digit.
+func nextWidth(u int64) int64 {
+	p := int64(10)
+	for p <= u {
+		p *= 10
+	}
+	return p
+}
+
+// steadyStart returns the board uptime (µs) from which a run of d µs can
+// start so that every timestamp it sends has the same number of decimal
+// digits: 0 when a start at uptime u (now) already does, -1 when the wait
+// would be longer than the run itself (and than 10 s).
+//
+// Why: a board encodes its frames as it records them, and a timestamp
+// with one more digit costs some more instructions in the task that
+// records it. Under QEMU's icount that moves every later event of the run
+// by a µs or so from the moment the uptime crosses 10 s (or 100 s...), and
+// the uptime at GO is the host's doing: two runs that cross at different
+// run times are not the same run.
+func steadyStart(u, d int64) int64 {
+	if nextWidth(u) > u+clockSlack+d {
+		return 0
+	}
+	p := nextWidth(u)
+	for p+clockSlack+d >= 10*p {
+		p *= 10
+	}
+	if p-u > max(d, 10_000_000) {
+		return -1
+	}
+	return p
+}
+
+// maxClockPolls bounds the ID commands steadyClock sends.
+const maxClockPolls = 1000
+
+// steadyClock delays GO on a deterministic target until the board's clock
+// is where the run's timestamps keep their width (steadyStart). It asks
+// the board's uptime with ID (a version-2 board answers with its banner);
+// a version-1 board cannot say, and its run starts at once.
+func (s *session) steadyClock(ctx context.Context, d int64) error {
+	if s.boot.Proto < wire.ProtoV2 {
+		return nil
+	}
+	for range maxClockPolls {
+		uptime, resets := s.boot.Uptime, s.obs.ResetCount
+		s.askedAt = s.clk.Now()
+		if err := s.request(ctx, wire.Command{Type: wire.TypeIdentify}, "ID (board clock)"); err != nil {
+			return err
+		}
+		err := s.pump(ctx, s.clk.Now().Add(2*s.retry), func() bool {
+			return s.obs.ResetCount != resets || s.boot.Uptime != uptime
+		})
+		if err != nil && !errors.Is(err, errTimeout) {
+			return err
+		}
+		if s.obs.ResetCount != resets {
+			return errReset
+		}
+		if s.boot.Uptime == uptime {
+			return nil // the banner was lost: start as it stands
+		}
+		if at := steadyStart(int64(s.boot.Uptime), d); at <= 0 || int64(s.boot.Uptime) >= at {
+			return nil
+		}
+		// The board idles towards the uptime; ask again a little later.
+		if err := s.pump(ctx, s.clk.Now().Add(s.retry), func() bool { return s.obs.ResetCount != resets }); err != nil && !errors.Is(err, errTimeout) {
+			return err
+		}
+		if s.obs.ResetCount != resets {
+			return errReset
+		}
+	}
+	return nil
 }
 
 // refill tops the board's fault queue up during a run; the answers are
@@ -471,9 +629,12 @@ func (s *session) observe(ctx context.Context) error {
 		for !s.done && !s.resetNew {
 			d := deadline
 			probeAt := time.Time{}
-			if s.running && s.lastRun >= s.segEnd && s.probe == 0 {
+			if s.running && s.lastRun >= s.segEnd && s.probe == 0 && !s.whole {
 				// The run's board time has passed and no DN yet: ask
-				// soon, not after the liveness timeout.
+				// soon, not after the liveness timeout. Not on a
+				// deterministic target, whose lossless link brings DN
+				// after the run's last events: a ping crossing it
+				// would make the board send DN twice.
 				probeAt = s.clk.Now().Add(s.retry)
 				if probeAt.Before(d) {
 					d = probeAt
@@ -520,7 +681,7 @@ func (s *session) observe(ctx context.Context) error {
 				}
 				s.running, s.done = false, true
 			}
-			if (s.qNext < len(s.queue) || !s.srcDone) && s.running && len(s.pend) < maxUnanswered {
+			if (s.qNext < len(s.queue) || !s.srcDone) && s.running && len(s.pend) < maxUnanswered && !s.whole {
 				if err := s.refill(); err != nil {
 					return err
 				}

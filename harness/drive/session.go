@@ -122,6 +122,8 @@ type session struct {
 	segStart      int64 // plan time of the segment start
 	shift         int64 // plan time minus run time in this segment
 	consumed      int   // faults uploaded before the last reset
+	whole         bool  // a deterministic target: the segment's whole plan before GO (run.go)
+	planEnd       int64 // plan time of the segment's end
 	refused       error
 	malformed     uint64 // frames the reader passed that did not decode
 
@@ -613,6 +615,12 @@ func (s *session) dispatch(f *wire.Frame) {
 // reboot (bootSeen), the same one is nothing.
 func (s *session) tableFrame() {
 	if !s.tableDone || s.boot.Proto < wire.ProtoV2 {
+		return
+	}
+	if s.whole && s.goSent {
+		// A deterministic target's link loses no banner, and an ID during
+		// the run would make it unrepeatable: this is the table of an ID
+		// sent before GO (steadyClock), read late.
 		return
 	}
 	if now := s.clk.Now(); now.Sub(s.askedAt) >= s.retry {

@@ -118,6 +118,13 @@ var (
 	_ targets.ResetWitness = (*Target)(nil)
 )
 
+var _ targets.Deterministic = (*Target)(nil)
+
+// Deterministic implements targets.Deterministic: with icount QEMU counts
+// instructions, so a run depends only on the bytes received and the
+// instruction count at which each arrived.
+func (t *Target) Deterministic() bool { return t.spec.Icount >= 0 }
+
 func open(u *url.URL, opt targets.Options) (targets.Target, error) {
 	s, err := ParseURL(u)
 	if err != nil {

@@ -161,6 +161,9 @@ func roundTripCases() []value {
 			Fault: FaultCmd{ID: math.MaxUint32, Kind: FaultLockHold, Task: 6, Lock: 0, Extra: 30000}}),
 		cmdCase("fire-lb", Command{Type: TypeFire, ID: 6, Fault: FaultCmd{ID: 2, Kind: FaultLoadBurst, Priority: 100, Length: 1}}),
 		cmdCase("fire-lh", Command{Type: TypeFire, ID: 7, Fault: FaultCmd{ID: 3, Kind: FaultLockHold, Task: 4, Lock: 1, Extra: 0}}),
+		cmdCase("schedule-is", Command{Type: TypeSchedule, ID: 11, At: 100000,
+			Fault: FaultCmd{ID: 4, Kind: FaultIRQStorm, Priority: 2, Period: 200, Length: 50000}}),
+		cmdCase("fire-is", Command{Type: TypeFire, ID: 12, Fault: FaultCmd{ID: 5, Kind: FaultIRQStorm, Priority: 0, Period: t53, Length: 1}}),
 		cmdCase("start", Command{Type: TypeStart, ID: 8, Duration: t53}),
 		cmdCase("start-forever", Command{Type: TypeStart, ID: 9}),
 		cmdCase("stop", Command{Type: TypeStop, ID: 10}),
@@ -393,6 +396,8 @@ func TestAccessorErrors(t *testing.T) {
 		{"SF,1,2,3,LB,1,2,3", func(f *Frame) error { _, err := f.Command(); return err }, ErrMalformed},
 		{"FN,1,3,LH,1,2", func(f *Frame) error { _, err := f.Command(); return err }, ErrMalformed},
 		{"FN,1,3,LH,1,2,x", func(f *Frame) error { _, err := f.Command(); return err }, ErrMalformed},
+		{"FN,1,3,IS,1,200", func(f *Frame) error { _, err := f.Command(); return err }, ErrMalformed},
+		{"SF,1,2,3,IS,1,-200,5", func(f *Frame) error { _, err := f.Command(); return err }, ErrMalformed},
 		{"GO,1,-5", func(f *Frame) error { _, err := f.Command(); return err }, ErrMalformed},
 		{"NK,x,why", func(f *Frame) error { _, _, err := f.Nak(); return err }, ErrMalformed},
 	} {

@@ -270,7 +270,7 @@ func (f *Frame) Crash() (Crash, error) {
 func IsCommand(t Type) bool { return t >= TypePing && t <= TypeIdentify }
 
 // Command decodes a host-to-board frame (PG, CF, SF, FN, GO, SP, RS, DP).
-// For SF and FN the fault kind must be LB or LH with exactly its
+// For SF and FN the fault kind must be LB, LH or IS with exactly its
 // parameters; on such an error the returned Command still carries Type and
 // ID (when they decoded), so a board can answer NK.
 func (f *Frame) Command() (Command, error) {
@@ -316,6 +316,8 @@ func (f *Frame) fault(i int, fc *FaultCmd) error {
 		fc.Kind = FaultLoadBurst
 	case FaultLockHold:
 		fc.Kind = FaultLockHold
+	case FaultIRQStorm:
+		fc.Kind = FaultIRQStorm
 	default:
 		fc.Kind = f.name(i + 1)
 	}
@@ -335,6 +337,13 @@ func (f *Frame) fault(i int, fc *FaultCmd) error {
 		fc.Task = f.int(p, "task", &err)
 		fc.Lock = f.int(p+1, "lock", &err)
 		fc.Extra = f.u64(p+2, "extra_us", &err)
+	case FaultIRQStorm:
+		if np != 3 {
+			return fmt.Errorf("%w: %v %s fault needs 3 parameters (priority,period_us,length_us), got %d", ErrMalformed, f.Type, fc.Kind, np)
+		}
+		fc.Priority = f.int(p, "priority", &err)
+		fc.Period = f.u64(p+1, "period_us", &err)
+		fc.Length = f.u64(p+2, "length_us", &err)
 	default:
 		return fmt.Errorf("%w %q in %v frame", ErrFaultKind, fc.Kind, f.Type)
 	}

@@ -231,6 +231,10 @@ func appendFault(dst []byte, f FaultCmd) []byte {
 		dst = appendI(dst, int64(f.Task))
 		dst = appendI(dst, int64(f.Lock))
 		dst = appendU(dst, f.Extra)
+	case FaultIRQStorm:
+		dst = appendI(dst, int64(f.Priority))
+		dst = appendU(dst, f.Period)
+		dst = appendU(dst, f.Length)
 	}
 	return dst
 }

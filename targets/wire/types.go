@@ -194,6 +194,7 @@ type Summary struct {
 const (
 	FaultLoadBurst = "LB" // params: priority,length_us
 	FaultLockHold  = "LH" // params: task,lock,extra_us
+	FaultIRQStorm  = "IS" // params: priority,period_us,length_us
 )
 
 // Command is a decoded host-to-board frame (PG, CF, SF, FN, GO, SP, RS, DP).
@@ -211,9 +212,10 @@ type Command struct {
 // FaultCmd is the fault carried by SF and FN.
 type FaultCmd struct {
 	ID       uint32 // host-chosen fault id, echoed in FB/FE events
-	Kind     string // FaultLoadBurst or FaultLockHold
-	Priority int    // LB: priority of the CPU-bound job
-	Length   uint64 // LB: µs of CPU the burst consumes
+	Kind     string // FaultLoadBurst, FaultLockHold or FaultIRQStorm
+	Priority int    // LB: priority of the CPU-bound job; IS: interrupt priority (0 most urgent)
+	Length   uint64 // LB: µs of CPU the burst consumes; IS: µs the storm lasts
+	Period   uint64 // IS: µs from one interrupt to the next
 	Task     int    // LH: task index whose critical section is lengthened
 	Lock     int    // LH: lock index
 	Extra    uint64 // LH: µs added to the next critical section of Task on Lock
