@@ -102,8 +102,8 @@ func runStorm(t *testing.T, url, campaign string) stormRun {
 // (sim://pathfinder) and the C firmware in QEMU: the same campaign gives
 // the same verdict at every storm period of a sweep across the edge. The
 // firmware starves (its watchdog resets it) when an interrupt comes every
-// 20 or 24 µs and keeps its deadlines from 32 µs on; the model, whose
-// pathfinder profile gives a storm interrupt the 26 µs it costs the
+// 21 µs and keeps its deadlines from 22 µs on; the model, whose
+// pathfinder profile gives a storm interrupt the 21 µs it costs the
 // firmware, does the same. Where both pass, the storms began 1 s and 2 s
 // after GO and lasted their 300 ms on both, FB and FE on task -1, and in
 // the model the handlers took CPU from bc_dist (its worst response grew).
@@ -121,7 +121,7 @@ func TestIRQStormDifferential(t *testing.T) {
 		period  string
 		verdict string
 	}{
-		{"20us", "fail"}, {"24us", "fail"}, {"32us", "pass"}, {"200us", "pass"},
+		{"21us", "fail"}, {"22us", "pass"}, {"32us", "pass"}, {"200us", "pass"},
 	} {
 		camp := strings.Replace(stormCampaign, "PERIOD", c.period, 1)
 		m, f := runStorm(t, model, camp), runStorm(t, fw, camp)

@@ -359,7 +359,14 @@ static void hc_bb_record(const struct hc_event *e)
 		hc_ni.bb_len++;
 }
 
-void hc_event(uint8_t kind, int32_t task, int64_t arg) { hc_event_at(kind, task, arg, hc_port_now_us()); }
+/* The time is read inside the critical section: read before it, an
+ * interrupt's events could be queued in between with later times. */
+void hc_event(uint8_t kind, int32_t task, int64_t arg)
+{
+	uint32_t s = hc_port_enter();
+	hc_event_at(kind, task, arg, hc_port_now_us());
+	hc_port_exit(s);
+}
 
 void hc_event_at(uint8_t kind, int32_t task, int64_t arg, uint64_t time_us)
 {
@@ -382,7 +389,9 @@ void hc_event_at(uint8_t kind, int32_t task, int64_t arg, uint64_t time_us)
 
 void hc_summary(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses)
 {
+	uint32_t s = hc_port_enter();
 	hc_summary_at(task, jobs, max_resp_us, misses, hc_port_now_us());
+	hc_port_exit(s);
 }
 
 void hc_summary_at(int32_t task, uint32_t jobs, int64_t max_resp_us, uint32_t misses, uint64_t time_us)
@@ -413,7 +422,12 @@ static void hc_send_dn(void)
 	hc_send(&w);
 }
 
-void hc_done(void) { hc_done_at(hc_port_now_us()); }
+void hc_done(void)
+{
+	uint32_t s = hc_port_enter();
+	hc_done_at(hc_port_now_us());
+	hc_port_exit(s);
+}
 
 void hc_done_at(uint64_t time_us)
 {

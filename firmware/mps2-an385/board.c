@@ -52,42 +52,45 @@ uint32_t hc_port_enter(void)
 
 void hc_port_exit(uint32_t state) { __asm volatile("msr primask, %0" ::"r"(state) : "memory"); }
 
-/* The idle thread sends: it waits while UART0 is full, then takes a byte
- * from the agent's ring and writes it. No TX interrupt: QEMU completes a
- * UART write at once while the PTY has room, and later, at a moment set
- * by when the host reads, when it has none; a TX interrupt (or a
- * transmit loop inside a task's event call) would then preempt the tasks
- * at a host-dependent instant, and under icount two runs with the same
- * seed would differ by a few microseconds. From the idle thread, the
- * host's reading changes only how long idle waits. A busy CPU sends
- * nothing until it idles; the 16 KiB ring holds the events meanwhile (a
- * full ring drops and counts them).
+/* The idle thread sends: while UART0 has room it takes a byte from the
+ * agent's ring and writes it; with nothing to send it waits for the next
+ * interrupt (WFI); while UART0 is full it polls its status. No TX
+ * interrupt: QEMU completes a UART write at once while the PTY has room,
+ * and later, at a moment set by when the host reads, when it has none; a
+ * TX interrupt (or a transmit loop inside a task's event call) would then
+ * preempt the tasks at a host-dependent instant, and under icount two
+ * runs with the same seed would differ. A busy CPU sends nothing until it
+ * idles; the 16 KiB ring holds the events meanwhile (a full ring drops
+ * and counts them). A reset's polled flush (hc_reset) that preempts idle
+ * between its take and its write, a window of a few instructions, loses
+ * that byte and so cuts one frame before the reset (the host drops it on
+ * its checksum).
  *
- * The idle thread reads UART0's status after every IDLE_SPIN turns of a
- * nop loop, even with nothing to send, takes a byte only when the UART
- * has room and writes it at once, with no critical section. Each part
- * was measured (docs/AGENT.md, "Repeatability"): a critical section
- * here, taking the byte and then spinning on the UART, a RAM-only idle
- * loop, or a status read only every 32 turns, each left same-seed runs
- * a few µs apart; a read every turn halved QEMU's speed. The price: a
- * reset's polled flush (hc_reset) that preempts idle between its take
- * and its write, a window of a few instructions, loses that byte and so
- * cuts one frame before the reset (the host drops it on its checksum). */
+ * WFI: under `-icount shift=N,sleep=off` QEMU moves the virtual clock
+ * straight to the next timer's deadline while the CPU sleeps, so idle
+ * board time costs almost no host time, and the deadline is the
+ * firmware's own (TIMER0, the budget timer), the same in every run
+ * (docs/AGENT.md, "Repeatability"). The ring may get bytes from an
+ * interrupt between the check and the WFI; they wait for the next
+ * interrupt, at most a few milliseconds of board time.
+ *
+ * UART0 full means the PTY was full (the host had not read for a while)
+ * and QEMU will finish the byte when the PTY has room again. It does not
+ * while the CPU sleeps: with a WFI there the line stayed silent until the
+ * host wrote something (seen with a harness slowed to read every 50 ms:
+ * the run's last 253 frames dropped; polling, every such stall ended). */
 void hc_port_tx_kick(void) {}
-
-#ifndef IDLE_SPIN
-#define IDLE_SPIN 16
-#endif
 
 void board_tx_idle(void)
 {
 	uint8_t b;
-	for (int i = 0; i < IDLE_SPIN; i++)
-		__asm volatile("nop");
 	if (UART_STATE & UART_STATE_TXFULL)
-		return;
-	if (hc_tx_pull(&b))
+		return; /* the PTY is full: poll, never sleep (below) */
+	if (hc_tx_pull(&b)) {
 		UART_DATA = b;
+		return;
+	}
+	__asm volatile("wfi" ::: "memory");
 }
 
 void hc_port_tx_poll(uint8_t b)
@@ -108,18 +111,29 @@ void hc_port_reset(void)
 		;
 }
 
+/* TIMER0 as a one-shot: the count runs from delta to 0, and RELOAD is
+ * only a backstop, T0_BACKSTOP ticks (1 us). Under `-icount sleep=off`
+ * QEMU 7.2 moves the clock of a sleeping CPU (WFI) exactly onto the
+ * timer's deadline, and there the CMSDK timer's first expiry after it
+ * was started raises no interrupt (also with VALUE 0 and the delta in
+ * RELOAD): the counter just reloads, and with RELOAD = delta the CPU
+ * slept a whole delta more (measured: a release due 88 ms later came
+ * 176 ms later). The expiries after a reload do interrupt, so the
+ * backstop wakes the CPU 1 us late at worst; TIMER0_Handler stops the
+ * one-shot before it expires again. */
+#define T0_BACKSTOP 25u
+static int t0_oneshot;
+
 void board_timer0_at(uint64_t delta)
 {
-	if (delta == 0) {
-		TIMER_CTRL(TIMER0_BASE) = 0;
-		TIMER_INT(TIMER0_BASE) = 1;
-		return;
-	}
-	if (delta > 0x7FFFFFFFu)
-		delta = 0x7FFFFFFFu;
 	TIMER_CTRL(TIMER0_BASE) = 0;
 	TIMER_INT(TIMER0_BASE) = 1;
-	TIMER_RELOAD(TIMER0_BASE) = (uint32_t)delta;
+	t0_oneshot = 1;
+	if (delta == 0)
+		return;
+	if (delta > 0x7FFFFFFFu)
+		delta = 0x7FFFFFFFu;
+	TIMER_RELOAD(TIMER0_BASE) = T0_BACKSTOP;
 	TIMER_VALUE(TIMER0_BASE) = (uint32_t)delta;
 	TIMER_CTRL(TIMER0_BASE) = TIMER_CTRL_EN | TIMER_CTRL_IE;
 }
@@ -128,6 +142,7 @@ void board_timer0_periodic(uint32_t ticks)
 {
 	TIMER_CTRL(TIMER0_BASE) = 0;
 	TIMER_INT(TIMER0_BASE) = 1;
+	t0_oneshot = 0;
 	TIMER_RELOAD(TIMER0_BASE) = ticks;
 	TIMER_VALUE(TIMER0_BASE) = ticks;
 	TIMER_CTRL(TIMER0_BASE) = TIMER_CTRL_EN | TIMER_CTRL_IE;
@@ -149,12 +164,26 @@ void board_wdog_arm(uint32_t us)
 
 void board_wdog_kick(void) { WDOG_INTCLR = 1; /* clears and reloads the counter */ }
 
+/* Between runs the watchdog must not reset the board (PROTOCOL.md 2.5),
+ * and it must not be left able to reset it at the next GO either. QEMU
+ * 7.2's CMSDK watchdog counts even with CTRL 0, and its second expiry
+ * sets a reset status that only a machine reset clears: with RESEN off
+ * nothing happens then, but the next board_wdog_arm that sets RESEN
+ * resets the machine on the spot, with no NMI and so no WX and no WDT
+ * reason. With a 200 ms timeout any pause of 400 ms between runs did it
+ * (conform's starve test, after its 300 ms idle check). So between runs
+ * the counter is reloaded with its longest period (171 s) and the
+ * heartbeat kicks it every millisecond (board_wdog_idle): it never
+ * expires outside a run. */
 void board_wdog_off(void)
 {
 	WDOG_LOCK = WDOG_UNLOCK_KEY;
 	WDOG_CTRL = 0;
+	WDOG_LOAD = 0xFFFFFFFFu;
 	WDOG_INTCLR = 1;
 }
+
+void board_wdog_idle(void) { WDOG_INTCLR = 1; }
 
 void board_budget(uint64_t ticks)
 {
@@ -184,6 +213,7 @@ void board_init(void)
 	NVIC_IPR(IRQ_UART0_RX) = 0x40;
 	NVIC_IPR(IRQ_DUALTIMER) = 0x20;
 	NVIC_IPR(IRQ_STORM) = 0x60;
+	board_wdog_off(); /* counting since the reset: see board_wdog_off */
 	NVIC_ISER0 = (1u << IRQ_TIMER0) | (1u << IRQ_UART0_RX) | (1u << IRQ_DUALTIMER) | (1u << IRQ_STORM);
 }
 
@@ -191,6 +221,8 @@ void board_init(void)
 
 void TIMER0_Handler(void)
 {
+	if (t0_oneshot)
+		TIMER_CTRL(TIMER0_BASE) = 0; /* k_timer_isr arms it again */
 	TIMER_INT(TIMER0_BASE) = 1;
 	k_timer_isr();
 }

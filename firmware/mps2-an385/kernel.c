@@ -566,12 +566,8 @@ static void burst_main(void)
 	}
 }
 
-/* The idle thread spins rather than WFI: under `-icount shift=N,sleep=off`
- * QEMU 7.2 jumps the virtual clock ahead while the CPU sleeps, and we saw
- * it jump past TIMER0's deadline to the watchdog's second expiry (a reset
- * with no NMI first). Spinning keeps board time a pure function of the
- * instructions executed; the price is a host core while QEMU runs. The
- * idle thread also sends the agent's frames (board.c, board_tx_idle). */
+/* The idle thread sends the agent's frames and otherwise sleeps in WFI
+ * (board.c, board_tx_idle). */
 static void idle_main(void)
 {
 	for (;;)
@@ -825,6 +821,7 @@ void k_timer_isr(void)
 	uint32_t s = hc_port_enter();
 	if (heartbeat) {
 		(void)board_ticks(); /* counts TIMER1's wraps between runs */
+		board_wdog_idle();   /* never expires between runs (board.c) */
 		if (go_pending && --go_pending == 0)
 			start_run();
 		hc_port_exit(s);

@@ -46,6 +46,7 @@ void board_timer0_periodic(uint32_t ticks);
 void board_wdog_arm(uint32_t us);
 void board_wdog_kick(void);
 void board_wdog_off(void);
+void board_wdog_idle(void);
 void board_budget(uint64_t ticks); /* one-shot compute budget; 0: stop */
 void board_storm_prio(int prio);
 void board_tx_idle(void); /* the idle thread: send a byte from the agent's ring */

@@ -419,7 +419,8 @@ func (s *session) refusals() error {
 }
 
 // mainRun: trace level 1, a probe load burst scheduled (twice with one id
-// on v2), GO (twice with one id on v2), CF and ID during the run, DN.
+// on v2), GO (twice with one id on v2), DN. (CF and ID during a run are
+// sent in stopRun's run, which cannot end before they arrive.)
 func (s *session) mainRun() error {
 	if a, err := s.command(&wire.Command{Type: wire.TypeConfig, Key: "trace", Value: "1"}); err != nil {
 		return err
@@ -479,14 +480,6 @@ func (s *session) mainRun() error {
 	if goAt, found = s.goEvent(mark); !found {
 		s.v.fail("done", "no GO event after %s was answered", name(goc))
 		return stop("the run did not start")
-	}
-	if _, err := s.expectNak(wire.Command{Type: wire.TypeConfig, Key: "trace", Value: "1"}, "busy"); err != nil {
-		return err
-	}
-	if s.proto >= 2 {
-		if err := s.identifyRunning(); err != nil {
-			return err
-		}
 	}
 	gotDN := slices.ContainsFunc(s.log[mark:], func(r *rec) bool { return r.typ == wire.TypeDone })
 	if !gotDN {
@@ -776,9 +769,13 @@ func (s *session) blackBox(wx *rec) error {
 	return nil
 }
 
-// stopRun: SP during a run ends it (v2: final SM, DN, then the AK).
+// stopRun: a run until SP (GO 0), so that the commands sent during it
+// reach the board while it runs however fast its clock goes against the
+// host's (a board under QEMU's icount idles through a 1.5 s run in a few
+// milliseconds): CF is refused busy, ID sends the table and the run goes
+// on (v2); then SP ends it (v2: final SM, DN, then the AK).
 func (s *session) stopRun() error {
-	goc := wire.Command{Type: wire.TypeStart, Duration: uint64((10 * time.Second).Microseconds())}
+	goc := wire.Command{Type: wire.TypeStart, Duration: 0}
 	if a, err := s.command(&goc); err != nil || !a.ok {
 		if err == nil {
 			return stop("%s: %s", name(goc), ackText(a))
@@ -793,6 +790,14 @@ func (s *session) stopRun() error {
 		return found && r.time >= goAt+100_000
 	}); err != nil {
 		return err
+	}
+	if _, err := s.expectNak(wire.Command{Type: wire.TypeConfig, Key: "trace", Value: "1"}, "busy"); err != nil {
+		return err
+	}
+	if s.proto >= 2 {
+		if err := s.identifyRunning(); err != nil {
+			return err
+		}
 	}
 	sp := wire.Command{Type: wire.TypeStop}
 	a, err := s.command(&sp)

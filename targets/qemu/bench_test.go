@@ -21,12 +21,14 @@ func runLoad(tb testing.TB, tg targets.Target, dur time.Duration) (time.Duration
 	clk := targets.ClockOf(tg)
 	r := wire.NewReader(tg)
 	var tbl wire.Table
+	waiting, n := "the table (TE)", 0
 	next := func() *wire.Frame {
 		tg.SetReadDeadline(clk.Now().Add(30 * time.Second))
 		f, err := r.Next()
 		if err != nil {
-			tb.Fatalf("%s: %v", tg.Name(), err)
+			tb.Fatalf("%s: waiting for %s after %d frames: %v", tg.Name(), waiting, n, err)
 		}
+		n++
 		return f
 	}
 	for f := next(); f.Type != wire.TypeTableEnd; f = next() {
@@ -43,6 +45,7 @@ func runLoad(tb testing.TB, tg targets.Target, dur time.Duration) (time.Duration
 			tb.Fatal(err)
 		}
 	}
+	waiting = "DN"
 	cpu := map[int32]uint64{}
 	var start time.Time
 	var on int32 = -1

@@ -366,6 +366,9 @@ func (t *Target) Inject(p []byte) {
 func (t *Target) drain() {
 	b := make([]byte, 64<<10)
 	for {
+		if drainPause > 0 {
+			time.Sleep(drainPause) // tests only: a harness that reads late
+		}
 		n, err := t.Target.Read(b)
 		t.mu.Lock()
 		t.buf = append(t.buf, b[:n]...)
@@ -379,6 +382,10 @@ func (t *Target) drain() {
 		}
 	}
 }
+
+// drainPause delays each read of the PTY (tests: a slow harness fills
+// the PTY, and the firmware must get its line back by itself).
+var drainPause time.Duration
 
 func (t *Target) wake() {
 	select {
