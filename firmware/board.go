@@ -228,6 +228,18 @@ func (b *Board) AdvanceTo(t int64) {
 	b.tx.advance(b.now)
 }
 
+// Release gives the board's transmit buffer back for another board: what
+// was not read yet is lost, as on a board switched off. The board still
+// works after it.
+func (b *Board) Release() { b.tx.release() }
+
+// Readable is how many bytes the UART has finished sending by Now() and
+// Read has not returned yet.
+func (b *Board) Readable() int {
+	b.tx.advance(b.now)
+	return int(b.tx.ready-b.tx.base) - b.tx.rd
+}
+
 // Read copies bytes the UART has finished sending by Now() into p.
 func (b *Board) Read(p []byte) int {
 	b.tx.advance(b.now)

@@ -50,23 +50,27 @@ type timerHeap []timer
 func (h *timerHeap) push(t timer) {
 	*h = append(*h, t)
 	s := *h
+	// Sift up with a hole: parents move down, t is written once.
 	i := len(s) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !s[i].less(&s[p]) {
+		if !t.less(&s[p]) {
 			break
 		}
-		s[i], s[p] = s[p], s[i]
+		s[i] = s[p]
 		i = p
 	}
+	s[i] = t
 }
 
 func (h *timerHeap) pop() timer {
 	s := *h
 	top := s[0]
 	n := len(s) - 1
-	s[0] = s[n]
+	last := s[n]
 	s = s[:n]
+	// Sift the last timer down from the root with a hole: children move
+	// up, it is written once.
 	i := 0
 	for {
 		l := 2*i + 1
@@ -77,11 +81,14 @@ func (h *timerHeap) pop() timer {
 		if r := l + 1; r < n && s[r].less(&s[l]) {
 			m = r
 		}
-		if !s[m].less(&s[i]) {
+		if !s[m].less(&last) {
 			break
 		}
-		s[i], s[m] = s[m], s[i]
+		s[i] = s[m]
 		i = m
+	}
+	if n > 0 {
+		s[i] = last
 	}
 	*h = s
 	return top

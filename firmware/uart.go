@@ -1,5 +1,11 @@
 package firmware
 
+import (
+	"sync"
+
+	"github.com/hilchaos/hilchaos/targets/wire"
+)
+
 // uart is the board's transmit side: frames are appended to buf with the
 // wire encoders; with a baud rate each frame becomes readable when its last
 // byte has left the line (10 bit-times a byte, frames back to back), and a
@@ -18,6 +24,11 @@ type uart struct {
 
 	pend     []pendFrame // frames still on the line, in order
 	pendHead int
+
+	// lineNS[n] is the time n bytes take on the line (ns, rounded up),
+	// for every frame length a receiver accepts: a division per frame
+	// otherwise.
+	lineNS []int64
 }
 
 type pendFrame struct {
@@ -28,9 +39,41 @@ type pendFrame struct {
 func (u *uart) init(baud, txBuf int) {
 	u.baud = int64(baud)
 	u.txBuf = int64(txBuf)
-	u.buf = make([]byte, 0, 64<<10)
+	u.buf = (*txPool.Get().(*[]byte))[:0]
 	u.pend = make([]pendFrame, 0, 256)
+	if baud > 0 {
+		if t, ok := lineTables.Load(baud); ok {
+			u.lineNS = t.([]int64)
+		} else {
+			u.lineNS = make([]int64, 2*wire.MaxFrame)
+			for n := range u.lineNS {
+				u.lineNS[n] = u.bytesNS(n)
+			}
+			lineTables.Store(baud, u.lineNS)
+		}
+	}
 }
+
+// txPool keeps the transmit buffers of released boards; lineTables the
+// lineNS tables by baud rate (read only once made).
+var (
+	txPool     = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+	lineTables sync.Map
+)
+
+// release gives the transmit buffer back to txPool; the UART still works
+// after it (with a buffer of its own).
+func (u *uart) release() {
+	if u.buf != nil {
+		b := u.buf[:0]
+		u.buf, u.rd, u.base, u.ready = nil, 0, u.base+int64(len(u.buf)), u.base+int64(len(u.buf))
+		u.pend, u.pendHead = u.pend[:0], 0
+		txPool.Put(&b)
+	}
+}
+
+// bytesNS is the time n bytes take on the line, rounded up to the ns.
+func (u *uart) bytesNS(n int) int64 { return (int64(n)*1e10 + u.baud - 1) / u.baud }
 
 // fits reports whether n more bytes fit in the transmit buffer at time now.
 func (u *uart) fits(now int64, n int) bool {
@@ -62,7 +105,11 @@ func (u *uart) commit(now int64, start int) bool {
 		return true
 	}
 	t := max(now, u.free)
-	t += (int64(n)*1e10 + u.baud - 1) / u.baud
+	if n < len(u.lineNS) {
+		t += u.lineNS[n]
+	} else {
+		t += u.bytesNS(n)
+	}
 	u.free = t
 	u.pend = append(u.pend, pendFrame{end: end, at: t})
 	return true

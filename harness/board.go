@@ -43,7 +43,16 @@ type boardFaults struct {
 	// log is the first MaxFaultLog firings handed out; planned counts all.
 	log     []PlannedFault
 	planned int
-	recent  [burstWindow]PlannedFault // ring of the latest firings, by ID
+	// recent is a ring of the latest firings, by ID modulo burstWindow,
+	// grown as IDs come: a run that plans a hundred faults does not
+	// allocate (and clear) room for thousands.
+	recent []recentFiring
+}
+
+// recentFiring is what burstPriority needs of a firing.
+type recentFiring struct {
+	id   uint32
+	spec *FaultSpec
 }
 
 // Next implements drive.Source: the next firing with the command that
@@ -57,7 +66,11 @@ func (b *boardFaults) Next() (drive.Fault, wire.FaultCmd, bool) {
 		b.log = append(b.log, pf)
 	}
 	b.planned++
-	b.recent[pf.ID%burstWindow] = pf
+	i := int(pf.ID % burstWindow)
+	if i >= len(b.recent) {
+		b.recent = append(b.recent, make([]recentFiring, i+1-len(b.recent))...)
+	}
+	b.recent[i] = recentFiring{id: pf.ID, spec: pf.spec}
 	if pc, ok := pf.spec.Fault.(*faults.PowerCycle); ok {
 		// The host's to carry out, never the board's.
 		return drive.Fault{ID: pf.ID, AtUS: pf.At, Power: true, Off: pc.Off, Name: pf.Name}, wire.FaultCmd{}, true
@@ -70,8 +83,12 @@ func (b *boardFaults) Next() (drive.Fault, wire.FaultCmd, bool) {
 // burstPriority gives the priority of load-burst firing id, for the
 // inversion analysis.
 func (b *boardFaults) burstPriority(id uint32) (int, bool) {
-	pf := b.recent[id%burstWindow]
-	if pf.spec == nil || pf.ID != id {
+	i := int(id % burstWindow)
+	if i >= len(b.recent) {
+		return 0, false
+	}
+	pf := b.recent[i]
+	if pf.spec == nil || pf.id != id {
 		return 0, false
 	}
 	if lb, ok := pf.spec.Fault.(*faults.LoadBurst); ok {

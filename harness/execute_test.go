@@ -153,14 +153,18 @@ func TestPoolRetriesElsewhereAndQuarantines(t *testing.T) {
 		{Name: "b", Target: "flakyrig://b", MaxConsecutiveErrors: 2},
 		{Name: "c", Target: "flakyrig://c", MaxConsecutiveErrors: 2},
 	}
-	c := flakyCampaign(t, "rigs:test", 9, "")
+	// Enough runs that the dead rig b is handed a second one while a and
+	// c are busy (the pool hands a run to the first free rig, and a
+	// simulated run of 2 s takes well under a millisecond).
+	const runs = 60
+	c := flakyCampaign(t, "rigs:test", runs, "")
 	dir := t.TempDir()
 	st, err := OpenStore(dir)
 	require.NoError(t, err)
 	defer st.Close()
 	sum, err := Execute(context.Background(), c, Options{Rigs: farm.NewPool(rigs), Store: st})
 	require.NoError(t, err)
-	require.Len(t, sum.Runs, 9)
+	require.Len(t, sum.Runs, runs)
 	for i, r := range sum.Runs {
 		assert.Equal(t, i, r.Index)
 		assert.Equal(t, Pass, r.Verdict)
@@ -178,11 +182,11 @@ func TestPoolRetriesElsewhereAndQuarantines(t *testing.T) {
 	assert.Equal(t, 2, hb.Errors)
 	assert.Contains(t, hb.Reason, "2 rig errors in a row")
 	assert.False(t, sum.Rigs[0].Quarantined)
-	assert.Equal(t, 9, sum.Rigs[0].Passed+sum.Rigs[2].Passed)
+	assert.Equal(t, runs, sum.Rigs[0].Passed+sum.Rigs[2].Passed)
 	assert.Len(t, sum.RigErrors, 2)
 	recs, _, err := ReadRuns(filepath.Clean(dir))
 	require.NoError(t, err)
-	require.Len(t, recs, 9)
+	require.Len(t, recs, runs)
 }
 
 // A rig with a power argv is power-cycled before it is quarantined, and the
@@ -193,7 +197,10 @@ func TestPoolPowerCyclesBeforeQuarantine(t *testing.T) {
 		{Name: "a", Target: "flakyrig://a", MaxConsecutiveErrors: 1},
 		{Name: "b", Target: "flakyrig://b", MaxConsecutiveErrors: 1, Power: []string{"true", "{port}"}, CommandTimeout: 10 * time.Second},
 	}
-	sum, err := Execute(context.Background(), flakyCampaign(t, "rigs:test", 6, ""), Options{Rigs: farm.NewPool(rigs)})
+	// Enough runs that rig a is still busy when b's power cycle (a
+	// process) is over and b takes a run again: a simulated run of 2 s
+	// takes well under a millisecond.
+	sum, err := Execute(context.Background(), flakyCampaign(t, "rigs:test", 60, ""), Options{Rigs: farm.NewPool(rigs)})
 	require.NoError(t, err)
 	hb := sum.Rigs[1]
 	assert.True(t, hb.Quarantined)

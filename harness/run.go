@@ -322,6 +322,12 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	o := observed(obs)
 	o.Brick = brick != nil
 	score.Judge(rec, ref, c.criteria(), o)
+	// Every figure is in the records now.
+	for _, ob := range []*Observation{obs, refObs} {
+		if ob != nil && ob.Observation != nil && ob.Analyzer != nil {
+			ob.Analyzer.Release()
+		}
+	}
 	return rec, nil
 }
 

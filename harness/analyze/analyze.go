@@ -19,8 +19,6 @@
 package analyze
 
 import (
-	"github.com/HdrHistogram/hdrhistogram-go"
-
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
@@ -57,9 +55,9 @@ type Task struct {
 	ExecOverWCET  uint64 // jobs that ran longer than the declared WCET
 	Preemptions   uint64
 	MaxJitter     int64 // largest |release interval - period|
-	Hist          *hdrhistogram.Histogram
-	BlockHist     *hdrhistogram.Histogram // per job, jobs that blocked at all
-	CensHist      *hdrhistogram.Histogram // the censored samples of Hist (nil until the first)
+	Hist          *Histogram
+	BlockHist     *Histogram // per job, jobs that blocked at all
+	CensHist      *Histogram // the censored samples of Hist (nil until the first)
 
 	lockBlock []int64 // worst single wait per lock (by lock order)
 	lockCS    []int64 // longest critical section per lock (CPU time while holding)
@@ -271,8 +269,8 @@ func (a *Analyzer) SetTable(t *wire.Table) {
 	for _, ti := range t.Tasks {
 		tk := a.byName[ti.Name]
 		if tk == nil {
-			tk = &Task{Name: ti.Name, Hist: hdrhistogram.New(histMin, histMax, histDigits),
-				BlockHist: hdrhistogram.New(histMin, histMax, histDigits), blockedOn: -1, lastRelease: -1,
+			tk = &Task{Name: ti.Name, Hist: newHistogram(),
+				BlockHist: newHistogram(), blockedOn: -1, lastRelease: -1,
 				ep: episode{medRun: -1}}
 			a.byName[ti.Name] = tk
 			a.order = append(a.order, tk)
@@ -311,11 +309,11 @@ func (a *Analyzer) Reset(t int64) {
 			k := (tk.pHead + i) % len(tk.pending)
 			r := t - tk.pending[k]
 			tk.Censored++
-			_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
+			tk.Hist.RecordValue(min(max(r, histMin), histMax))
 			if tk.CensHist == nil {
-				tk.CensHist = hdrhistogram.New(histMin, histMax, histDigits)
+				tk.CensHist = newHistogram()
 			}
-			_ = tk.CensHist.RecordValue(min(max(r, histMin), histMax))
+			tk.CensHist.RecordValue(min(max(r, histMin), histMax))
 			if r > tk.MaxResponse {
 				tk.MaxResponse, tk.MaxResponseAt = r, t
 			}
@@ -613,7 +611,7 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 	if r > tk.MaxResponse {
 		tk.MaxResponse, tk.MaxResponseAt = r, t
 	}
-	_ = tk.Hist.RecordValue(min(max(r, histMin), histMax))
+	tk.Hist.RecordValue(min(max(r, histMin), histMax))
 	if a.gapCut(tk, t-r) {
 		// What the host rebuilds from the events (blocking, CPU time) is
 		// unknown for a job that straddled lost telemetry: left out.
@@ -630,7 +628,7 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 		tk.blockedOn = -1
 	}
 	if tk.jobBlocked > 0 {
-		_ = tk.BlockHist.RecordValue(min(max(tk.jobBlocked, histMin), histMax))
+		tk.BlockHist.RecordValue(min(max(tk.jobBlocked, histMin), histMax))
 	}
 	if tk.jobBlocked > tk.MaxBlocking {
 		tk.MaxBlocking, tk.MaxBlockingAt = tk.jobBlocked, t
@@ -857,7 +855,7 @@ func (a *Analyzer) Summary(s *wire.Summary) {
 		tk.MaxResponse, tk.MaxResponseAt = s.MaxResp, int64(s.Time)
 	}
 	if s.Jobs > 0 && s.MaxResp > 0 {
-		_ = tk.Hist.RecordValue(min(s.MaxResp, histMax))
+		tk.Hist.RecordValue(min(s.MaxResp, histMax))
 	}
 }
 
@@ -948,41 +946,35 @@ func (a *Analyzer) Tasks() map[string]TaskResult {
 // minimum to max.
 // censoredBins counts, in each bin of out (made by bins from all), the
 // samples of cens, the censored part of all.
-func censoredBins(out []Bin, all, cens *hdrhistogram.Histogram, maxV int64) {
+func censoredBins(out []Bin, all, cens *Histogram, maxV int64) {
 	if cens == nil || len(out) == 0 {
 		return
 	}
 	lo := all.Min()
 	width := binWidth(lo, maxV)
-	for _, b := range cens.Distribution() {
-		if b.Count == 0 {
-			continue
-		}
-		le := binEdge(b.To, lo, width, maxV)
+	cens.bars(func(_, to, count int64) {
+		le := binEdge(to, lo, width, maxV)
 		for k := range out {
 			if out[k].LeUS >= le {
-				out[k].Censored += b.Count
+				out[k].Censored += count
 				break
 			}
 		}
-	}
+	})
 }
 
-func bins(h *hdrhistogram.Histogram, maxV int64) []Bin {
+func bins(h *Histogram, maxV int64) []Bin {
 	lo := h.Min()
 	width := binWidth(lo, maxV)
 	out := make([]Bin, 0, histBins)
-	for _, b := range h.Distribution() {
-		if b.Count == 0 {
-			continue
-		}
-		le := binEdge(b.To, lo, width, maxV)
+	h.bars(func(_, to, count int64) {
+		le := binEdge(to, lo, width, maxV)
 		if n := len(out); n > 0 && out[n-1].LeUS == le {
-			out[n-1].Count += b.Count
+			out[n-1].Count += count
 		} else {
-			out = append(out, Bin{LeUS: le, Count: b.Count})
+			out = append(out, Bin{LeUS: le, Count: count})
 		}
-	}
+	})
 	return out
 }
 
@@ -1001,6 +993,18 @@ func binEdge(to, lo, width, maxV int64) int64 {
 		return lo
 	}
 	return min(lo+int64(i+1)*width, maxV)
+}
+
+// Release gives the memory of the tasks' histograms back for other
+// analyzers, once every figure wanted of a and its tasks is taken (a
+// campaign's runs take them when the run's record is made): their
+// histograms are empty after it.
+func (a *Analyzer) Release() {
+	for _, tk := range a.order {
+		tk.Hist.release()
+		tk.BlockHist.release()
+		tk.CensHist.release()
+	}
 }
 
 // Order returns the tasks in the order the board first declared them.

@@ -2,8 +2,6 @@ package analyze
 
 import (
 	"fmt"
-
-	"github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // The timing oracle: response-time analysis (RTA) of the task set the board
@@ -205,13 +203,13 @@ func (a *Analyzer) blockingTerm(tk *Task) (int64, string) {
 }
 
 // above counts recorded values above v.
-func above(h *hdrhistogram.Histogram, v int64) int64 {
+func above(h *Histogram, v int64) int64 {
 	var n int64
-	for _, b := range h.Distribution() {
-		if b.From > v {
-			n += b.Count
+	h.bars(func(from, _, count int64) {
+		if from > v {
+			n += count
 		}
-	}
+	})
 	return n
 }
 

@@ -23,6 +23,7 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 	}
 	defer func() {
 		s.stats()
+		s.r.Release()
 		if s.host != nil {
 			s.obs.Clock = s.host.result()
 		}

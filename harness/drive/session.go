@@ -129,6 +129,12 @@ type session struct {
 
 	stamp *stampReader
 	host  *hostClock // receive times; nil when the target owns time (sim)
+	// virt is the target's clock in ns when it offers it as a number (the
+	// sim: virtual time), virt0 its reading at start: hostUS asks it for
+	// every event, and time.Time arithmetic would cost more than the rest
+	// of the event's bookkeeping.
+	virt  func() int64
+	virt0 int64
 
 	power powerState // power cycles the host carries out (power.go)
 
@@ -182,6 +188,10 @@ func newSession(t targets.Target, cfg *Config) *session {
 		s.power.exact = bc
 	}
 	s.start = s.clk.Now()
+	if v, ok := s.clk.(virtualClock); ok {
+		s.virt = v.VirtualNS
+		s.virt0 = v.VirtualNS()
+	}
 	if stamp != nil {
 		stamp.start = s.start
 		s.stamp = stamp
@@ -200,8 +210,15 @@ func (s *session) hostUS() float64 {
 	if s.stamp != nil {
 		return s.stamp.atUS
 	}
+	if s.virt != nil {
+		return float64(s.virt()-s.virt0) / 1e3
+	}
 	return float64(s.clk.Now().Sub(s.start)) / 1e3
 }
+
+// virtualClock is a targets.Clock that also tells its time as ns since
+// its own epoch: Now() is that epoch plus VirtualNS().
+type virtualClock interface{ VirtualNS() int64 }
 
 // next reads one frame, failing with errTimeout once the deadline passes.
 // Commands due for a resend are sent meanwhile.

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -51,7 +52,8 @@ var Level = gzip.HuffmanOnly
 type Writer struct {
 	f     *os.File
 	bw    *bufio.Writer
-	gz    *gzip.Writer
+	gz    *gzip.Writer // nil once closed
+	level int
 	now   func() time.Time
 	start time.Time
 	hdr   [2 * binary.MaxVarintLen64]byte
@@ -68,9 +70,8 @@ func Create(path, target string, now func() time.Time) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	bw := bufio.NewWriterSize(f, 64<<10)
-	gz, _ := gzip.NewWriterLevel(bw, Level)
-	w := &Writer{f: f, bw: bw, gz: gz, now: now, start: now()}
+	bw, gz := writers(f)
+	w := &Writer{f: f, bw: bw, gz: gz, level: Level, now: now, start: now()}
 	name := strings.Map(func(r rune) rune {
 		if r < ' ' || r > '~' {
 			return '_'
@@ -87,7 +88,7 @@ func Create(path, target string, now func() time.Time) (*Writer, error) {
 // Write logs p as one chunk received now. It never fails the caller's read
 // path: the first error is kept and returned by Close.
 func (w *Writer) Write(p []byte) (int, error) {
-	if w.err != nil || len(p) == 0 {
+	if w.err != nil || len(p) == 0 || w.gz == nil {
 		return len(p), nil
 	}
 	n := binary.PutUvarint(w.hdr[:], uint64(w.now().Sub(w.start)))
@@ -100,10 +101,39 @@ func (w *Writer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// pooled is a compressor and its output buffer, kept for the next log: a
+// campaign on the simulator writes a log every few dozen milliseconds,
+// and a new compressor is some 300 KB to allocate and clear.
+type pooled struct {
+	bw    *bufio.Writer
+	gz    *gzip.Writer
+	level int
+}
+
+var writerPool sync.Pool
+
+// writers returns a buffer and a compressor at Level writing to f.
+func writers(f *os.File) (*bufio.Writer, *gzip.Writer) {
+	if p, ok := writerPool.Get().(*pooled); ok && p.level == Level {
+		p.bw.Reset(f)
+		p.gz.Reset(p.bw)
+		return p.bw, p.gz
+	}
+	bw := bufio.NewWriterSize(f, 64<<10)
+	gz, _ := gzip.NewWriterLevel(bw, Level)
+	return bw, gz
+}
+
 // Close flushes the log, syncs it (and its directory entry) to disk and
 // closes it: a record that points at a trace is stored after this returns.
 func (w *Writer) Close() error {
+	if w.gz == nil {
+		return fmt.Errorf("trace log %s: closed twice", w.f.Name())
+	}
 	err := errors.Join(w.err, w.gz.Close(), w.bw.Flush(), w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())))
+	w.bw.Reset(nil)
+	writerPool.Put(&pooled{bw: w.bw, gz: w.gz, level: w.level})
+	w.gz, w.bw = nil, nil
 	if err != nil {
 		return fmt.Errorf("trace log %s: %w", w.f.Name(), err)
 	}

@@ -133,6 +133,9 @@ func (t *Target) Profile() *firmware.Profile { return t.profile }
 // Now implements targets.Clock: the board's virtual time.
 func (t *Target) Now() time.Time { return Epoch.Add(time.Duration(t.board.Now())) }
 
+// VirtualNS is the board's virtual time in ns: Now() is Epoch plus it.
+func (t *Target) VirtualNS() int64 { return t.board.Now() }
+
 // SetReadDeadline implements targets.Target, in virtual time.
 func (t *Target) SetReadDeadline(d time.Time) error {
 	if d.IsZero() {
@@ -161,15 +164,16 @@ func (t *Target) Read(p []byte) (int, error) {
 	}
 	// At least one byte: a one-byte p must still run the board.
 	enough := max(min(len(p)/2, readAhead), 1)
-	n := 0
 	for {
-		n += t.board.Read(p[n:])
-		if n >= enough {
-			return n, nil
+		// The bytes stay in the board's buffer until the read returns:
+		// copying them frame by frame as they become readable would
+		// cost more than making them.
+		if t.board.Readable() >= enough {
+			return t.board.Read(p), nil
 		}
 		next, ok := t.board.NextEvent()
 		if !ok || (t.deadline >= 0 && next > t.deadline) {
-			if n > 0 {
+			if n := t.board.Read(p); n > 0 {
 				return n, nil
 			}
 			if t.deadline < 0 {
@@ -195,6 +199,9 @@ func (t *Target) Write(p []byte) (int, error) {
 
 // Close implements targets.Target.
 func (t *Target) Close() error {
+	if !t.closed {
+		t.board.Release()
+	}
 	t.closed = true
 	return nil
 }

@@ -141,6 +141,9 @@ func (f *Frame) name(i int) string { return string(f.Fields[i]) }
 
 // Event decodes an EV or BX frame. It does not allocate unless it fails.
 func (f *Frame) Event() (Event, error) {
+	if f.evOK && f.Type == TypeEvent {
+		return f.ev, nil
+	}
 	if f.Type != TypeEvent && f.Type != TypeBlackBox {
 		return Event{}, fmt.Errorf("%w: %v frame, want EV or BX", ErrWrongType, f.Type)
 	}

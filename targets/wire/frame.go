@@ -20,6 +20,10 @@ type Frame struct {
 	NField int
 	Fields [MaxFields][]byte
 	Line   []byte // the frame from '$' up to (not including) the line end
+
+	// ev is the decoded event of an EV frame parsed by parseEventLine.
+	ev   Event
+	evOK bool
 }
 
 // Arity is the number of fields a frame of type t must have: between min
@@ -137,6 +141,16 @@ func parseFrame(line []byte, f *Frame) error {
 	if n == 0 || line[0] != '$' {
 		return ErrMalformed
 	}
+	if n > 4 && line[1] == 'E' && line[2] == 'V' && line[3] == ',' && parseEventLine(line, f) {
+		return nil
+	}
+	return parseGeneral(line, f)
+}
+
+// parseGeneral is parseFrame for any frame type.
+func parseGeneral(line []byte, f *Frame) error {
+	n := len(line)
+	f.evOK = false
 	if n < 6 || line[n-5] != '*' {
 		return ErrBadCRC
 	}

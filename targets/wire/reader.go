@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 // Stats counts what a Reader saw on the line.
@@ -72,7 +73,21 @@ func (r *Reader) ReportConsole(on bool) { r.conReports = on }
 
 // NewReader returns a Reader that reads from r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{rd: r, buf: make([]byte, bufSize)}
+	return &Reader{rd: r, buf: *bufPool.Get().(*[]byte)}
+}
+
+// bufPool keeps the buffers of released Readers: a campaign of short runs
+// on the simulator opens two Readers per run.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
+
+// Release gives r's buffer back for another Reader. r must not be used
+// after it, nor any Frame it returned.
+func (r *Reader) Release() {
+	if r.buf != nil {
+		b := r.buf[:bufSize:bufSize]
+		r.buf = nil
+		bufPool.Put(&b)
+	}
 }
 
 // Reset discards all buffered data, state and counters and makes r read
@@ -110,31 +125,39 @@ func (r *Reader) Next() (*Frame, error) {
 			end := min(r.w, r.r+MaxFrame)
 			seg := buf[r.r+1 : end]
 			nl := bytes.IndexByte(seg, '\n')
-			head := seg
-			if nl >= 0 {
-				head = seg[:nl]
-			}
-			if d := bytes.IndexByte(head, '$'); d >= 0 {
-				r.stats.Truncated++
-				r.r += 1 + d
-				continue
-			}
 			if nl >= 0 {
 				line := buf[r.r : r.r+1+nl]
-				r.r += nl + 2
-				r.state = stOutside
 				if n := len(line); line[n-1] == '\r' {
 					line = line[:n-1]
 				}
-				switch parseFrame(line, &r.f) {
-				case nil:
+				// The line is parsed before it is searched for a '$':
+				// one after the first makes it fail to parse (a '$' is
+				// neither a field byte nor a hex digit), so a frame that
+				// parses had none, and the search is only for failures.
+				err := parseFrame(line, &r.f)
+				if err == nil {
+					r.r += nl + 2
+					r.state = stOutside
 					r.stats.Frames++
 					return &r.f, nil
-				case ErrBadCRC:
+				}
+				if d := bytes.IndexByte(seg[:nl], '$'); d >= 0 {
+					r.stats.Truncated++
+					r.r += 1 + d
+					continue
+				}
+				r.r += nl + 2
+				r.state = stOutside
+				if err == ErrBadCRC {
 					r.stats.BadCRC++
-				default:
+				} else {
 					r.stats.Malformed++
 				}
+				continue
+			}
+			if d := bytes.IndexByte(seg, '$'); d >= 0 {
+				r.stats.Truncated++
+				r.r += 1 + d
 				continue
 			}
 			if end-r.r >= MaxFrame {
