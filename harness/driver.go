@@ -191,7 +191,7 @@ func linkInfo(t targets.Target, o *drive.Observation) *LinkInfo {
 func telemetryOf(t drive.Telemetry) Telemetry {
 	return Telemetry{Frames: t.Frames, BadCRC: t.BadCRC, Malformed: t.Malformed, TooLong: t.TooLong,
 		Garbage: t.Garbage, Lost: t.Lost, Dropped: t.Dropped, Truncated: t.Truncated, Gaps: t.Gaps,
-		Console: t.Console, Retries: t.Retries, Reasks: t.Reasks}
+		Console: t.Console, Retries: t.Retries, Reasks: t.Reasks, Stalls: t.Stalls}
 }
 
 func resetsOf(rs []drive.Reset) []ResetEvent {

@@ -134,6 +134,7 @@ type Telemetry struct {
 	Console   uint64 // console lines
 	Retries   uint64 // commands sent again with the same id
 	Reasks    uint64 // ID commands sent because the banner or table was lost
+	Stalls    uint64 // silences past the liveness timeout that ended when the board was asked
 }
 
 // Firmware is the identity a board gave in its BOOT banner.

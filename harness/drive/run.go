@@ -128,6 +128,18 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 		}
 		s.resetNew = false
 		err := s.observe(ctx)
+		for errors.Is(err, errTimeout) {
+			// Silence: a hang, a lost DN or banner, or a board that
+			// was only stalled and talks again when asked.
+			resumed, serr := s.silence(ctx)
+			if serr != nil {
+				return s.obs, serr
+			}
+			if !resumed {
+				break
+			}
+			err = s.observe(ctx)
+		}
 		switch {
 		case err == nil && s.done:
 			return s.finish(), nil
@@ -135,9 +147,6 @@ func Run(ctx context.Context, t targets.Target, cfg Config) (*Observation, error
 			// The board reset: the loop waits for its table and re-arms
 			// what is left.
 		case errors.Is(err, errTimeout):
-			if err := s.silence(ctx); err != nil {
-				return s.obs, err
-			}
 			if s.done {
 				return s.finish(), nil
 			}
@@ -181,8 +190,18 @@ const maxResetsBeforeGo = 20
 // lost; the same boot with the run's board time passed is a run whose DN
 // was lost (PG makes the board repeat it). A board that answers nothing is
 // hung: it is reset.
-func (s *session) silence(ctx context.Context) error {
+//
+// A board whose run events come again while it is asked was stalled, not
+// hung (QEMU's CPU asleep with its wake-up lost, a port that held its
+// bytes): resumed is true, and the run is observed on. So is a run whose
+// DN came in meanwhile (done).
+func (s *session) silence(ctx context.Context) (resumed bool, err error) {
 	resets := s.obs.ResetCount
+	lastRun := s.lastRun
+	// talked: the run ended or went on while the board was asked.
+	talked := func() bool {
+		return s.obs.ResetCount == resets && (s.done || (s.running && s.lastRun > lastRun))
+	}
 	alive := false        // the board answered a command
 	boardNow := int64(-1) // run time now by the board's clock, if a banner said
 	if s.boot.Proto >= wire.ProtoV2 {
@@ -197,23 +216,26 @@ func (s *session) silence(ctx context.Context) error {
 			})
 		}
 		if s.obs.ResetCount != resets {
-			return nil // rebooted: the loop re-arms
+			return false, nil // rebooted: the loop re-arms
 		}
 		alive = err == nil
 		if alive && s.boot.Uptime != uptime {
 			boardNow = s.base + int64(s.boot.Uptime) - s.origin
 		}
 	}
+	if talked() {
+		return s.stalled(), nil
+	}
 	if !alive {
 		// A v1 board, or no answer to ID: does it answer a ping?
 		id, err := s.command(wire.Command{Type: wire.TypePing}, "PG")
 		if err != nil {
-			return err
+			return false, err
 		}
 		if err := s.await(ctx, "PG", id); err == nil {
 			alive = true
 		} else if errors.Is(err, errReset) {
-			return nil
+			return false, nil
 		}
 	}
 	if alive && s.running {
@@ -226,33 +248,43 @@ func (s *session) silence(ctx context.Context) error {
 			// The run is over and its DN was lost: a v2 board repeats
 			// it for a ping; time says so for the others.
 			if err := s.probeDone(ctx); err != nil {
-				return err
+				return false, err
 			}
 			if !s.done && s.obs.ResetCount == resets {
 				s.lastRun = max(s.lastRun, min(boardNow, s.segEnd))
 				s.running, s.done = false, true
 			}
-			return nil
+			return false, nil
 		}
+	}
+	if talked() {
+		return s.stalled(), nil
 	}
 	// Silence while the board should talk: a hang. Reset it.
 	s.resetSeen(ResetHang, "", 0)
 	s.newBoot()
 	if r, ok := s.t.(targets.Resetter); ok {
 		if err := r.ResetBoard(); err != nil {
-			return s.infra("reset after hang: %v", err)
+			return false, s.infra("reset after hang: %v", err)
 		}
 		s.rsIDs = append(s.rsIDs, 0) // the banner that follows answers the reset
 		s.booted = false
-		return nil
+		return false, nil
 	}
 	id, err := s.command(wire.Command{Type: wire.TypeReset}, "RS")
 	if err != nil {
-		return err
+		return false, err
 	}
 	s.rsIDs = append(s.rsIDs, id)
 	s.booted = false
-	return nil
+	return false, nil
+}
+
+// stalled notes a board that talked again when asked, after a silence
+// longer than the liveness timeout; it reports whether the run goes on.
+func (s *session) stalled() bool {
+	s.obs.Telemetry.Stalls++
+	return !s.done
 }
 
 // probeDone pings the board whose run should be over: a v2 board repeats

@@ -123,6 +123,32 @@ func TestLostDoneIsRecovered(t *testing.T) {
 	require.Less(t, elapsed(tg), 2*time.Second+testTimeouts.Liveness, "the lost DN was asked for, not waited out")
 }
 
+// The port sits on the board's output from 1 s into the run until the
+// host writes: after the liveness timeout the host asks (ID), the held
+// events arrive, and the run goes on to its end with no hang and no reset,
+// its figures those of the run without the stall, and the stall counted.
+func TestStalledBoardIsNotAHang(t *testing.T) {
+	cfg := config(12*time.Second, 1)
+	cfg.Faults = cfg.Faults[:4] // all uploaded before GO: the host says nothing during the run
+	want := run(t, board(t, firmware.ProtoInherit, 1, scripted.Knobs{}), cfg)
+	tg := board(t, firmware.ProtoInherit, 1, scripted.Knobs{StallAtRun: time.Second})
+	obs := run(t, tg, cfg)
+	require.Zero(t, obs.ResetCount, "a stalled port is not a hung board")
+	require.EqualValues(t, 1, obs.Telemetry.Stalls)
+	require.InDelta(t, 12e6, float64(obs.EndUS), 10e3, "the run lasted its board time")
+	require.Equal(t, want.Analyzer.Tasks(), obs.Analyzer.Tasks())
+}
+
+// The stall comes at the run's end: DN arrives with the held output while
+// the host asks, and the run ends there, not in a hang.
+func TestStallHoldingDone(t *testing.T) {
+	tg := board(t, firmware.ProtoInherit, 1, scripted.Knobs{StallAtRun: 2999 * time.Millisecond})
+	obs := run(t, tg, config(3*time.Second, 1))
+	require.Zero(t, obs.ResetCount)
+	require.EqualValues(t, 1, obs.Telemetry.Stalls, "DN was held with the rest")
+	require.InDelta(t, 3e6, float64(obs.EndUS), 10e3)
+}
+
 // The same with a v1 board, which cannot repeat DN: the run ends by time.
 func TestLostDoneOnV1Board(t *testing.T) {
 	tg := board(t, firmware.ProtoInherit, 1, scripted.Knobs{DropDone: true, V1: true})

@@ -141,6 +141,7 @@ type Telemetry struct {
 	Console   uint64 `json:"console_lines,omitempty"` // console lines (not noise)
 	Retries   uint64 `json:"retries,omitempty"`       // commands sent again with the same id
 	Reasks    uint64 `json:"reasks,omitempty"`        // ID requests for a lost banner or table
+	Stalls    uint64 `json:"stalls,omitempty"`        // silences past the liveness timeout that ended when the board was asked
 }
 
 // LossFraction is the share of events lost of those the board sent.
@@ -153,7 +154,7 @@ func (t Telemetry) LossFraction() float64 {
 
 // Noisy reports whether the link lost or mangled anything.
 func (t Telemetry) Noisy() bool {
-	return t.BadCRC+t.Malformed+t.TooLong+t.Garbage+t.Lost+t.Dropped+t.Truncated+t.Gaps+t.Retries+t.Reasks > 0
+	return t.BadCRC+t.Malformed+t.TooLong+t.Garbage+t.Lost+t.Dropped+t.Truncated+t.Gaps+t.Retries+t.Reasks+t.Stalls > 0
 }
 
 // Firmware is the identity a board gave in its BOOT banner.

@@ -84,6 +84,7 @@ var counters = []counter{
 	{"console lines", func(t record.Telemetry) uint64 { return t.Console }, false},
 	{"retries", func(t record.Telemetry) uint64 { return t.Retries }, true},
 	{"re-asks", func(t record.Telemetry) uint64 { return t.Reasks }, true},
+	{"stalls", func(t record.Telemetry) uint64 { return t.Stalls }, false},
 }
 
 // telemetryTable is the link counters worth showing: a column per counter

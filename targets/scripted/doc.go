@@ -46,6 +46,11 @@
 //     after it was sent (a backlogged link, or a host that stalls): the
 //     host learns of a reboot late, and may resend a command to a board
 //     that rebooted meanwhile.
+//   - StallAtRun: from this run time on (after the GO event) the port sits
+//     on the board's output until the host writes something, while the
+//     board runs on (QEMU's UART after its CPU missed a wake-up, a USB
+//     bridge that holds its bytes): the host sees silence, asks, and gets
+//     everything at once.
 //   - V1: the board speaks protocol v1: its BT has no version field and it
 //     does not answer ID.
 //

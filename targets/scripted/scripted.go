@@ -48,6 +48,7 @@ type Knobs struct {
 	ConsoleBeforeReset []string
 	V1                 bool
 	Latency            time.Duration
+	StallAtRun         time.Duration
 }
 
 // Stats is what the filter did.
@@ -94,6 +95,7 @@ type Target struct {
 	dead      bool   // NeverBootAgain after a reset
 	goAt      int64  // time of the first GO event, -1 before
 	runDone   bool   // ResetAtRun done
+	stallDone bool   // StallAtRun's hold released
 	resetID   uint32 // id of the RS the target sent; its AK is swallowed
 	f         wire.Frame
 }
@@ -171,7 +173,7 @@ func (t *Target) Read(p []byte) (int, error) {
 			if n := t.arrived(p); n > 0 {
 				return n, nil
 			}
-		} else if len(t.out) > 0 {
+		} else if len(t.out) > 0 && !t.holding() {
 			n := copy(p, t.out)
 			t.out = t.out[n:]
 			return n, nil
@@ -210,6 +212,12 @@ func (t *Target) Read(p []byte) (int, error) {
 		}
 		t.b.AdvanceTo(next)
 	}
+}
+
+// holding reports whether the port sits on the board's output
+// (StallAtRun) until the host writes.
+func (t *Target) holding() bool {
+	return t.k.StallAtRun > 0 && !t.stallDone && t.goAt >= 0 && t.b.Now() >= t.goAt+int64(t.k.StallAtRun)
 }
 
 // arrived puts the output the board sent Latency ago or earlier into p.
@@ -371,6 +379,9 @@ func contains(xs []int, x int) bool {
 func (t *Target) Write(p []byte) (int, error) {
 	if t.closed {
 		return 0, os.ErrClosed
+	}
+	if t.holding() {
+		t.stallDone = true // the host's bytes wake the port
 	}
 	t.rx = append(t.rx, p...)
 	for {
