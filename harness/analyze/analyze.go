@@ -184,14 +184,18 @@ type Analyzer struct {
 	// gapOpen is set by Gap until the next event arrives; gapEnd is then
 	// that event's run time: the end of the latest stretch of lost
 	// telemetry. A job released at or before it straddled a gap.
-	gapOpen  bool
-	gapEnd   int64
-	byName   map[string]*Task
-	order    []*Task
-	index    []*Task // by the current boot's task index
-	locks    []*Lock // in order of first declaration
-	lockName map[string]*Lock
-	lockIdx  []int // current boot's lock index -> order index
+	gapOpen bool
+	gapEnd  int64
+	byName  map[string]*Task
+	order   []*Task
+	index   []*Task // by the current boot's task index
+	// mayInvert is false only when no task of index waits for a lock or
+	// has an episode open: inversions has nothing to do. Set where a task
+	// starts waiting and where index changes; cleared by inversions.
+	mayInvert bool
+	locks     []*Lock // in order of first declaration
+	lockName  map[string]*Lock
+	lockIdx   []int // current boot's lock index -> order index
 
 	level       int            // trace level: 2 follows CS events, lower infers
 	burstPri    map[uint32]int // load-burst fault id -> priority
@@ -266,6 +270,7 @@ func (a *Analyzer) SetTable(t *wire.Table) {
 		}
 	}
 	a.index = a.index[:0]
+	a.mayInvert = true
 	for _, ti := range t.Tasks {
 		tk := a.byName[ti.Name]
 		if tk == nil {
@@ -530,6 +535,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			return
 		}
 		tk.blockedOn, tk.blockedAt = k, t
+		a.mayInvert = true
 		tk.usesLock[k] = true
 		sched = true
 	case wire.EvLock:
@@ -700,7 +706,11 @@ func (a *Analyzer) infer(t int64) {
 
 // inversions opens, extends and closes episodes after the schedule changed.
 func (a *Analyzer) inversions(t int64) {
+	if !a.mayInvert {
+		return
+	}
 	m := a.running
+	busy := false
 	for _, h := range a.index {
 		if h.blockedOn < 0 {
 			if h.ep.open {
@@ -708,6 +718,7 @@ func (a *Analyzer) inversions(t int64) {
 			}
 			continue
 		}
+		busy = true
 		l := a.locks[h.blockedOn].holder
 		medium := l != nil && m != nil && m != l && m != h &&
 			l.Priority < h.Priority && a.prio(m) > l.Priority && a.prio(m) < h.Priority
@@ -724,6 +735,9 @@ func (a *Analyzer) inversions(t int64) {
 			ep.medRun, ep.medTask = t, m
 		}
 	}
+	// Nobody waits now, and every episode is closed: until a task waits
+	// again (or the table changes) there is nothing to look at.
+	a.mayInvert = busy
 }
 
 func (a *Analyzer) closeEpisode(t int64, h *Task) {

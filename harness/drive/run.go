@@ -677,13 +677,14 @@ func (s *session) observe(ctx context.Context) error {
 				d = powerAt
 			}
 			f, err := s.next(d)
-			if errors.Is(err, errTimeout) && powerDue && d.Equal(powerAt) {
+			timeout := err != nil && errors.Is(err, errTimeout) // once: nearly every call is a frame
+			if timeout && powerDue && d.Equal(powerAt) {
 				if err := s.firePower(ctx); err != nil {
 					return err
 				}
 				continue
 			}
-			if errors.Is(err, errTimeout) && !probeAt.IsZero() && d.Equal(probeAt) {
+			if timeout && !probeAt.IsZero() && d.Equal(probeAt) {
 				id, err := s.command(wire.Command{Type: wire.TypePing}, "PG")
 				if err != nil {
 					return err
@@ -691,7 +692,7 @@ func (s *session) observe(ctx context.Context) error {
 				s.probe = id
 				continue
 			}
-			if errors.Is(err, errTimeout) && s.r.Stats().Frames != frames {
+			if timeout && s.r.Stats().Frames != frames {
 				break // frames came in since the deadline was set: not silence
 			}
 			if err != nil {

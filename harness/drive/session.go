@@ -164,7 +164,7 @@ func newSession(t targets.Target, cfg *Config) *session {
 		src = stamp
 	}
 	if raw != nil {
-		src = io.TeeReader(src, raw)
+		src = newTee(src, raw)
 	}
 	ids := cfg.IDs
 	if ids == nil {

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strconv"
@@ -146,6 +147,12 @@ func (t *Target) SetReadDeadline(d time.Time) error {
 	}
 	return nil
 }
+
+// IntactSource returns t: the bytes t's Read returns are the model's
+// encoder output as is (its UART drops whole frames, never bytes inside
+// one), so a wire.Reader reading t itself need not verify EV frames' CRCs
+// (wire.Intact). A wrapper embedding t is not t, and is not trusted.
+func (t *Target) IntactSource() io.Reader { return t }
 
 // readAhead is how many bytes Read collects before it returns: enough to
 // amortise the call, little enough that the host's answers (fault uploads

@@ -136,12 +136,16 @@ func ParseFrame(line []byte, f *Frame) error {
 }
 
 // parseFrame is ParseFrame for a line already stripped and length-checked.
-func parseFrame(line []byte, f *Frame) error {
+func parseFrame(line []byte, f *Frame) error { return parseFrameCheck(line, f, true) }
+
+// parseFrameCheck is parseFrame; check false skips the CRC of EV frames
+// (see parseEventLine).
+func parseFrameCheck(line []byte, f *Frame, check bool) error {
 	n := len(line)
 	if n == 0 || line[0] != '$' {
 		return ErrMalformed
 	}
-	if n > 4 && line[1] == 'E' && line[2] == 'V' && line[3] == ',' && parseEventLine(line, f) {
+	if n > 4 && line[1] == 'E' && line[2] == 'V' && line[3] == ',' && parseEventLine(line, f, check) {
 		return nil
 	}
 	return parseGeneral(line, f)
