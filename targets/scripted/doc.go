@@ -58,7 +58,7 @@
 //
 // The scheme is registered, so a campaign can name it:
 //
-//	scripted://pathfinder?mutex=inherit&ignore_first=1&drop_task=1&drop_dn=1&reset_after=60ms&reason=BOR&never_boot_again=1&v1=1&ignore_faults=1&console=hello
+//	scripted://pathfinder?mutex=inherit&ignore_first=1&drop_task=1&drop_dn=1&reset_after=60ms&reason=BOR&never_boot_again=1&v1=1&ignore_faults=1&console=hello&stall_at_run=1s
 //
 // # Script
 //

@@ -464,15 +464,18 @@ func open(u *url.URL, opt targets.Options) (targets.Target, error) {
 			k.DropBootAfterReset = flag
 		case "drop_dn":
 			k.DropDone = flag
-		case "reset_after", "reset_at_run":
+		case "reset_after", "reset_at_run", "stall_at_run":
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
 				return bad("%s %q: want a positive duration", key, v)
 			}
-			if key == "reset_after" {
+			switch key {
+			case "reset_after":
 				k.ResetAfter = d
-			} else {
+			case "reset_at_run":
 				k.ResetAtRun = d
+			default:
+				k.StallAtRun = d
 			}
 		case "never_boot_again":
 			k.NeverBootAgain = flag
