@@ -386,7 +386,11 @@ func (a *Agent) next(ctx context.Context, rig *Rig) jetstream.Msg {
 			if err != nil {
 				continue
 			}
-			batch, err := cons.FetchNoWait(1)
+			// The consumer said a run is pending: wait a moment for it
+			// rather than pass it over for a lower priority (FetchNoWait
+			// can come back empty while the server is still busy with
+			// the publish).
+			batch, err := cons.Fetch(1, jetstream.FetchMaxWait(250*time.Millisecond))
 			if err != nil {
 				continue
 			}

@@ -127,6 +127,19 @@ func TestAgentPriorityAndLabels(t *testing.T) {
 	require.NoError(t, f.Submit(ctx, job("qualification", 0, "board=x")))
 	require.NoError(t, f.Submit(ctx, job("ci", 0, "board=x")))
 	require.NoError(t, f.Submit(ctx, job("ci", 1, "board=other")))
+	// Every run is on the stream before the agent looks: the order below
+	// is the agent's choice, not the order the publishes landed in.
+	require.Eventually(t, func() bool {
+		st, err := f.js.Stream(ctx, RunsStream)
+		if err != nil {
+			return false
+		}
+		pending := uint64(0)
+		for info := range st.ListConsumers(ctx).Info() {
+			pending += info.NumPending
+		}
+		return pending == 6
+	}, 10*time.Second, 10*time.Millisecond)
 	var c calls
 	ag := &Agent{Farm: f, Name: "a", Pool: NewPool([]Rig{{Name: "r"}}), Rigs: []Rig{{Name: "r", Target: "sim://x", Labels: map[string]string{"board": "x"}}},
 		Exec: c.exec, Idle: 50 * time.Millisecond}
