@@ -19,11 +19,13 @@ firmware:
 	$(MAKE) -C firmware/mps2-an385
 
 # Everything CI runs: install the test components, vet, then every test.
-# One package at a time (-p 1): the real-time tests (PTY boards, ser2net,
-# QEMU) of two packages side by side starve each other on a 2-core machine.
+# One package at a time (-p 1), and one test at a time (-parallel 1): the
+# real-time tests (PTY boards, ser2net, QEMU, each with its own processes)
+# starve each other on a 2-core machine, and a starved board looks like a
+# slow or broken one: false hangs and lost frames.
 test: setup
 	$(GO) vet ./...
-	$(GO) test -count=1 -p 1 -timeout 15m ./...
+	$(GO) test -count=1 -p 1 -parallel 1 -timeout 15m ./...
 
 # Benchmarks quoted in the issue notes (medians over 5 runs on a noisy box).
 bench:
