@@ -440,7 +440,12 @@ func (a *app) sourceFromCampaign(ctx context.Context, cmd *cobra.Command, path s
 	// The campaign file goes beside the record, so the directory alone
 	// can be shrunk again later.
 	if data, err := os.ReadFile(path); err == nil {
-		_ = os.WriteFile(filepath.Join(dir, "campaign"+filepath.Ext(path)), data, 0o644)
+		dst := filepath.Join(dir, "campaign"+filepath.Ext(path))
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			// The shrink goes on; only a later shrink of the directory
+			// alone (without the campaign file) needs the copy.
+			fmt.Fprintf(a.stderr, "shrink: warning: could not keep a copy of %s: %v\n", path, err)
+		}
 	}
 	return &shrinkSource{dir: dir, c: c, rec: rec, path: path}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -171,7 +170,6 @@ func TestDecodeJob(t *testing.T) {
 		_, err := DecodeJob([]byte(bad))
 		assert.Error(t, err, bad)
 	}
-	_ = os.Getpid
 }
 
 func FuzzDecodeJob(f *testing.F) {

@@ -67,24 +67,17 @@ func (s *Script) Read(p []byte) int {
 
 // Receive implements Board: each whole command line goes to OnCommand.
 func (s *Script) Receive(p []byte) {
-	s.rx = append(s.rx, p...)
-	for {
-		i := bytes.IndexByte(s.rx, '\n')
-		if i < 0 {
-			return
-		}
-		line := bytes.TrimRight(s.rx[:i], "\r")
-		s.rx = s.rx[i+1:]
+	eachLine(&s.rx, p, func(line []byte) {
 		var f wire.Frame
-		if wire.ParseFrame(line, &f) != nil || !wire.IsCommand(f.Type) || s.OnCommand == nil {
-			continue
+		if wire.ParseFrame(bytes.TrimRight(line, "\r\n"), &f) != nil || !wire.IsCommand(f.Type) || s.OnCommand == nil {
+			return
 		}
 		c, err := f.Command()
 		if err != nil {
-			continue
+			return
 		}
 		for _, d := range s.OnCommand(time.Duration(s.now), c) {
 			s.ready = append(s.ready, d...)
 		}
-	}
+	})
 }

@@ -239,16 +239,20 @@ func (t *Target) arrived(p []byte) int {
 
 // filter splits the board's output into lines and passes on what the
 // knobs let through.
-func (t *Target) filter(p []byte) {
-	t.raw = append(t.raw, p...)
+func (t *Target) filter(p []byte) { eachLine(&t.raw, p, t.line) }
+
+// eachLine appends p to *pending and calls fn with every whole line in it
+// (ending in '\n'), keeping the unfinished rest in *pending.
+func eachLine(pending *[]byte, p []byte, fn func(line []byte)) {
+	*pending = append(*pending, p...)
 	for {
-		i := bytes.IndexByte(t.raw, '\n')
+		i := bytes.IndexByte(*pending, '\n')
 		if i < 0 {
 			return
 		}
-		line := t.raw[:i+1]
-		t.raw = t.raw[i+1:]
-		t.line(line)
+		line := (*pending)[:i+1]
+		*pending = (*pending)[i+1:]
+		fn(line)
 	}
 }
 
@@ -383,16 +387,8 @@ func (t *Target) Write(p []byte) (int, error) {
 	if t.holding() {
 		t.stallDone = true // the host's bytes wake the port
 	}
-	t.rx = append(t.rx, p...)
-	for {
-		i := bytes.IndexByte(t.rx, '\n')
-		if i < 0 {
-			return len(p), nil
-		}
-		line := append([]byte(nil), t.rx[:i+1]...)
-		t.rx = t.rx[i+1:]
-		t.command(line)
-	}
+	eachLine(&t.rx, p, func(line []byte) { t.command(append([]byte(nil), line...)) })
+	return len(p), nil
 }
 
 func (t *Target) command(line []byte) {
