@@ -81,7 +81,12 @@ func runLoad(tb testing.TB, tg targets.Target, dur time.Duration) (time.Duration
 // BenchmarkQEMUPathfinderFullTrace: board seconds per wall second of the
 // reference firmware at full trace under -icount shift=5,sleep=off (the
 // target is 10x real time or more), and the CPU load per task beside the
-// Go model's for the same task set.
+// Go model's for the same task set. Measured: QEMU running the firmware,
+// its UART through the PTY, and the wire Reader decoding every frame, from
+// GO's run event to DN. Left out: QEMU's start and the boot, and the
+// harness's driver, analysis, scoring and trace store (`hilchaos run`
+// adds those; their cost per frame is measured on the sim by
+// BenchmarkOvernightSoak in harness).
 func BenchmarkQEMUPathfinderFullTrace(b *testing.B) {
 	const dur = 10 * time.Second
 	elf := firmware(b, "inherit")
