@@ -1,7 +1,5 @@
 package wire
 
-import "encoding/binary"
-
 // CRC-16/CCITT-FALSE: polynomial 0x1021, initial value 0xFFFF, no
 // reflection, no final XOR. Check value: CRC16("123456789") == 0x29B1.
 
@@ -46,12 +44,15 @@ func CRC16(p []byte) uint16 { return UpdateCRC16(0xFFFF, p) }
 func UpdateCRC16(crc uint16, p []byte) uint16 {
 	t := &crcTab
 	for len(p) >= 16 {
-		v := binary.BigEndian.Uint64(p) ^ uint64(crc)<<48
-		w := binary.BigEndian.Uint64(p[8:])
-		crc = t[15][byte(v>>56)] ^ t[14][byte(v>>48)] ^ t[13][byte(v>>40)] ^ t[12][byte(v>>32)] ^
-			t[11][byte(v>>24)] ^ t[10][byte(v>>16)] ^ t[9][byte(v>>8)] ^ t[8][byte(v)] ^
-			t[7][byte(w>>56)] ^ t[6][byte(w>>48)] ^ t[5][byte(w>>40)] ^ t[4][byte(w>>32)] ^
-			t[3][byte(w>>24)] ^ t[2][byte(w>>16)] ^ t[1][byte(w>>8)] ^ t[0][byte(w)]
+		// Byte loads, not two 8-byte ones: an encoder has just stored
+		// these bytes one or two at a time, and a wide load of narrow
+		// stores stalls until they reach the cache (a frame's CRC cost
+		// twice as much right after encoding it).
+		q := p[:16]
+		crc = t[15][q[0]^byte(crc>>8)] ^ t[14][q[1]^byte(crc)] ^ t[13][q[2]] ^ t[12][q[3]] ^
+			t[11][q[4]] ^ t[10][q[5]] ^ t[9][q[6]] ^ t[8][q[7]] ^
+			t[7][q[8]] ^ t[6][q[9]] ^ t[5][q[10]] ^ t[4][q[11]] ^
+			t[3][q[12]] ^ t[2][q[13]] ^ t[1][q[14]] ^ t[0][q[15]]
 		p = p[16:]
 	}
 	if n := len(p); n >= 2 {

@@ -32,6 +32,9 @@ func decLen(v uint64) int {
 
 // putUint writes v in decimal at b[i:] and returns the index after it.
 // b must have room for 20 bytes from i.
+//
+// Four digits at a time from the right, each group as two independent
+// pairs: the divisions of one long chain of pairs wait for each other.
 func putUint(b []byte, i int, v uint64) int {
 	if v < 10 {
 		b[i] = byte('0' + v)
@@ -39,6 +42,15 @@ func putUint(b []byte, i int, v uint64) int {
 	}
 	end := i + decLen(v)
 	j := end
+	for v >= 10000 {
+		q := v / 10000
+		r := uint32(v - q*10000)
+		hi, lo := (r/100)*2, (r%100)*2
+		j -= 4
+		_ = b[j+3]
+		b[j], b[j+1], b[j+2], b[j+3] = digits2[hi], digits2[hi+1], digits2[lo], digits2[lo+1]
+		v = q
+	}
 	for v >= 100 {
 		q := v / 100
 		r := (v - q*100) * 2
