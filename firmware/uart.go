@@ -117,7 +117,9 @@ func (u *uart) commit(now int64, start int) bool {
 		u.buf = u.buf[:start]
 		return false
 	}
-	u.queue(now, wire.SourceFrame{Off: int32(start), N: int32(n)})
+	at := u.sendTime(now, n)
+	u.q = append(u.q, wire.SourceFrame{Off: int32(start), N: int32(n)})
+	u.at = append(u.at, at)
 	return true
 }
 
@@ -134,7 +136,9 @@ func (u *uart) commitEvent(now int64, e wire.Event) bool {
 	if !u.fits(now, n) {
 		return false
 	}
-	u.queue(now, wire.SourceFrame{Ev: e, N: int32(n), Event: true})
+	at := u.sendTime(now, n)
+	u.q = append(u.q, wire.SourceFrame{Ev: e, N: int32(n), Event: true})
+	u.at = append(u.at, at)
 	return true
 }
 
@@ -152,23 +156,24 @@ func digits(v uint64) (int, uint64) {
 	return n, p
 }
 
-func (u *uart) queue(now int64, f wire.SourceFrame) {
+// sendTime queues n more bytes on the line at time now and returns when
+// their last byte is sent.
+func (u *uart) sendTime(now int64, n int) int64 {
 	if u.end-u.readPos > maxUnread {
 		u.discard()
 	}
-	t := now
-	if u.baud > 0 {
-		t = max(now, u.free)
-		if int(f.N) < len(u.lineNS) {
-			t += u.lineNS[f.N]
-		} else {
-			t += u.bytesNS(int(f.N))
-		}
-		u.free = t
+	u.end += int64(n)
+	if u.baud == 0 {
+		return now
 	}
-	u.end += int64(f.N)
-	u.q = append(u.q, f)
-	u.at = append(u.at, t)
+	t := max(now, u.free)
+	if n < len(u.lineNS) {
+		t += u.lineNS[n]
+	} else {
+		t += u.bytesNS(n)
+	}
+	u.free = t
+	return t
 }
 
 // maxUnread bounds the bytes kept for a host that does not read: beyond
