@@ -228,7 +228,7 @@ func (s *session) next(deadline time.Time) (*wire.Frame, error) {
 		if due, ok := s.nextResend(); ok && due.Before(d) {
 			d = due
 		}
-		if !d.Equal(s.deadline) {
+		if d != s.deadline && !d.Equal(s.deadline) { // == first: the same deadline nearly every time
 			if err := s.t.SetReadDeadline(d); err != nil {
 				return nil, s.infra("set read deadline: %v", err)
 			}
