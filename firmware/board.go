@@ -237,13 +237,22 @@ func (b *Board) Release() { b.tx.release() }
 // Read has not returned yet.
 func (b *Board) Readable() int {
 	b.tx.advance(b.now)
-	return int(b.tx.ready-b.tx.base) - b.tx.rd
+	return b.tx.readable()
 }
 
 // Read copies bytes the UART has finished sending by Now() into p.
 func (b *Board) Read(p []byte) int {
 	b.tx.advance(b.now)
 	return b.tx.read(p)
+}
+
+// ReadFrames hands the frames the UART has finished sending by Now() to
+// fs, whole, up to max bytes of them, and returns how many bytes they take
+// on the wire: Read without the bytes (an EV frame goes as its Event).
+// A board is read with Read or with ReadFrames, not both.
+func (b *Board) ReadFrames(fs *wire.Frames, max int) int {
+	b.tx.advance(b.now)
+	return b.tx.readFrames(fs, max)
 }
 
 // Receive takes host-to-board bytes arriving at Now(). Complete lines

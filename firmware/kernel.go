@@ -195,12 +195,14 @@ func (b *Board) ev(kind wire.EventKind, task int32, arg int64) {
 	}
 	b.flushDropped()
 	e.Seq = b.seq // DR may have taken a number
-	start := len(b.tx.buf)
-	b.tx.buf = wire.AppendEvent(b.tx.buf, e)
-	b.numbered(start)
+	if b.tx.commitEvent(b.now, e) {
+		b.seq++
+	} else {
+		b.dropped++
+	}
 }
 
-// numbered commits an EV or SM frame: it takes a sequence number if it is
+// numbered commits an SM frame: it takes a sequence number if it is
 // queued, and is counted for the next DR if it is dropped.
 func (b *Board) numbered(start int) {
 	if b.tx.commit(b.now, start) {
@@ -216,9 +218,7 @@ func (b *Board) flushDropped() {
 		return
 	}
 	e := wire.Event{Seq: b.seq, Time: uint64(b.now-b.bootAt) / 1000, Kind: wire.EvDropped, Task: wire.NoTask, Arg: int64(b.dropped)}
-	start := len(b.tx.buf)
-	b.tx.buf = wire.AppendEvent(b.tx.buf, e)
-	if b.tx.commit(b.now, start) {
+	if b.tx.commitEvent(b.now, e) {
 		b.seq++
 		b.dropped = 0
 		if b.hook != nil {

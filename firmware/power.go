@@ -28,16 +28,3 @@ func (b *Board) PowerCycle(off time.Duration) {
 // BootedAt is the board time (ns since the first power-on) of its last
 // boot: of the last reset, or of the end of the last power cycle's off time.
 func (b *Board) BootedAt() int64 { return b.bootAt }
-
-// cut loses what is still on the line at now: the frames not yet sent
-// completely. What the host could already read stays readable.
-func (u *uart) cut(now int64) {
-	u.advance(now)
-	u.pend, u.pendHead = u.pend[:0], 0
-	if lim := int(u.ready - u.base); lim < len(u.buf) {
-		u.buf = u.buf[:lim]
-	}
-	if u.free > now {
-		u.free = now
-	}
-}

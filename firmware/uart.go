@@ -6,24 +6,36 @@ import (
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
-// uart is the board's transmit side: frames are appended to buf with the
-// wire encoders; with a baud rate each frame becomes readable when its last
-// byte has left the line (10 bit-times a byte, frames back to back), and a
-// frame that does not fit the transmit buffer when it is emitted is dropped.
+// uart is the board's transmit side: a queue of frames in line order.
+// With a baud rate each frame becomes readable when its last byte has
+// left the line (10 bit-times a byte, frames back to back), and a frame
+// that does not fit the transmit buffer when it is emitted is dropped.
 //
-// Offsets into buf are absolute (base counts bytes already compacted away)
-// so pending frames keep their end offsets across compaction.
+// Most frames are EV frames, and the queue keeps those as their Event and
+// length: the bytes are made only if someone reads bytes (Read), and a
+// reader that takes frames (readFrames, the simulator's Reader) gets the
+// Event without it ever being encoded and parsed back. Other frames are
+// appended to buf by the wire encoders and committed with commit.
+//
+// Stream offsets are absolute: the byte count since power-on of all the
+// frames ever queued.
 type uart struct {
-	buf   []byte
-	rd    int   // read position in buf
-	base  int64 // absolute offset of buf[0]
-	ready int64 // absolute offset up to which bytes are readable
+	q    []txFrame // frames not yet read whole: q[head:sent] sent, q[sent:] on the line
+	head int
+	sent int
+	part int // bytes of q[head] a short Read has returned already
+
+	buf []byte // the bytes of queued frames that are not events
+
+	readPos  int64 // stream offset of the next byte to read
+	readyEnd int64 // stream offset up to which bytes are readable
+	end      int64 // stream offset after the last queued frame
+
 	baud  int64
 	txBuf int64
 	free  int64 // time the line becomes free (ns)
 
-	pend     []pendFrame // frames still on the line, in order
-	pendHead int
+	scratch []byte // one EV frame encoded for a read that cuts it
 
 	// lineNS[n] is the time n bytes take on the line (ns, rounded up),
 	// for every frame length a receiver accepts: a division per frame
@@ -31,16 +43,19 @@ type uart struct {
 	lineNS []int64
 }
 
-type pendFrame struct {
-	end int64 // absolute end offset
-	at  int64 // time the last byte is sent
+// txFrame is one queued frame: an event (off < 0) or buf[off:off+n].
+type txFrame struct {
+	ev  wire.Event
+	at  int64 // time its last byte is sent
+	off int32
+	n   int32
 }
 
 func (u *uart) init(baud, txBuf int) {
 	u.baud = int64(baud)
 	u.txBuf = int64(txBuf)
 	u.buf = (*txPool.Get().(*[]byte))[:0]
-	u.pend = make([]pendFrame, 0, 256)
+	u.q = make([]txFrame, 0, 256)
 	if baud > 0 {
 		if t, ok := lineTables.Load(baud); ok {
 			u.lineNS = t.([]int64)
@@ -57,19 +72,20 @@ func (u *uart) init(baud, txBuf int) {
 // txPool keeps the transmit buffers of released boards; lineTables the
 // lineNS tables by baud rate (read only once made).
 var (
-	txPool     = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+	txPool     = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 	lineTables sync.Map
 )
 
-// release gives the transmit buffer back to txPool; the UART still works
-// after it (with a buffer of its own).
+// release gives the transmit buffer back to txPool and loses every frame
+// not read yet; the UART still works after it (with a buffer of its own).
 func (u *uart) release() {
 	if u.buf != nil {
 		b := u.buf[:0]
-		u.buf, u.rd, u.base, u.ready = nil, 0, u.base+int64(len(u.buf)), u.base+int64(len(u.buf))
-		u.pend, u.pendHead = u.pend[:0], 0
 		txPool.Put(&b)
+		u.buf = nil
 	}
+	u.q, u.head, u.sent, u.part = u.q[:0], 0, 0, 0
+	u.readPos, u.readyEnd = u.end, u.end
 }
 
 // bytesNS is the time n bytes take on the line, rounded up to the ns.
@@ -96,73 +112,183 @@ func (u *uart) commit(now int64, start int) bool {
 		u.buf = u.buf[:start]
 		return false
 	}
-	if len(u.buf) > maxUnread {
-		u.discard()
-	}
-	end := u.base + int64(len(u.buf))
-	if u.baud == 0 {
-		u.ready = end
-		return true
-	}
-	t := max(now, u.free)
-	if n < len(u.lineNS) {
-		t += u.lineNS[n]
-	} else {
-		t += u.bytesNS(n)
-	}
-	u.free = t
-	u.pend = append(u.pend, pendFrame{end: end, at: t})
+	u.queue(now, txFrame{off: int32(start), n: int32(n)})
 	return true
 }
 
+// commitEvent queues the EV frame of e at time now, or returns false when
+// it does not fit.
+func (u *uart) commitEvent(now int64, e wire.Event) bool {
+	n := wire.EventLen(e)
+	if !u.fits(now, n) {
+		return false
+	}
+	u.queue(now, txFrame{ev: e, off: -1, n: int32(n)})
+	return true
+}
+
+func (u *uart) queue(now int64, f txFrame) {
+	if u.end-u.readPos > maxUnread {
+		u.discard()
+	}
+	t := now
+	if u.baud > 0 {
+		t = max(now, u.free)
+		if int(f.n) < len(u.lineNS) {
+			t += u.lineNS[f.n]
+		} else {
+			t += u.bytesNS(int(f.n))
+		}
+		u.free = t
+	}
+	f.at = t
+	u.end += int64(f.n)
+	u.q = append(u.q, f)
+}
+
 // maxUnread bounds the bytes kept for a host that does not read: beyond
-// it, bytes already sent are thrown away (lost on the line, as on a real
+// it, frames already sent are thrown away (lost on the line, as on a real
 // port nobody listens to), so memory does not grow with run length.
 const maxUnread = 8 << 20
 
 func (u *uart) discard() {
-	if lim := int(u.ready - u.base); lim > u.rd {
-		u.rd = lim
+	u.head, u.part = u.sent, 0
+	u.readPos = u.readyEnd
+	u.compact()
+}
+
+// compact drops the frames read whole, and their bytes.
+func (u *uart) compact() {
+	if u.head == 0 {
+		return
 	}
-	m := copy(u.buf, u.buf[u.rd:])
-	u.base += int64(u.rd)
-	u.buf, u.rd = u.buf[:m], 0
+	if u.head == len(u.q) {
+		u.q, u.head, u.sent = u.q[:0], 0, 0
+		u.buf = u.buf[:0]
+		return
+	}
+	if u.head < 256 || u.head < len(u.q)/2 {
+		return
+	}
+	lo := len(u.buf) // the first byte a frame still queued needs
+	for i := u.head; i < len(u.q); i++ {
+		if u.q[i].off >= 0 {
+			lo = int(u.q[i].off)
+			break
+		}
+	}
+	if lo > 0 {
+		u.buf = u.buf[:copy(u.buf, u.buf[lo:])]
+		for i := u.head; i < len(u.q); i++ {
+			if u.q[i].off >= 0 {
+				u.q[i].off -= int32(lo)
+			}
+		}
+	}
+	n := copy(u.q, u.q[u.head:])
+	u.q, u.sent, u.head = u.q[:n], u.sent-u.head, 0
 }
 
 // advance makes the frames sent by now readable.
 func (u *uart) advance(now int64) {
-	for u.pendHead < len(u.pend) && u.pend[u.pendHead].at <= now {
-		u.ready = u.pend[u.pendHead].end
-		u.pendHead++
-	}
-	if u.pendHead == len(u.pend) {
-		u.pend, u.pendHead = u.pend[:0], 0
-	} else if u.pendHead > 1024 && u.pendHead > len(u.pend)/2 {
-		n := copy(u.pend, u.pend[u.pendHead:])
-		u.pend, u.pendHead = u.pend[:n], 0
+	for u.sent < len(u.q) && u.q[u.sent].at <= now {
+		u.readyEnd += int64(u.q[u.sent].n)
+		u.sent++
 	}
 }
 
 // next returns when the next frame on the line becomes readable.
 func (u *uart) next() (int64, bool) {
-	if u.pendHead < len(u.pend) {
-		return u.pend[u.pendHead].at, true
+	if u.sent < len(u.q) {
+		return u.q[u.sent].at, true
 	}
 	return 0, false
 }
 
+// readable is the number of bytes sent and not read yet.
+func (u *uart) readable() int { return int(u.readyEnd - u.readPos) }
+
+// read copies sent bytes into p, encoding EV frames as it goes.
 func (u *uart) read(p []byte) int {
-	lim := int(u.ready - u.base)
-	n := copy(p, u.buf[u.rd:lim])
-	u.rd += n
-	switch {
-	case u.rd == len(u.buf):
-		u.base += int64(len(u.buf))
-		u.buf, u.rd = u.buf[:0], 0
-	case u.rd > 32<<10 && u.rd > len(u.buf)/2:
-		m := copy(u.buf, u.buf[u.rd:])
-		u.base += int64(u.rd)
-		u.buf, u.rd = u.buf[:m], 0
+	n := 0
+	for u.head < u.sent && n < len(p) {
+		f := &u.q[u.head]
+		if f.off < 0 && u.part == 0 {
+			if m := wire.PutEvent(p[n:], f.ev); m > 0 {
+				n += m
+				u.head++
+				continue
+			}
+		}
+		var src []byte
+		if f.off < 0 {
+			if u.part == 0 {
+				u.scratch = wire.AppendEvent(u.scratch[:0], f.ev)
+			}
+			src = u.scratch
+		} else {
+			src = u.buf[f.off : f.off+f.n]
+		}
+		m := copy(p[n:], src[u.part:])
+		n += m
+		u.part += m
+		if u.part == int(f.n) {
+			u.part = 0
+			u.head++
+		}
 	}
+	u.readPos += int64(n)
+	u.compact()
 	return n
+}
+
+// readFrames hands the sent frames to fs, whole, as long as they fit in
+// max bytes, and returns their length on the wire. The rest of a frame a
+// short read cut goes as bytes.
+func (u *uart) readFrames(fs *wire.Frames, max int) int {
+	n := 0
+	if u.part > 0 && u.head < u.sent {
+		f := &u.q[u.head]
+		src := u.scratch
+		if f.off >= 0 {
+			src = u.buf[f.off : f.off+f.n]
+		}
+		fs.AddLine(src[u.part:])
+		n = int(f.n) - u.part
+		u.part = 0
+		u.head++
+	}
+	for u.head < u.sent {
+		f := &u.q[u.head]
+		if n+int(f.n) > max && n > 0 {
+			break
+		}
+		if f.off < 0 {
+			fs.AddEvent(f.ev, int(f.n))
+		} else {
+			fs.AddLine(u.buf[f.off : f.off+f.n])
+		}
+		n += int(f.n)
+		u.head++
+	}
+	u.readPos += int64(n)
+	u.compact()
+	return n
+}
+
+// cut loses what is still on the line at now: the frames not yet sent
+// completely. What the host could already read stays readable.
+func (u *uart) cut(now int64) {
+	u.advance(now)
+	for i := u.sent; i < len(u.q); i++ {
+		if u.q[i].off >= 0 {
+			u.buf = u.buf[:u.q[i].off]
+			break
+		}
+	}
+	u.q = u.q[:u.sent]
+	u.end = u.readyEnd
+	if u.free > now {
+		u.free = now
+	}
 }

@@ -22,13 +22,19 @@ func cpuTime() time.Duration {
 // runs of 5 minutes, 8 h of board time on the board under test
 // (sim://pathfinder), each run also driven on the reference board (a
 // second simulated board, same plan) and scored against it. Everything on
-// that path is measured: the simulated firmware, its UART and the wire
-// encoding, the Reader and driver, fault upload, analysis, scoring, and
-// with "out" the record store (runs.jsonl, synced per run) and the trace
-// store (one gzip log per run, synced). Left out: loading the campaign
-// file (once, before timing), printing progress and the summary, and the
-// process's start. "no-out" and "out" run in the same benchmark, so their
-// figures are a same-run comparison.
+// that path is measured: the simulated firmware and its UART, the Reader
+// and driver, fault upload, analysis, scoring, and with "out" the wire
+// encoding of every frame of the board under test, the record store
+// (runs.jsonl, synced per run) and the trace store (one gzip log per run,
+// synced). Left out: loading the campaign file (once, before timing),
+// printing progress and the summary, and the process's start.
+//
+// The simulator hands its frames to the Reader decoded (wire.FrameSource,
+// as `hilchaos run` does); "out,wire=bytes" is "out" with both boards at
+// wire=bytes, where every frame is encoded, and decoded and CRC-checked by
+// the host, as on a real link: the cost of that path, same records and
+// traces. All three run in the same benchmark, so their figures are a
+// same-run comparison.
 //
 // Figures, all board seconds of the board under test (the campaign's 8 h;
 // the reference's board time is not counted, its cost is):
@@ -48,12 +54,15 @@ func BenchmarkOvernightSoak(b *testing.B) {
 		b.Fatal("overnight-soak has no reference: the figures assume one run on each board")
 	}
 	board := float64(c.Runs()) * c.Duration.Seconds()
-	for _, out := range []bool{false, true} {
-		name := "no-out"
-		if out {
-			name = "out"
-		}
-		b.Run(name, func(b *testing.B) {
+	byBytes := *c
+	byBytes.Target, byBytes.Reference = c.Target+"&wire=bytes", c.Reference+"&wire=bytes"
+	for _, v := range []struct {
+		name string
+		out  bool
+		c    *Campaign
+	}{{"no-out", false, c}, {"out", true, c}, {"out,wire=bytes", true, &byBytes}} {
+		out, c := v.out, v.c
+		b.Run(v.name, func(b *testing.B) {
 			cpu0 := cpuTime()
 			for b.Loop() {
 				opt := Options{Parallel: DefaultParallel()}

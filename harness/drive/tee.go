@@ -16,9 +16,13 @@ type tee struct {
 	intact bool
 }
 
-func newTee(r io.Reader, w io.Writer) *tee {
+func newTee(r io.Reader, w io.Writer) io.Reader {
 	i, ok := r.(wire.Intact)
-	return &tee{r: r, w: w, intact: ok && i.IntactSource() == r}
+	t := &tee{r: r, w: w, intact: ok && i.IntactSource() == r}
+	if fs, ok := r.(wire.FrameSource); ok && t.intact {
+		return &frameTee{tee: t, src: fs}
+	}
+	return t
 }
 
 // Read is io.TeeReader's Read.
@@ -39,3 +43,29 @@ func (t *tee) IntactSource() io.Reader {
 	}
 	return nil
 }
+
+// frameTee is a tee of a wire.FrameSource, and one itself: the Reader
+// takes the frames decoded, and the raw log gets the bytes Read would
+// have returned, as one chunk, encoded once for it.
+type frameTee struct {
+	*tee
+	src wire.FrameSource
+	buf []byte
+}
+
+// ReadFrames implements wire.FrameSource.
+func (t *frameTee) ReadFrames(fs *wire.Frames, max int) (int, error) {
+	from := len(fs.List)
+	n, err := t.src.ReadFrames(fs, max)
+	if n > 0 {
+		t.buf = fs.AppendWire(t.buf[:0], from)
+		if _, err := t.w.Write(t.buf); err != nil {
+			return n, err
+		}
+	}
+	return n, err
+}
+
+// IntactSource returns t: its source is intact (newTee makes a frameTee
+// only of one).
+func (t *frameTee) IntactSource() io.Reader { return t }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"io"
 	"testing"
+
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 type intactSrc struct{ r io.Reader }
@@ -16,13 +18,13 @@ func (s *intactSrc) IntactSource() io.Reader    { return s }
 func TestTeeKeepsIntact(t *testing.T) {
 	var log bytes.Buffer
 	tr := newTee(&intactSrc{bytes.NewReader([]byte("abc"))}, &log)
-	if tr.IntactSource() != io.Reader(tr) {
+	if tr.(wire.Intact).IntactSource() != tr {
 		t.Error("tee of an intact source is not intact")
 	}
 	if b, _ := io.ReadAll(tr); string(b) != "abc" || log.String() != "abc" {
 		t.Errorf("read %q, logged %q", b, log.String())
 	}
-	if newTee(bytes.NewReader(nil), &log).IntactSource() != nil {
+	if newTee(bytes.NewReader(nil), &log).(wire.Intact).IntactSource() != nil {
 		t.Error("tee of a plain reader claims to be intact")
 	}
 }

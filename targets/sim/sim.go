@@ -21,6 +21,7 @@ import (
 
 	"github.com/hilchaos/hilchaos/firmware"
 	"github.com/hilchaos/hilchaos/targets"
+	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
 // DefaultBaud is the simulated UART speed when the URL names none: fast
@@ -50,6 +51,11 @@ type Target struct {
 type Spec struct {
 	Profile *firmware.Profile
 	Config  firmware.Config
+	// Bytes (wire=bytes) makes the target hand over only bytes, which
+	// the host decodes and CRC-checks as it would a real link's: slower,
+	// for checking the wire path. By default (wire=frames) the host takes
+	// the frames as the model made them (wire.FrameSource).
+	Bytes bool
 }
 
 // ParseURL resolves a sim URL into a profile and board configuration.
@@ -76,10 +82,17 @@ func ParseURL(u *url.URL) (Spec, error) {
 	q := u.Query()
 	for k := range q {
 		switch k {
-		case "mutex", "baud", "buffer":
+		case "mutex", "baud", "buffer", "wire":
 		default:
-			return bad("unknown parameter %q (known: mutex, baud, buffer)", k)
+			return bad("unknown parameter %q (known: mutex, baud, buffer, wire)", k)
 		}
+	}
+	switch w := q.Get("wire"); w {
+	case "", "frames":
+	case "bytes":
+		s.Bytes = true
+	default:
+		return bad("wire %q: want frames (the default) or bytes", w)
 	}
 	if m := q.Get("mutex"); m != "" {
 		if s.Config.Mutex, err = firmware.ParseProtocol(m); err != nil {
@@ -113,8 +126,18 @@ func open(u *url.URL, opt targets.Options) (targets.Target, error) {
 	}
 	s.Config.Seed = opt.Seed
 	s.Config.Trace = opt.Trace
-	return New(u.String(), s.Profile, s.Config)
+	t, err := New(u.String(), s.Profile, s.Config)
+	if err != nil || !s.Bytes {
+		return t, err
+	}
+	return &bytesOnly{t}, nil
 }
+
+// bytesOnly is a Target that is not its own IntactSource, so a Reader
+// neither takes its frames decoded nor skips a CRC check: its bytes go
+// the way a real link's do. Everything else (the clock, power cycles) is
+// the Target's.
+type bytesOnly struct{ *Target }
 
 // New powers on a simulated board.
 func New(name string, p *firmware.Profile, cfg firmware.Config) (*Target, error) {
@@ -169,27 +192,55 @@ func (t *Target) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	// At least one byte: a one-byte p must still run the board.
-	enough := max(min(len(p)/2, readAhead), 1)
+	if err := t.wait(len(p)); err != nil {
+		return 0, err
+	}
+	return t.board.Read(p), nil
+}
+
+var _ wire.FrameSource = (*Target)(nil)
+
+// ReadFrames implements wire.FrameSource: Read as a buffer of max bytes
+// would, the board run exactly as long, but the frames handed over whole
+// and the EV frames as their events, never encoded.
+func (t *Target) ReadFrames(fs *wire.Frames, max int) (int, error) {
+	if t.closed {
+		return 0, os.ErrClosed
+	}
+	if max <= 0 {
+		return 0, nil
+	}
+	if err := t.wait(max); err != nil {
+		return 0, err
+	}
+	return t.board.ReadFrames(fs, max), nil
+}
+
+// wait runs the board until a read of size bytes has enough to return:
+// half of size or readAhead bytes, at least one; or, short of that, the
+// bytes ready when the deadline comes (ErrIdle or an error wrapping
+// os.ErrDeadlineExceeded when there are none).
+func (t *Target) wait(size int) error {
+	enough := max(min(size/2, readAhead), 1)
 	for {
 		// The bytes stay in the board's buffer until the read returns:
 		// copying them frame by frame as they become readable would
 		// cost more than making them.
 		if t.board.Readable() >= enough {
-			return t.board.Read(p), nil
+			return nil
 		}
 		next, ok := t.board.NextEvent()
 		if !ok || (t.deadline >= 0 && next > t.deadline) {
-			if n := t.board.Read(p); n > 0 {
-				return n, nil
+			if t.board.Readable() > 0 {
+				return nil
 			}
 			if t.deadline < 0 {
-				return 0, ErrIdle
+				return ErrIdle
 			}
 			if t.deadline > t.board.Now() {
 				t.board.AdvanceTo(t.deadline)
 			}
-			return 0, os.ErrDeadlineExceeded
+			return os.ErrDeadlineExceeded
 		}
 		t.board.AdvanceTo(next)
 	}

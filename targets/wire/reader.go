@@ -66,6 +66,9 @@ type Reader struct {
 	conReports bool // Next returns console lines as TypeConsole frames
 
 	intact bool // rd is Intact: EV frames' CRCs need no check
+
+	src FrameSource // rd, when it hands over frames decoded
+	fq  Frames      // the batch src handed over last
 }
 
 // Intact is implemented by a byte source whose every frame reaches the
@@ -95,7 +98,7 @@ func (r *Reader) ReportConsole(on bool) { r.conReports = on }
 
 // NewReader returns a Reader that reads from r.
 func NewReader(r io.Reader) *Reader {
-	return &Reader{rd: r, buf: *bufPool.Get().(*[]byte), intact: intact(r)}
+	return &Reader{rd: r, buf: *bufPool.Get().(*[]byte), intact: intact(r), src: frameSource(r)}
 }
 
 // bufPool keeps the buffers of released Readers: a campaign of short runs
@@ -115,7 +118,9 @@ func (r *Reader) Release() {
 // Reset discards all buffered data, state and counters and makes r read
 // from rd, reusing its buffer (for a reconnect, or a benchmark).
 func (r *Reader) Reset(rd io.Reader) {
-	*r = Reader{rd: rd, buf: r.buf, conReports: r.conReports, intact: intact(rd)}
+	fq := r.fq
+	fq.Reset()
+	*r = Reader{rd: rd, buf: r.buf, conReports: r.conReports, intact: intact(rd), src: frameSource(rd), fq: fq}
 	if r.buf == nil {
 		r.buf = make([]byte, bufSize)
 	}
@@ -128,6 +133,9 @@ func (r *Reader) Reset(rd io.Reader) {
 // the stream Next returns io.EOF and counts a partial last frame as
 // Truncated. The Frame is valid until the next call to Next.
 func (r *Reader) Next() (*Frame, error) {
+	if r.src != nil {
+		return r.nextFromSource()
+	}
 	for {
 		buf := r.buf[:r.w]
 		switch r.state {

@@ -1,0 +1,121 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// bytesURL is a sim URL with wire=bytes: the same board, its frames
+// decoded and CRC-checked by the host as a real link's.
+func bytesURL(u string) string {
+	if strings.Contains(u, "?") {
+		return u + "&wire=bytes"
+	}
+	return u + "?wire=bytes"
+}
+
+// storedRuns runs c into a fresh store and returns each run's record
+// (without what names the target or the host) and the content of its
+// trace after the header line (which names the target).
+func storedRuns(t *testing.T, c *Campaign) (records []map[string]any, traces [][]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	_, err = Execute(context.Background(), c, Options{Store: st, Parallel: 2})
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	f, err := os.Open(filepath.Join(dir, "runs.jsonl"))
+	require.NoError(t, err)
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec))
+		trace, _ := rec["trace"].(string)
+		require.NotEmpty(t, trace, "run %v stores a trace", rec["index"])
+		gz, err := os.Open(filepath.Join(dir, trace))
+		require.NoError(t, err)
+		zr, err := gzip.NewReader(gz)
+		require.NoError(t, err)
+		raw, err := io.ReadAll(zr)
+		gz.Close()
+		require.NoError(t, err)
+		nl := bytes.IndexByte(raw, '\n')
+		require.Positive(t, nl)
+		traces = append(traces, raw[nl+1:])
+		for _, k := range []string{"host", "target", "reference", "trace"} {
+			delete(rec, k)
+		}
+		records = append(records, rec)
+	}
+	require.NoError(t, sc.Err())
+	return records, traces
+}
+
+// The simulator hands the host its frames decoded (wire.FrameSource), not
+// bytes to parse. Whole campaigns give the same records and store the
+// same traces as when the host decodes and CRC-checks every byte
+// (wire=bytes): watchdog resets and black boxes (mutex=none), inversions,
+// power cycles, irq storms, random stress, and a link too slow for its
+// trace level, so that frames are dropped.
+func TestSimWireFramesMatchBytes(t *testing.T) {
+	power := powerCampaign(t, "sim://pathfinder?mutex=none", true)
+	power.Duration = 6 * time.Second
+	// num is a number in a record, by its path.
+	num := func(rec map[string]any, path ...string) float64 {
+		var v any = rec
+		for _, k := range path {
+			m, _ := v.(map[string]any)
+			v = m[k]
+		}
+		f, _ := v.(float64)
+		return f
+	}
+	for _, tc := range []struct {
+		name string
+		c    *Campaign
+		// what the campaign must show for the comparison to mean something
+		what string
+		path []string
+	}{
+		{"pathfinder", mustLoad(t, "../campaigns/pathfinder.yaml", Overrides{Repeat: 2, Duration: 8 * time.Second}), "watchdog resets", []string{"resets", "watchdog"}},
+		{"overnight-soak", mustLoad(t, "../campaigns/overnight-soak.yaml", Overrides{Repeat: 3, Duration: 20 * time.Second}), "faults", []string{"faults_planned"}},
+		{"preflight", mustLoad(t, "../campaigns/preflight.yaml", Overrides{Repeat: 1, Duration: 6 * time.Second}), "faults", []string{"faults_planned"}},
+		{"slow-link", mustLoad(t, "../campaigns/overnight-soak.yaml", Overrides{Repeat: 2, Duration: 10 * time.Second, Target: "sim://pathfinder?mutex=inherit&baud=4800"}), "events lost", []string{"telemetry", "lost"}},
+		{"power-cycle", power, "power cycles", []string{"resets", "power_cycle"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			frames, frameTraces := storedRuns(t, tc.c)
+			c := *tc.c
+			c.Target, c.Reference = bytesURL(c.Target), bytesURL(c.Reference)
+			byBytes, byteTraces := storedRuns(t, &c)
+			require.Equal(t, len(byBytes), len(frames))
+			require.Positive(t, num(frames[0], tc.path...), "the campaign shows %s", tc.what)
+			for i := range frames {
+				assert.Equal(t, byBytes[i], frames[i], "run %d's record", i)
+				assert.True(t, bytes.Equal(byteTraces[i], frameTraces[i]), "run %d's trace (%d and %d bytes)", i, len(byteTraces[i]), len(frameTraces[i]))
+			}
+		})
+	}
+}
+
+func mustLoad(t *testing.T, path string, o Overrides) *Campaign {
+	t.Helper()
+	c, err := LoadCampaign(path, o)
+	require.NoError(t, err)
+	return c
+}

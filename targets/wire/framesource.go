@@ -1,0 +1,180 @@
+package wire
+
+import "io"
+
+// A FrameSource hands its frames to a Reader already decoded, so an EV
+// frame it made from an Event is never encoded and parsed back in the
+// same process. Only the simulator is one: its frames are the model's
+// own, and what it hands over is exactly what its bytes would decode to
+// (TestFrameSourceMatchesBytes in targets/sim checks both ways against
+// each other, and the campaign tests compare whole runs).
+
+// FrameSource is an Intact source that can also be read frame by frame.
+// ReadFrames does what Read would do with a buffer of max bytes (the same
+// waiting, the same deadlines and errors, the same bytes taken off the
+// line) but appends the frames to fs instead of copying their bytes. It
+// returns the number of bytes those frames take on the wire; the frames
+// are whole: a source that could cut one (max smaller than a frame, a
+// frame half read by Read) hands the rest over as bytes, which the Reader
+// then counts as malformed, as it would have a cut line.
+//
+// A source is read with Read or with ReadFrames, not both.
+type FrameSource interface {
+	Intact
+	ReadFrames(fs *Frames, max int) (int, error)
+}
+
+// Frames is a batch of frames from a FrameSource, in line order.
+type Frames struct {
+	List  []SourceFrame
+	Bytes []byte // the lines of the frames that are not events
+	head  int
+}
+
+// SourceFrame is one frame of a batch: an EV frame as its Event, or any
+// other frame as its line (with its line end) in Frames.Bytes[Off:Off+N].
+type SourceFrame struct {
+	Ev    Event
+	Off   int32
+	N     int32 // the frame's length on the wire, line end included
+	Event bool
+}
+
+// Reset empties the batch, keeping its memory.
+func (fs *Frames) Reset() {
+	fs.List, fs.Bytes, fs.head = fs.List[:0], fs.Bytes[:0], 0
+}
+
+// AddEvent appends an EV frame of n bytes on the wire.
+func (fs *Frames) AddEvent(ev Event, n int) {
+	fs.List = append(fs.List, SourceFrame{Ev: ev, N: int32(n), Event: true})
+}
+
+// AddLine appends a frame given as its bytes on the wire.
+func (fs *Frames) AddLine(line []byte) {
+	fs.List = append(fs.List, SourceFrame{Off: int32(len(fs.Bytes)), N: int32(len(line))})
+	fs.Bytes = append(fs.Bytes, line...)
+}
+
+// AppendWire appends the bytes on the wire of the batch's frames from
+// List[from] on, exactly as Read would have returned them: for a raw log
+// of the stream.
+func (fs *Frames) AppendWire(dst []byte, from int) []byte {
+	for i := from; i < len(fs.List); i++ {
+		f := &fs.List[i]
+		if f.Event {
+			dst = AppendEvent(dst, f.Ev)
+		} else {
+			dst = append(dst, fs.Bytes[f.Off:f.Off+f.N]...)
+		}
+	}
+	return dst
+}
+
+// PutEvent encodes ev as AppendEvent would into the start of p, when p
+// has room for the longest EV frame, and returns its length; 0 when p is
+// too short (nothing is written then).
+func PutEvent(p []byte, ev Event) int {
+	if len(p) < maxEventLen {
+		return 0
+	}
+	return len(appendEvent(p[:0:len(p)], TypeEvent, ev))
+}
+
+// EventLen is the length on the wire of AppendEvent's frame for ev, line
+// end included, without encoding it.
+func EventLen(ev Event) int {
+	n := 4 + decLen(uint64(ev.Seq)) + 1 + decLen(ev.Time) + 3 // "$EV," seq "," time ",KK"
+	if ev.Arg != 0 || ev.Task != NoTask {
+		n += 1 + intLen(int64(ev.Task))
+		if ev.Arg != 0 {
+			n += 1 + intLen(ev.Arg)
+		}
+	}
+	return n + 6 // "*CRC\n"
+}
+
+func intLen(v int64) int {
+	if v < 0 {
+		return 1 + decLen(uint64(-v))
+	}
+	return decLen(uint64(v))
+}
+
+// frameSource returns rd as a FrameSource when the Reader may read it
+// frame by frame: only the very source that says so (see Intact).
+func frameSource(rd io.Reader) FrameSource {
+	if fs, ok := rd.(FrameSource); ok && fs.IntactSource() == rd {
+		return fs
+	}
+	return nil
+}
+
+// setEvent makes f the EV frame of ev, as parsing its line would, but with
+// no Line or Fields: it never was text.
+func (f *Frame) setEvent(ev Event) {
+	nf := 3
+	if ev.Arg != 0 || ev.Task != NoTask {
+		nf = 4
+		if ev.Arg != 0 {
+			nf = 5
+		}
+	}
+	for k := 0; k < MaxFields && f.Fields[k] != nil; k++ {
+		f.Fields[k] = nil
+	}
+	f.Type, f.NField, f.Line, f.ev, f.evOK = TypeEvent, nf, nil, ev, true
+}
+
+// nextFromSource is Next on a FrameSource.
+func (r *Reader) nextFromSource() (*Frame, error) {
+	fq := &r.fq
+	for {
+		for fq.head < len(fq.List) {
+			sf := &fq.List[fq.head]
+			fq.head++
+			if sf.Event {
+				r.f.setEvent(sf.Ev)
+				r.stats.Frames++
+				return &r.f, nil
+			}
+			line := fq.Bytes[sf.Off : sf.Off+sf.N]
+			if n := len(line); n > 0 && line[n-1] == '\n' {
+				line = line[:n-1]
+			}
+			if n := len(line); n > 0 && line[n-1] == '\r' {
+				line = line[:n-1]
+			}
+			if parseFrameCheck(line, &r.f, false) == nil {
+				r.stats.Frames++
+				return &r.f, nil
+			}
+			r.stats.Malformed++
+		}
+		if r.err != nil {
+			err := r.err
+			r.err = nil
+			return nil, err
+		}
+		fq.Reset()
+		var n int
+		var err error
+		for range maxEmptyReads {
+			n, err = r.src.ReadFrames(fq, bufSize)
+			if n > 0 || err != nil {
+				break
+			}
+		}
+		r.stats.Bytes += uint64(n)
+		if err != nil {
+			if n > 0 {
+				r.err = err // use the frames first
+				continue
+			}
+			return nil, err
+		}
+		if n == 0 {
+			return nil, io.ErrNoProgress
+		}
+	}
+}
