@@ -127,13 +127,22 @@ type session struct {
 	refused       error
 	malformed     uint64 // frames the reader passed that did not decode
 
+	// idle: refill has nothing to do while lastRun+shift <= idleUpTo, as
+	// long as qFired, qNext and shift are still idleFired, idleNext and
+	// idleShift (run.go: noteIdle, idleNow). Worked out by refill; the
+	// run loop then skips it: most events find nothing due.
+	idle                bool
+	idleFired, idleNext int
+	idleShift, idleUpTo int64
+
 	stamp *stampReader
 	host  *hostClock // receive times; nil when the target owns time (sim)
 	// virt is the target's clock in ns when it offers it as a number (the
 	// sim: virtual time), virt0 its reading at start: hostUS asks it for
 	// every event, and time.Time arithmetic would cost more than the rest
-	// of the event's bookkeeping.
-	virt  func() int64
+	// of the event's bookkeeping. (The interface, not a method value: that
+	// would add a closure's call to every event.)
+	virt  virtualClock
 	virt0 int64
 
 	power powerState // power cycles the host carries out (power.go)
@@ -189,7 +198,7 @@ func newSession(t targets.Target, cfg *Config) *session {
 	}
 	s.start = s.clk.Now()
 	if v, ok := s.clk.(virtualClock); ok {
-		s.virt = v.VirtualNS
+		s.virt = v
 		s.virt0 = v.VirtualNS()
 	}
 	if stamp != nil {
@@ -211,7 +220,7 @@ func (s *session) hostUS() float64 {
 		return s.stamp.atUS
 	}
 	if s.virt != nil {
-		return float64(s.virt()-s.virt0) / 1e3
+		return float64(s.virt.VirtualNS()-s.virt0) / 1e3
 	}
 	return float64(s.clk.Now().Sub(s.start)) / 1e3
 }
