@@ -738,7 +738,7 @@ func (s *session) observe(ctx context.Context) error {
 				}
 				s.running, s.done = false, true
 			}
-			if (s.qNext < len(s.queue) || !s.srcDone) && s.running && len(s.pend) < maxUnanswered && !s.whole && !s.idleNow() {
+			if !s.idleNow() && (s.qNext < len(s.queue) || !s.srcDone) && s.running && len(s.pend) < maxUnanswered && !s.whole {
 				if err := s.refill(); err != nil {
 					return err
 				}

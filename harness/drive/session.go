@@ -48,6 +48,7 @@ type session struct {
 	pend     map[uint32]*pending
 	resendAt time.Time // when the oldest pending command is due again
 	dirty    bool      // pend changed: resendAt is to be recomputed
+	resendOK bool      // pend was not empty when resendAt was computed
 	answers  map[uint32]string
 	deadline time.Time
 	retry    time.Duration
@@ -304,19 +305,21 @@ func risky(t wire.Type) bool {
 const maxCopies = 256
 
 // nextResend is when the oldest pending command is due again. It is
-// asked before every read, so it is computed only when pend changed.
+// asked before every read, so it is computed only when pend changed
+// (whether pend is empty too: every change to it sets dirty).
 func (s *session) nextResend() (time.Time, bool) {
-	if len(s.pend) == 0 {
-		return time.Time{}, false
-	}
 	if s.dirty {
 		s.dirty = false
+		s.resendOK = len(s.pend) > 0
 		first := true
 		for _, p := range s.pend {
 			if t := p.sent.Add(s.retry); first || t.Before(s.resendAt) {
 				s.resendAt, first = t, false
 			}
 		}
+	}
+	if !s.resendOK {
+		return time.Time{}, false
 	}
 	return s.resendAt, true
 }
