@@ -20,12 +20,18 @@ import (
 // Stream offsets are absolute: the byte count since power-on of all the
 // frames ever queued.
 type uart struct {
-	q    []txFrame // frames not yet read whole: q[head:sent] sent, q[sent:] on the line
+	// Frames not yet read whole: q[head:sent] sent, q[sent:] still on
+	// the line; at[i] is when q[i]'s last byte is sent. Frames read whole
+	// stay below head until the next read compacts them away: the last
+	// batch readFrames handed over is q itself, and the host may answer
+	// (and the board queue an AK) before it is done with it.
+	q    []wire.SourceFrame
+	at   []int64
 	head int
 	sent int
 	part int // bytes of q[head] a short Read has returned already
 
-	buf []byte // the bytes of queued frames that are not events
+	buf []byte // the bytes of queued frames that are not events (Off, N)
 
 	readPos  int64 // stream offset of the next byte to read
 	readyEnd int64 // stream offset up to which bytes are readable
@@ -35,6 +41,12 @@ type uart struct {
 	txBuf int64
 	free  int64 // time the line becomes free (ns)
 
+	// seqNext and timeNext are the smallest EV seq and time (µs) with
+	// one more digit than seqLen and timeLen: the digit counts of an EV
+	// frame's first two numbers change rarely.
+	seqNext, timeNext uint64
+	seqLen, timeLen   int
+
 	scratch []byte // one EV frame encoded for a read that cuts it
 
 	// lineNS[n] is the time n bytes take on the line (ns, rounded up),
@@ -43,19 +55,12 @@ type uart struct {
 	lineNS []int64
 }
 
-// txFrame is one queued frame: an event (off < 0) or buf[off:off+n].
-type txFrame struct {
-	ev  wire.Event
-	at  int64 // time its last byte is sent
-	off int32
-	n   int32
-}
-
 func (u *uart) init(baud, txBuf int) {
 	u.baud = int64(baud)
 	u.txBuf = int64(txBuf)
 	u.buf = (*txPool.Get().(*[]byte))[:0]
-	u.q = make([]txFrame, 0, 256)
+	u.q = make([]wire.SourceFrame, 0, 256)
+	u.at = make([]int64, 0, 256)
 	if baud > 0 {
 		if t, ok := lineTables.Load(baud); ok {
 			u.lineNS = t.([]int64)
@@ -84,7 +89,7 @@ func (u *uart) release() {
 		txPool.Put(&b)
 		u.buf = nil
 	}
-	u.q, u.head, u.sent, u.part = u.q[:0], 0, 0, 0
+	u.q, u.at, u.head, u.sent, u.part = u.q[:0], u.at[:0], 0, 0, 0
 	u.readPos, u.readyEnd = u.end, u.end
 }
 
@@ -112,38 +117,58 @@ func (u *uart) commit(now int64, start int) bool {
 		u.buf = u.buf[:start]
 		return false
 	}
-	u.queue(now, txFrame{off: int32(start), n: int32(n)})
+	u.queue(now, wire.SourceFrame{Off: int32(start), N: int32(n)})
 	return true
 }
 
 // commitEvent queues the EV frame of e at time now, or returns false when
 // it does not fit.
 func (u *uart) commitEvent(now int64, e wire.Event) bool {
-	n := wire.EventLen(e)
+	if uint64(e.Seq) >= u.seqNext || uint64(e.Seq) < u.seqNext/10 {
+		u.seqLen, u.seqNext = digits(uint64(e.Seq))
+	}
+	if e.Time >= u.timeNext || e.Time < u.timeNext/10 {
+		u.timeLen, u.timeNext = digits(e.Time)
+	}
+	n := wire.EventLenAfter(u.seqLen+u.timeLen, e)
 	if !u.fits(now, n) {
 		return false
 	}
-	u.queue(now, txFrame{ev: e, off: -1, n: int32(n)})
+	u.queue(now, wire.SourceFrame{Ev: e, N: int32(n), Event: true})
 	return true
 }
 
-func (u *uart) queue(now int64, f txFrame) {
+// digits returns the number of decimal digits of v and the smallest
+// number with one more (0 when there is none).
+func digits(v uint64) (int, uint64) {
+	n, p := 1, uint64(10)
+	for v >= p {
+		n++
+		if p > (1<<64-1)/10 {
+			return n, 1<<64 - 1
+		}
+		p *= 10
+	}
+	return n, p
+}
+
+func (u *uart) queue(now int64, f wire.SourceFrame) {
 	if u.end-u.readPos > maxUnread {
 		u.discard()
 	}
 	t := now
 	if u.baud > 0 {
 		t = max(now, u.free)
-		if int(f.n) < len(u.lineNS) {
-			t += u.lineNS[f.n]
+		if int(f.N) < len(u.lineNS) {
+			t += u.lineNS[f.N]
 		} else {
-			t += u.bytesNS(int(f.n))
+			t += u.bytesNS(int(f.N))
 		}
 		u.free = t
 	}
-	f.at = t
-	u.end += int64(f.n)
+	u.end += int64(f.N)
 	u.q = append(u.q, f)
+	u.at = append(u.at, t)
 }
 
 // maxUnread bounds the bytes kept for a host that does not read: beyond
@@ -154,45 +179,46 @@ const maxUnread = 8 << 20
 func (u *uart) discard() {
 	u.head, u.part = u.sent, 0
 	u.readPos = u.readyEnd
-	u.compact()
 }
 
-// compact drops the frames read whole, and their bytes.
+// compact drops the frames read whole, and their bytes. Only a read calls
+// it: the batch the last readFrames handed over is still q's.
 func (u *uart) compact() {
 	if u.head == 0 {
 		return
 	}
 	if u.head == len(u.q) {
-		u.q, u.head, u.sent = u.q[:0], 0, 0
+		u.q, u.at, u.head, u.sent = u.q[:0], u.at[:0], 0, 0
 		u.buf = u.buf[:0]
 		return
 	}
-	if u.head < 256 || u.head < len(u.q)/2 {
+	if u.head < 256 && u.head < len(u.q)/2 {
 		return
 	}
 	lo := len(u.buf) // the first byte a frame still queued needs
 	for i := u.head; i < len(u.q); i++ {
-		if u.q[i].off >= 0 {
-			lo = int(u.q[i].off)
+		if !u.q[i].Event {
+			lo = int(u.q[i].Off)
 			break
 		}
 	}
 	if lo > 0 {
 		u.buf = u.buf[:copy(u.buf, u.buf[lo:])]
 		for i := u.head; i < len(u.q); i++ {
-			if u.q[i].off >= 0 {
-				u.q[i].off -= int32(lo)
+			if !u.q[i].Event {
+				u.q[i].Off -= int32(lo)
 			}
 		}
 	}
 	n := copy(u.q, u.q[u.head:])
-	u.q, u.sent, u.head = u.q[:n], u.sent-u.head, 0
+	copy(u.at, u.at[u.head:])
+	u.q, u.at, u.sent, u.head = u.q[:n], u.at[:n], u.sent-u.head, 0
 }
 
 // advance makes the frames sent by now readable.
 func (u *uart) advance(now int64) {
-	for u.sent < len(u.q) && u.q[u.sent].at <= now {
-		u.readyEnd += int64(u.q[u.sent].n)
+	for u.sent < len(u.q) && u.at[u.sent] <= now {
+		u.readyEnd += int64(u.q[u.sent].N)
 		u.sent++
 	}
 }
@@ -200,7 +226,7 @@ func (u *uart) advance(now int64) {
 // next returns when the next frame on the line becomes readable.
 func (u *uart) next() (int64, bool) {
 	if u.sent < len(u.q) {
-		return u.q[u.sent].at, true
+		return u.at[u.sent], true
 	}
 	return 0, false
 }
@@ -210,69 +236,71 @@ func (u *uart) readable() int { return int(u.readyEnd - u.readPos) }
 
 // read copies sent bytes into p, encoding EV frames as it goes.
 func (u *uart) read(p []byte) int {
+	u.compact()
 	n := 0
 	for u.head < u.sent && n < len(p) {
 		f := &u.q[u.head]
-		if f.off < 0 && u.part == 0 {
-			if m := wire.PutEvent(p[n:], f.ev); m > 0 {
+		if f.Event && u.part == 0 {
+			if m := wire.PutEvent(p[n:], f.Ev); m > 0 {
 				n += m
 				u.head++
 				continue
 			}
 		}
 		var src []byte
-		if f.off < 0 {
+		if f.Event {
 			if u.part == 0 {
-				u.scratch = wire.AppendEvent(u.scratch[:0], f.ev)
+				u.scratch = wire.AppendEvent(u.scratch[:0], f.Ev)
 			}
 			src = u.scratch
 		} else {
-			src = u.buf[f.off : f.off+f.n]
+			src = u.buf[f.Off : f.Off+f.N]
 		}
 		m := copy(p[n:], src[u.part:])
 		n += m
 		u.part += m
-		if u.part == int(f.n) {
+		if u.part == int(f.N) {
 			u.part = 0
 			u.head++
 		}
 	}
 	u.readPos += int64(n)
-	u.compact()
 	return n
 }
 
 // readFrames hands the sent frames to fs, whole, as long as they fit in
-// max bytes, and returns their length on the wire. The rest of a frame a
-// short read cut goes as bytes.
+// max bytes (at least one), and returns their length on the wire. fs gets
+// the queue itself, valid until the next read. The rest of a frame a
+// short read cut goes as bytes, in a batch of its own.
 func (u *uart) readFrames(fs *wire.Frames, max int) int {
-	n := 0
-	if u.part > 0 && u.head < u.sent {
+	u.compact()
+	if u.head == u.sent {
+		return 0
+	}
+	if u.part > 0 {
 		f := &u.q[u.head]
 		src := u.scratch
-		if f.off >= 0 {
-			src = u.buf[f.off : f.off+f.n]
+		if !f.Event {
+			src = u.buf[f.Off : f.Off+f.N]
 		}
 		fs.AddLine(src[u.part:])
-		n = int(f.n) - u.part
+		n := int(f.N) - u.part
 		u.part = 0
 		u.head++
+		u.readPos += int64(n)
+		return n
 	}
-	for u.head < u.sent {
-		f := &u.q[u.head]
-		if n+int(f.n) > max && n > 0 {
-			break
+	end, n := u.sent, u.readable()
+	if n > max {
+		end, n = u.head, 0
+		for end < u.sent && (n == 0 || n+int(u.q[end].N) <= max) {
+			n += int(u.q[end].N)
+			end++
 		}
-		if f.off < 0 {
-			fs.AddEvent(f.ev, int(f.n))
-		} else {
-			fs.AddLine(u.buf[f.off : f.off+f.n])
-		}
-		n += int(f.n)
-		u.head++
 	}
+	fs.Set(u.q[u.head:end], u.buf)
+	u.head = end
 	u.readPos += int64(n)
-	u.compact()
 	return n
 }
 
@@ -281,12 +309,12 @@ func (u *uart) readFrames(fs *wire.Frames, max int) int {
 func (u *uart) cut(now int64) {
 	u.advance(now)
 	for i := u.sent; i < len(u.q); i++ {
-		if u.q[i].off >= 0 {
-			u.buf = u.buf[:u.q[i].off]
+		if !u.q[i].Event {
+			u.buf = u.buf[:u.q[i].Off]
 			break
 		}
 	}
-	u.q = u.q[:u.sent]
+	u.q, u.at = u.q[:u.sent], u.at[:u.sent]
 	u.end = u.readyEnd
 	if u.free > now {
 		u.free = now

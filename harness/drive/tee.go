@@ -55,10 +55,9 @@ type frameTee struct {
 
 // ReadFrames implements wire.FrameSource.
 func (t *frameTee) ReadFrames(fs *wire.Frames, max int) (int, error) {
-	from := len(fs.List)
 	n, err := t.src.ReadFrames(fs, max)
 	if n > 0 {
-		t.buf = fs.AppendWire(t.buf[:0], from)
+		t.buf = fs.AppendWire(t.buf[:0])
 		if _, err := t.w.Write(t.buf); err != nil {
 			return n, err
 		}

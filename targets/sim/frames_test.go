@@ -24,9 +24,8 @@ type wireLog struct {
 }
 
 func (w *wireLog) ReadFrames(fs *wire.Frames, max int) (int, error) {
-	from := len(fs.List)
 	n, err := w.Target.ReadFrames(fs, max)
-	w.log.Write(fs.AppendWire(nil, from))
+	w.log.Write(fs.AppendWire(nil))
 	return n, err
 }
 

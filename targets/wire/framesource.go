@@ -12,11 +12,15 @@ import "io"
 // FrameSource is an Intact source that can also be read frame by frame.
 // ReadFrames does what Read would do with a buffer of max bytes (the same
 // waiting, the same deadlines and errors, the same bytes taken off the
-// line) but appends the frames to fs instead of copying their bytes. It
-// returns the number of bytes those frames take on the wire; the frames
-// are whole: a source that could cut one (max smaller than a frame, a
-// frame half read by Read) hands the rest over as bytes, which the Reader
-// then counts as malformed, as it would have a cut line.
+// line) but fills the empty batch fs with the frames instead of copying
+// their bytes. It returns the number of bytes those frames take on the
+// wire. The frames are whole: a source that could cut one (max smaller
+// than a frame, a frame half read by Read) hands the rest over as bytes,
+// which the Reader then counts as malformed, as it would a cut line.
+//
+// The batch may be the source's own memory (Frames.Set): it stays valid
+// until the source is read again, and the host may write to the source
+// in between.
 //
 // A source is read with Read or with ReadFrames, not both.
 type FrameSource interface {
@@ -27,8 +31,12 @@ type FrameSource interface {
 // Frames is a batch of frames from a FrameSource, in line order.
 type Frames struct {
 	List  []SourceFrame
-	Bytes []byte // the lines of the frames that are not events
+	Bytes []byte // what SourceFrame.Off and N of frames that are not events index
 	head  int
+
+	alias    bool // List and Bytes are the source's (Set)
+	own      []SourceFrame
+	ownBytes []byte
 }
 
 // SourceFrame is one frame of a batch: an EV frame as its Event, or any
@@ -40,27 +48,46 @@ type SourceFrame struct {
 	Event bool
 }
 
-// Reset empties the batch, keeping its memory.
+// Reset empties the batch, keeping its own memory.
 func (fs *Frames) Reset() {
-	fs.List, fs.Bytes, fs.head = fs.List[:0], fs.Bytes[:0], 0
+	fs.List, fs.Bytes, fs.head, fs.alias = fs.own[:0], fs.ownBytes[:0], 0, false
+}
+
+// Set makes the batch list, whose lines are in bytes: a source's own
+// memory, handed over without a copy. Adding to the batch afterwards
+// copies it first.
+func (fs *Frames) Set(list []SourceFrame, bytes []byte) {
+	fs.List, fs.Bytes, fs.head, fs.alias = list, bytes, 0, true
+}
+
+// owned makes the batch its own memory, to add to it.
+func (fs *Frames) owned() {
+	if fs.alias {
+		fs.own = append(fs.own[:0], fs.List...)
+		fs.ownBytes = append(fs.ownBytes[:0], fs.Bytes...)
+		fs.List, fs.Bytes, fs.alias = fs.own, fs.ownBytes, false
+	}
 }
 
 // AddEvent appends an EV frame of n bytes on the wire.
 func (fs *Frames) AddEvent(ev Event, n int) {
+	fs.owned()
 	fs.List = append(fs.List, SourceFrame{Ev: ev, N: int32(n), Event: true})
+	fs.own = fs.List
 }
 
 // AddLine appends a frame given as its bytes on the wire.
 func (fs *Frames) AddLine(line []byte) {
+	fs.owned()
 	fs.List = append(fs.List, SourceFrame{Off: int32(len(fs.Bytes)), N: int32(len(line))})
 	fs.Bytes = append(fs.Bytes, line...)
+	fs.own, fs.ownBytes = fs.List, fs.Bytes
 }
 
-// AppendWire appends the bytes on the wire of the batch's frames from
-// List[from] on, exactly as Read would have returned them: for a raw log
-// of the stream.
-func (fs *Frames) AppendWire(dst []byte, from int) []byte {
-	for i := from; i < len(fs.List); i++ {
+// AppendWire appends the bytes on the wire of the batch's frames, exactly
+// as Read would have returned them: for a raw log of the stream.
+func (fs *Frames) AppendWire(dst []byte) []byte {
+	for i := range fs.List {
 		f := &fs.List[i]
 		if f.Event {
 			dst = AppendEvent(dst, f.Ev)
@@ -84,9 +111,19 @@ func PutEvent(p []byte, ev Event) int {
 // EventLen is the length on the wire of AppendEvent's frame for ev, line
 // end included, without encoding it.
 func EventLen(ev Event) int {
-	n := 4 + decLen(uint64(ev.Seq)) + 1 + decLen(ev.Time) + 3 // "$EV," seq "," time ",KK"
+	return EventLenAfter(decLen(uint64(ev.Seq))+decLen(ev.Time), ev)
+}
+
+// EventLenAfter is EventLen for a caller that knows how many decimal
+// digits ev.Seq and ev.Time have together.
+func EventLenAfter(seqTimeDigits int, ev Event) int {
+	n := 4 + 1 + 3 + seqTimeDigits // "$EV," seq "," time ",KK"
 	if ev.Arg != 0 || ev.Task != NoTask {
-		n += 1 + intLen(int64(ev.Task))
+		if uint32(ev.Task) < 10 {
+			n += 2 // most events: a task index of one digit
+		} else {
+			n += 1 + intLen(int64(ev.Task))
+		}
 		if ev.Arg != 0 {
 			n += 1 + intLen(ev.Arg)
 		}
