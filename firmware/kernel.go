@@ -273,7 +273,13 @@ func (b *Board) step() {
 		b.advance(j)
 	}
 	for len(b.timers) > 0 && b.timers[0].at == now {
-		b.fire(b.timers.pop())
+		if k := b.timers[0].kind; k == tmRelease || k == tmReleaseDue {
+			// Left at the root: release replaces it with the next one.
+			b.release(&b.timers[0])
+			continue
+		}
+		t := b.timers.pop()
+		b.fire(&t)
 	}
 	if b.wdArmed && b.wdAt == now {
 		b.watchdogExpired()
@@ -284,18 +290,14 @@ func (b *Board) step() {
 	}
 }
 
-func (b *Board) fire(t timer) {
+// fire carries out a timer popped from the heap (releases are done at the
+// root by step).
+func (b *Board) fire(t *timer) {
 	switch t.kind {
 	case tmBoot:
 		b.bootBanner(bootReasons[t.arg])
-	case tmRelease:
-		b.release(int(t.idx))
 	case tmDeadline:
-		tk := &b.tasks[t.idx]
-		if t.arg < tk.done {
-			return // finished in time
-		}
-		b.miss(t.idx, tk.queue[t.arg-tk.done])
+		b.deadline(t.idx, t.arg)
 	case tmFault:
 		b.fireFault(b.stored[t.idx].f)
 		b.freeSlots = append(b.freeSlots, t.idx)
@@ -354,19 +356,39 @@ func (b *Board) newJob() *job {
 	return j
 }
 
-func (b *Board) release(ti int) {
+// release fires the release timer rt, at the root of the heap: a
+// tmReleaseDue first checks the deadline of the task's job before, due at
+// the same time. The timer is replaced by the task's next release.
+//
+// A deadline timer and the next release timer are pushed one after the
+// other, so they have consecutive sequence numbers: when the deadline is
+// the period they are due at the same time and fire one right after the
+// other, and one timer (tmReleaseDue) does both, in the same order. The
+// heap pops timers in (time, sequence) order whatever its layout, so
+// replacing the root in place of a pop and a push changes no order.
+func (b *Board) release(rt *timer) {
+	ti := rt.idx
+	if rt.kind == tmReleaseDue {
+		b.deadline(ti, rt.arg)
+	}
 	tk := &b.tasks[ti]
 	j := b.newJob()
-	j.task = int32(ti)
+	j.task = ti
 	j.num = tk.released
 	tk.released++
 	j.release = b.now
 	j.base, j.eff = tk.prio, tk.prio
 	j.body = tk.body
 	tk.queue = append(tk.queue, j)
-	b.ev(wire.EvRelease, int32(ti), j.num)
-	b.push(b.now+tk.deadline, tmDeadline, int32(ti), j.num)
-	b.push(b.now+tk.period, tmRelease, int32(ti), 0)
+	b.ev(wire.EvRelease, ti, j.num)
+	// The deadline timer takes the first number, the release the second.
+	b.tseq += 2
+	if tk.deadline == tk.period {
+		b.timers.replaceTop(timer{at: b.now + tk.period, seq: b.tseq - 1, kind: tmReleaseDue, idx: ti, arg: j.num})
+	} else {
+		b.timers.replaceTop(timer{at: b.now + tk.period, seq: b.tseq, kind: tmRelease, idx: ti})
+		b.timers.push(timer{at: b.now + tk.deadline, seq: b.tseq - 1, kind: tmDeadline, idx: ti, arg: j.num})
+	}
 	b.resched = true
 }
 

@@ -35,6 +35,13 @@ const MaxEpisodes = 100
 
 // Task holds the running figures of one declared task.
 type Task struct {
+	// The schedule state every event looks at (account, infer), first:
+	// with Name and Priority in one cache line.
+	active     bool  // a job is in progress
+	burst      bool  // the load pseudo-task: its jobs are load bursts
+	blockedOn  int   // lock (order index) waited for, -1 none
+	jobBlocked int64 // blocking accumulated by the job in progress (see account)
+
 	Name     string
 	Priority int
 	Period   int64 // µs; 0 = sporadic
@@ -63,21 +70,18 @@ type Task struct {
 	lockCS    []int64 // longest critical section per lock (CPU time while holding)
 	usesLock  []bool
 
-	// schedule state
-	active bool // a job is in progress
+	// schedule state (and active, burst, blockedOn, jobBlocked above)
+	//
 	// Release times of jobs released and not yet ended, oldest first, in a
 	// small ring: a job a reset killed still tells how long it waited.
 	pending     [8]int64
 	missed      [8]bool // the board reported the pending job's deadline miss
 	pHead, pLen int
-	blockedOn   int   // lock (order index) waited for, -1 none
 	blockedAt   int64 // run time the current wait started
-	jobBlocked  int64 // blocking accumulated by the job in progress (see account)
 	lastRelease int64 // -1 after a reset
 	exec        int64 // CPU time since the analyzer started (up to runSince when running)
 	runSince    int64
 	jobExec     int64 // exec at the job's release
-	burst       bool  // the load pseudo-task: its jobs are load bursts
 	ep          episode
 
 	// Sequence gaps: the ends of jobs that were in flight when events were

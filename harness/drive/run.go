@@ -645,10 +645,34 @@ func (s *session) refill() error {
 	}
 	s.compact()
 	if s.qNext-s.qFired >= uploadMin && (!s.have(s.qNext) || s.queue[s.qNext].AtUS >= s.lastRun+s.shift+uploadLead) {
+		s.noteIdle()
 		return nil
 	}
 	_, err := s.upload(s.lastRun, maxUnanswered-len(s.pend), true)
+	s.noteIdle()
 	return err
+}
+
+// noteIdle works out, after refill, up to which lastRun+shift another
+// refill would change nothing: no firing comes due (qFired stays), and
+// the next one to upload (already in the window) is not within
+// uploadLead, with uploadMin on the board. That holds while qFired, qNext
+// and shift keep their values: every change to them (upload, arm, a
+// reset, a skip) makes idleNow false, and the window only changes below
+// qFired (compact, from refill) or past its end (have) otherwise.
+func (s *session) noteIdle() {
+	s.idle = s.qNext-s.qFired >= uploadMin && s.qNext < len(s.queue) && s.qFired-keepBehind < 4096
+	if !s.idle {
+		return
+	}
+	s.idleFired, s.idleNext, s.idleShift = s.qFired, s.qNext, s.shift
+	s.idleUpTo = min(s.queue[s.qFired].AtUS-1, s.queue[s.qNext].AtUS-uploadLead)
+}
+
+// idleNow reports whether refill would change nothing now (noteIdle).
+func (s *session) idleNow() bool {
+	return s.idle && s.qFired == s.idleFired && s.qNext == s.idleNext && s.shift == s.idleShift &&
+		s.lastRun+s.shift <= s.idleUpTo
 }
 
 // observe reads the run until the board says it is done, resets, or falls
@@ -714,7 +738,7 @@ func (s *session) observe(ctx context.Context) error {
 				}
 				s.running, s.done = false, true
 			}
-			if (s.qNext < len(s.queue) || !s.srcDone) && s.running && len(s.pend) < maxUnanswered && !s.whole {
+			if !s.idleNow() && (s.qNext < len(s.queue) || !s.srcDone) && s.running && len(s.pend) < maxUnanswered && !s.whole {
 				if err := s.refill(); err != nil {
 					return err
 				}

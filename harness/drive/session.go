@@ -48,6 +48,7 @@ type session struct {
 	pend     map[uint32]*pending
 	resendAt time.Time // when the oldest pending command is due again
 	dirty    bool      // pend changed: resendAt is to be recomputed
+	resendOK bool      // pend was not empty when resendAt was computed
 	answers  map[uint32]string
 	deadline time.Time
 	retry    time.Duration
@@ -127,13 +128,22 @@ type session struct {
 	refused       error
 	malformed     uint64 // frames the reader passed that did not decode
 
+	// idle: refill has nothing to do while lastRun+shift <= idleUpTo, as
+	// long as qFired, qNext and shift are still idleFired, idleNext and
+	// idleShift (run.go: noteIdle, idleNow). Worked out by refill; the
+	// run loop then skips it: most events find nothing due.
+	idle                bool
+	idleFired, idleNext int
+	idleShift, idleUpTo int64
+
 	stamp *stampReader
 	host  *hostClock // receive times; nil when the target owns time (sim)
 	// virt is the target's clock in ns when it offers it as a number (the
 	// sim: virtual time), virt0 its reading at start: hostUS asks it for
 	// every event, and time.Time arithmetic would cost more than the rest
-	// of the event's bookkeeping.
-	virt  func() int64
+	// of the event's bookkeeping. (The interface, not a method value: that
+	// would add a closure's call to every event.)
+	virt  virtualClock
 	virt0 int64
 
 	power powerState // power cycles the host carries out (power.go)
@@ -189,7 +199,7 @@ func newSession(t targets.Target, cfg *Config) *session {
 	}
 	s.start = s.clk.Now()
 	if v, ok := s.clk.(virtualClock); ok {
-		s.virt = v.VirtualNS
+		s.virt = v
 		s.virt0 = v.VirtualNS()
 	}
 	if stamp != nil {
@@ -211,7 +221,7 @@ func (s *session) hostUS() float64 {
 		return s.stamp.atUS
 	}
 	if s.virt != nil {
-		return float64(s.virt()-s.virt0) / 1e3
+		return float64(s.virt.VirtualNS()-s.virt0) / 1e3
 	}
 	return float64(s.clk.Now().Sub(s.start)) / 1e3
 }
@@ -228,7 +238,7 @@ func (s *session) next(deadline time.Time) (*wire.Frame, error) {
 		if due, ok := s.nextResend(); ok && due.Before(d) {
 			d = due
 		}
-		if !d.Equal(s.deadline) {
+		if d != s.deadline && !d.Equal(s.deadline) { // == first: the same deadline nearly every time
 			if err := s.t.SetReadDeadline(d); err != nil {
 				return nil, s.infra("set read deadline: %v", err)
 			}
@@ -295,19 +305,21 @@ func risky(t wire.Type) bool {
 const maxCopies = 256
 
 // nextResend is when the oldest pending command is due again. It is
-// asked before every read, so it is computed only when pend changed.
+// asked before every read, so it is computed only when pend changed
+// (whether pend is empty too: every change to it sets dirty).
 func (s *session) nextResend() (time.Time, bool) {
-	if len(s.pend) == 0 {
-		return time.Time{}, false
-	}
 	if s.dirty {
 		s.dirty = false
+		s.resendOK = len(s.pend) > 0
 		first := true
 		for _, p := range s.pend {
 			if t := p.sent.Add(s.retry); first || t.Before(s.resendAt) {
 				s.resendAt, first = t, false
 			}
 		}
+	}
+	if !s.resendOK {
+		return time.Time{}, false
 	}
 	return s.resendAt, true
 }
