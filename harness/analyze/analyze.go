@@ -211,6 +211,9 @@ type Analyzer struct {
 	lastT       int64 // run time of the latest event
 	reached     int64 // run time the board said the run ended (Done)
 	faults      *faultBook
+	// fq: faultsUpTo changes nothing up to fqUpTo (faults.go: faultsQuiet).
+	fq     bool
+	fqUpTo int64
 
 	Episodes   []Episode // the first MaxEpisodes
 	Inversions int       // all of them
@@ -801,6 +804,7 @@ func (a *Analyzer) Gap(t int64) {
 	a.gapOpen = true
 	a.account(t)
 	if a.faults != nil && a.faults.gapFrom < 0 {
+		a.fq = false
 		a.faults.gapFrom = t
 	}
 	a.closeEpisodes(t)

@@ -1,5 +1,7 @@
 package analyze
 
+import "math"
+
 // Fault reconciliation: the plan promised firings, the board reports each
 // fault it begins with an FB event. Every firing the driver uploaded is
 // matched with the FB of its id within FaultTolerance of board time; one
@@ -61,7 +63,10 @@ type faultBook struct {
 }
 
 // SetFaultTolerance changes DefaultFaultTolerance for this run.
-func (a *Analyzer) SetFaultTolerance(us int64) { a.book().tol = us }
+func (a *Analyzer) SetFaultTolerance(us int64) {
+	a.book().tol = us
+	a.fq = false
+}
 
 func (a *Analyzer) book() *faultBook {
 	if a.faults == nil {
@@ -79,6 +84,7 @@ func (a *Analyzer) book() *faultBook {
 // in upload order.
 func (a *Analyzer) ExpectFault(id uint32, afterGO, window int64) {
 	b := a.book()
+	a.fq = false
 	if i, ok := b.pending[id]; ok {
 		// Uploaded again (after a reset): the new time stands.
 		b.queue[i].done = true
@@ -98,6 +104,7 @@ func (a *Analyzer) faultsGo(t int64) {
 	if b == nil || b.goAt >= 0 {
 		return
 	}
+	a.fq = false
 	b.goAt = t
 	for i := b.head; i < len(b.queue); i++ {
 		b.queue[i].at += t
@@ -137,6 +144,7 @@ func (a *Analyzer) settle(e *expectation, begun, excused bool) {
 	if e.done {
 		return
 	}
+	a.fq = false
 	e.done = true
 	delete(b.pending, e.id)
 	b.check.Expected++
@@ -169,6 +177,9 @@ func (a *Analyzer) settle(e *expectation, begun, excused bool) {
 // faultsUpTo settles every expectation whose time plus the tolerance is
 // before t: its FB should have come. Called with each event's time.
 func (a *Analyzer) faultsUpTo(t int64) {
+	if a.fq && t <= a.fqUpTo {
+		return // nothing would change (faultsQuiet)
+	}
 	b := a.faults
 	if b == nil || b.goAt < 0 {
 		return
@@ -203,6 +214,29 @@ func (a *Analyzer) faultsUpTo(t int64) {
 		}
 		b.head = 0
 	}
+	a.faultsQuiet()
+}
+
+// faultsQuiet works out, after faultsUpTo, up to which time another call
+// would change nothing: no gap to excuse, the first unsettled
+// expectation not yet late, and the queue not due for compaction. Every
+// change to the book (ExpectFault, faultsGo, settle, Gap, faultsReset,
+// faultsFinish, SetFaultTolerance) clears fq; faultsUpTo then does the
+// whole work again. The driver calls faultsUpTo with every event, and
+// nearly every call finds nothing due.
+func (a *Analyzer) faultsQuiet() {
+	b := a.faults
+	a.fq = false
+	if b.gapFrom >= 0 || b.head > 64 && b.head*2 > len(b.queue) {
+		return
+	}
+	if b.head == len(b.queue) {
+		a.fq, a.fqUpTo = true, math.MaxInt64
+		return
+	}
+	if e := &b.queue[b.head]; !e.done {
+		a.fq, a.fqUpTo = true, e.at+e.late+b.tol
+	}
 }
 
 // faultsReset settles the expectations at a reset at t: those due before
@@ -214,6 +248,7 @@ func (a *Analyzer) faultsReset(t int64) {
 		return
 	}
 	a.faultsUpTo(t)
+	a.fq = false
 	for i := b.head; i < len(b.queue); i++ {
 		if e := &b.queue[i]; !e.done {
 			switch {
@@ -241,6 +276,7 @@ func (a *Analyzer) faultsFinish(t int64) {
 		return
 	}
 	a.faultsUpTo(t)
+	a.fq = false
 	for i := b.head; i < len(b.queue) && b.goAt >= 0; i++ {
 		if e := &b.queue[i]; !e.done {
 			if e.at+e.late < t-b.tol {
