@@ -19,6 +19,8 @@
 package analyze
 
 import (
+	"math/bits"
+
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
@@ -37,10 +39,11 @@ const MaxEpisodes = 100
 type Task struct {
 	// The schedule state every event looks at (account, infer), first:
 	// with Name and Priority in one cache line.
-	active     bool  // a job is in progress
-	burst      bool  // the load pseudo-task: its jobs are load bursts
-	blockedOn  int   // lock (order index) waited for, -1 none
-	jobBlocked int64 // blocking accumulated by the job in progress (see account)
+	active     bool   // a job is in progress (set with setActive)
+	burst      bool   // the load pseudo-task: its jobs are load bursts
+	blockedOn  int    // lock (order index) waited for, -1 none
+	jobBlocked int64  // blocking accumulated by the job in progress (see account)
+	pos        uint64 // its places in the current boot's index (the first 64), for Analyzer.act
 
 	Name     string
 	Priority int
@@ -193,6 +196,11 @@ type Analyzer struct {
 	byName  map[string]*Task
 	order   []*Task
 	index   []*Task // by the current boot's task index
+	// act has bit i set when index[i] is active (i < 64): account and
+	// infer look only at those tasks, in index order, when the index has
+	// at most 64 places. noMask (tests) makes them walk the whole index.
+	act    uint64
+	noMask bool
 	// mayInvert is false only when no task of index waits for a lock or
 	// has an episode open: inversions has nothing to do. Set where a task
 	// starts waiting and where index changes; cleared by inversions.
@@ -278,6 +286,9 @@ func (a *Analyzer) SetTable(t *wire.Table) {
 	}
 	a.index = a.index[:0]
 	a.mayInvert = true
+	for _, tk := range a.order {
+		tk.pos = 0
+	}
 	for _, ti := range t.Tasks {
 		tk := a.byName[ti.Name]
 		if tk == nil {
@@ -294,9 +305,31 @@ func (a *Analyzer) SetTable(t *wire.Table) {
 			tk.lockCS = append(tk.lockCS, 0)
 			tk.usesLock = append(tk.usesLock, false)
 		}
+		if i := len(a.index); i < 64 {
+			tk.pos |= 1 << uint(i)
+		}
 		a.index = append(a.index, tk)
 	}
+	a.act = 0
+	for _, tk := range a.order {
+		if tk.active {
+			a.act |= tk.pos
+		}
+	}
 }
+
+// setActive sets whether tk has a job in progress, and its bits in act.
+func (a *Analyzer) setActive(tk *Task, v bool) {
+	tk.active = v
+	if v {
+		a.act |= tk.pos
+	} else {
+		a.act &^= tk.pos
+	}
+}
+
+// masked reports whether act stands for the index (see act).
+func (a *Analyzer) masked() bool { return len(a.index) <= 64 && !a.noMask }
 
 // LoadTask is the name of the pseudo-task whose jobs are load bursts.
 const LoadTask = "load"
@@ -337,6 +370,7 @@ func (a *Analyzer) Reset(t int64) {
 		tk.pHead, tk.pLen = 0, 0
 		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
 	}
+	a.act = 0
 	for _, l := range a.locks {
 		l.holder = nil
 	}
@@ -470,6 +504,18 @@ func (a *Analyzer) account(t int64) {
 	if r != nil {
 		rp = a.prio(r)
 	}
+	if a.masked() {
+		for m := a.act; m != 0; m &= m - 1 {
+			tk := a.index[bits.TrailingZeros64(m)]
+			if tk == r || tk.burst {
+				continue
+			}
+			if r == nil && tk.blockedOn >= 0 || r != nil && tk.Priority > rp {
+				tk.jobBlocked += d
+			}
+		}
+		return
+	}
 	for _, tk := range a.index {
 		if !tk.active || tk == r || tk.burst {
 			continue
@@ -525,7 +571,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			tk.pLen++
 		}
 		if !tk.active {
-			tk.active = true
+			a.setActive(tk, true)
 			tk.jobExec = tk.execAt(t, a.running == tk)
 			tk.jobBlocked = 0
 		}
@@ -593,7 +639,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			a.bursts[uint32(ev.Arg)] = p
 			a.burstsChanged()
 			if tk != nil {
-				tk.active = true
+				a.setActive(tk, true)
 			}
 			sched = true
 		}
@@ -602,7 +648,7 @@ func (a *Analyzer) Event(t int64, ev *wire.Event) {
 			delete(a.bursts, uint32(ev.Arg))
 			a.burstsChanged()
 			if tk != nil && len(a.bursts) == 0 {
-				tk.active = false
+				a.setActive(tk, false)
 			}
 			sched = true
 		}
@@ -630,7 +676,7 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 		// unknown for a job that straddled lost telemetry: left out.
 		if tk.pLen > 0 {
 			// The job released after the gap is the one in progress now.
-			tk.active = true
+			a.setActive(tk, true)
 		}
 		tk.jobBlocked, tk.blockedOn = 0, -1
 		tk.jobExec = tk.execAt(t, a.running == tk)
@@ -662,7 +708,7 @@ func (a *Analyzer) end(t int64, tk *Task, r int64) {
 		tk.pHead = (tk.pHead + 1) % len(tk.pending)
 		tk.pLen--
 	}
-	tk.active = tk.pLen > 0
+	a.setActive(tk, tk.pLen > 0)
 	tk.jobExec = tk.execAt(t, a.running == tk)
 	a.recoveredEnd(t, tk)
 }
@@ -684,31 +730,51 @@ func (a *Analyzer) recoveredEnd(t int64, tk *Task) {
 func (a *Analyzer) infer(t int64) {
 	var best *Task
 	bestP := 0
+	if a.masked() {
+		// The active tasks, in index order.
+		for m := a.act; m != 0; m &= m - 1 {
+			tk := a.index[bits.TrailingZeros64(m)]
+			if tk.blockedOn >= 0 {
+				continue
+			}
+			if p := a.effPrio(tk); best == nil || p > bestP || p == bestP && tk == a.running {
+				best, bestP = tk, p
+			}
+		}
+		a.setRunning(t, best)
+		return
+	}
 	for _, tk := range a.index {
 		if !tk.active || tk.blockedOn >= 0 {
 			continue
 		}
-		p := a.prio(tk)
-		for k, l := range a.locks {
-			if l.holder != tk {
-				continue
-			}
-			switch l.Protocol {
-			case "ceiling":
-				p = max(p, l.Ceiling)
-			case "inherit":
-				for _, w := range a.index {
-					if w.blockedOn == k {
-						p = max(p, w.Priority)
-					}
-				}
-			}
-		}
-		if best == nil || p > bestP || p == bestP && tk == a.running {
+		if p := a.effPrio(tk); best == nil || p > bestP || p == bestP && tk == a.running {
 			best, bestP = tk, p
 		}
 	}
 	a.setRunning(t, best)
+}
+
+// effPrio is tk's effective priority under the declared protocols of the
+// locks it holds (infer).
+func (a *Analyzer) effPrio(tk *Task) int {
+	p := a.prio(tk)
+	for k, l := range a.locks {
+		if l.holder != tk {
+			continue
+		}
+		switch l.Protocol {
+		case "ceiling":
+			p = max(p, l.Ceiling)
+		case "inherit":
+			for _, w := range a.index {
+				if w.blockedOn == k {
+					p = max(p, w.Priority)
+				}
+			}
+		}
+	}
+	return p
 }
 
 // inversions opens, extends and closes episodes after the schedule changed.
@@ -816,6 +882,7 @@ func (a *Analyzer) Gap(t int64) {
 		tk.pHead, tk.pLen, tk.missed = 0, 0, [8]bool{}
 		tk.active, tk.blockedOn, tk.jobBlocked, tk.lastRelease = false, -1, 0, -1
 	}
+	a.act = 0
 	for _, l := range a.locks {
 		l.holder = nil
 	}
