@@ -38,8 +38,9 @@ func driveSim(b *testing.B, c *Campaign, p RunPlan) *Observation {
 }
 
 // BenchmarkSimPathfinder measures the whole chain on the simulated board:
-// model, UART, wire encoding, decoding, fault upload and analysis, for one
-// hour of board time per iteration. The figure that matters is
+// model, UART, the frames handed to the Reader (decoded: wire.FrameSource;
+// no trace is stored, so no frame is encoded), fault upload and analysis,
+// for one hour of board time per iteration. The figure that matters is
 // virtual-s/s: board seconds per wall second (target: 10,000 or more).
 func BenchmarkSimPathfinder(b *testing.B) {
 	const d = time.Hour
