@@ -46,17 +46,28 @@ func (t *tee) IntactSource() io.Reader {
 
 // frameTee is a tee of a wire.FrameSource, and one itself: the Reader
 // takes the frames decoded, and the raw log gets the bytes Read would
-// have returned, as one chunk, encoded once for it.
+// have returned, as one chunk, encoded once for it (by the log itself
+// when it can).
 type frameTee struct {
 	*tee
 	src wire.FrameSource
 	buf []byte
 }
 
+// framesWriter is a raw log that takes frames and encodes them itself
+// (tracelog.Writer, on its compressor's goroutine).
+type framesWriter interface {
+	WriteFrames(fs *wire.Frames, n int)
+}
+
 // ReadFrames implements wire.FrameSource.
 func (t *frameTee) ReadFrames(fs *wire.Frames, max int) (int, error) {
 	n, err := t.src.ReadFrames(fs, max)
 	if n > 0 {
+		if fw, ok := t.w.(framesWriter); ok {
+			fw.WriteFrames(fs, n)
+			return n, err
+		}
 		t.buf = fs.AppendWire(t.buf[:0])
 		if _, err := t.w.Write(t.buf); err != nil {
 			return n, err

@@ -49,6 +49,12 @@ func Path(index int) string { return filepath.Join(Dir, fmt.Sprintf("run-%d.wire
 var Level = gzip.HuffmanOnly
 
 // Writer is an io.Writer that logs every Write as one chunk.
+//
+// Compression runs on a goroutine of its own: Write and WriteFrames add
+// the chunk to a batch and hand full batches over, so the run that
+// produces the stream (on the simulator, as fast as a core goes) does not
+// also wait for its encoding and compression, and the two share the
+// machine's cores. Close waits for the last batch.
 type Writer struct {
 	f     *os.File
 	bw    *bufio.Writer
@@ -56,9 +62,43 @@ type Writer struct {
 	level int
 	now   func() time.Time
 	start time.Time
-	hdr   [2 * binary.MaxVarintLen64]byte
-	err   error
+	err   error // the first error (the compressor's once Close has it)
+
+	batch *batch      // chunks not handed over yet
+	work  chan *batch // full batches, in order, to the compressor
+	spare chan *batch // batches the compressor is done with
+	done  chan error  // the compressor's first error, once work is closed
 }
+
+// batch is a run of chunks for the compressor: chunks given as bytes
+// (Write) and chunks given as frames (WriteFrames), which the compressor
+// encodes.
+type batch struct {
+	chunks []chunk
+	raw    []byte             // the bytes of byte chunks
+	frames []wire.SourceFrame // the frames of frame chunks
+	lines  []byte             // what their non-event frames' Off and N index
+	size   int                // bytes on the wire so far
+	out    []byte             // the compressor's encoding of it
+}
+
+type chunk struct {
+	at     uint64 // host ns since the log was opened
+	frames bool   // frames[lo:hi], or raw[lo:hi]
+	lo, hi int
+}
+
+func (b *batch) reset() {
+	b.chunks, b.raw, b.frames, b.lines, b.size = b.chunks[:0], b.raw[:0], b.frames[:0], b.lines[:0], 0
+}
+
+// batchSize is how many bytes of the stream a Writer collects before it
+// hands them to the compressor: a few per second of a real board's
+// stream, a few per run on the simulator.
+const batchSize = 64 << 10
+
+// batches keeps the batches of closed Writers.
+var batches = sync.Pool{New: func() any { return new(batch) }}
 
 // Create creates (or truncates) the log at path. now is the host clock the
 // receive times come from (the target's: virtual for the sim).
@@ -71,7 +111,9 @@ func Create(path, target string, now func() time.Time) (*Writer, error) {
 		return nil, err
 	}
 	bw, gz := writers(f)
-	w := &Writer{f: f, bw: bw, gz: gz, level: Level, now: now, start: now()}
+	w := &Writer{f: f, bw: bw, gz: gz, level: Level, now: now, start: now(),
+		batch: batches.Get().(*batch), work: make(chan *batch, 2), spare: make(chan *batch, 3), done: make(chan error, 1)}
+	w.batch.reset()
 	name := strings.Map(func(r rune) rune {
 		if r < ' ' || r > '~' {
 			return '_'
@@ -82,7 +124,68 @@ func Create(path, target string, now func() time.Time) (*Writer, error) {
 		f.Close()
 		return nil, err
 	}
+	go w.compress()
 	return w, nil
+}
+
+// compress encodes the batches and writes them to the compressor, in
+// order, and reports the first error when there are no more.
+func (w *Writer) compress() {
+	var err error
+	for b := range w.work {
+		if err == nil {
+			b.encode()
+			_, err = w.gz.Write(b.out)
+		}
+		b.reset()
+		select {
+		case w.spare <- b:
+		default:
+			batches.Put(b)
+		}
+	}
+	w.done <- err
+}
+
+// encode puts the batch's chunks in b.out as the log stores them.
+func (b *batch) encode() {
+	var hdr [2 * binary.MaxVarintLen64]byte
+	out := b.out[:0]
+	for _, c := range b.chunks {
+		if !c.frames {
+			data := b.raw[c.lo:c.hi]
+			n := binary.PutUvarint(hdr[:], c.at)
+			n += binary.PutUvarint(hdr[n:], uint64(len(data)))
+			out = append(append(out, hdr[:n]...), data...)
+			continue
+		}
+		// The length comes before the data and is known after it:
+		// encode, then move the data up by the header's length.
+		start := len(out)
+		fs := wire.Frames{List: b.frames[c.lo:c.hi], Bytes: b.lines}
+		out = fs.AppendWire(out)
+		size := len(out) - start
+		n := binary.PutUvarint(hdr[:], c.at)
+		n += binary.PutUvarint(hdr[n:], uint64(size))
+		out = append(out, hdr[:n]...)
+		copy(out[start+n:], out[start:start+size])
+		copy(out[start:], hdr[:n])
+	}
+	b.out = out
+}
+
+// added hands the batch over once it is full.
+func (w *Writer) added(n int) {
+	w.batch.size += n
+	if w.batch.size >= batchSize {
+		w.work <- w.batch
+		select {
+		case w.batch = <-w.spare:
+		default:
+			w.batch = batches.Get().(*batch)
+			w.batch.reset()
+		}
+	}
 }
 
 // Write logs p as one chunk received now. It never fails the caller's read
@@ -91,14 +194,33 @@ func (w *Writer) Write(p []byte) (int, error) {
 	if w.err != nil || len(p) == 0 || w.gz == nil {
 		return len(p), nil
 	}
-	n := binary.PutUvarint(w.hdr[:], uint64(w.now().Sub(w.start)))
-	n += binary.PutUvarint(w.hdr[n:], uint64(len(p)))
-	if _, err := w.gz.Write(w.hdr[:n]); err != nil {
-		w.err = err
-	} else if _, err := w.gz.Write(p); err != nil {
-		w.err = err
-	}
+	b := w.batch
+	lo := len(b.raw)
+	b.raw = append(b.raw, p...)
+	b.chunks = append(b.chunks, chunk{at: uint64(w.now().Sub(w.start)), lo: lo, hi: len(b.raw)})
+	w.added(len(p))
 	return len(p), nil
+}
+
+// WriteFrames logs the frames of fs, n bytes on the wire, as one chunk
+// received now: what Write of their bytes (fs.AppendWire) would log, but
+// encoded on the compressor's goroutine. fs may change once it returns.
+func (w *Writer) WriteFrames(fs *wire.Frames, n int) {
+	if w.err != nil || len(fs.List) == 0 || w.gz == nil {
+		return
+	}
+	b := w.batch
+	lo := len(b.frames)
+	b.frames = append(b.frames, fs.List...)
+	for i := lo; i < len(b.frames); i++ {
+		if f := &b.frames[i]; !f.Event {
+			off := len(b.lines)
+			b.lines = append(b.lines, fs.Bytes[f.Off:f.Off+f.N]...)
+			f.Off = int32(off)
+		}
+	}
+	b.chunks = append(b.chunks, chunk{at: uint64(w.now().Sub(w.start)), frames: true, lo: lo, hi: len(b.frames)})
+	w.added(n)
 }
 
 // pooled is a compressor and its output buffer, kept for the next log: a
@@ -129,6 +251,19 @@ func writers(f *os.File) (*bufio.Writer, *gzip.Writer) {
 func (w *Writer) Close() error {
 	if w.gz == nil {
 		return fmt.Errorf("trace log %s: closed twice", w.f.Name())
+	}
+	if len(w.batch.chunks) > 0 {
+		w.work <- w.batch
+	} else {
+		batches.Put(w.batch)
+	}
+	w.batch = nil
+	close(w.work)
+	if err := <-w.done; w.err == nil {
+		w.err = err
+	}
+	for len(w.spare) > 0 {
+		batches.Put(<-w.spare)
 	}
 	err := errors.Join(w.err, w.gz.Close(), w.bw.Flush(), w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())))
 	w.bw.Reset(nil)

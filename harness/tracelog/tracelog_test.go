@@ -136,3 +136,99 @@ func TestOpenNotALogReadsLittle(t *testing.T) {
 	assert.Contains(t, err.Error(), path)
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(8<<20), "bytes allocated to refuse the file")
 }
+
+// A stream many compression batches long comes back chunk for chunk,
+// with its receive times, whatever the batch boundaries cut.
+func TestLongStreamRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), Path(1))
+	clock := time.Unix(0, 0)
+	w, err := Create(path, "sim://pathfinder", func() time.Time { clock = clock.Add(time.Microsecond); return clock })
+	require.NoError(t, err)
+	var chunks [][]byte
+	for i := 0; len(chunks) < 3000; i++ {
+		var c []byte
+		for k := 0; k <= i%97; k++ {
+			c = wire.AppendEvent(c, wire.Event{Seq: uint32(i*100 + k), Time: uint64(i), Kind: wire.EvEnd, Task: int32(k % 7), Arg: int64(i)})
+		}
+		chunks = append(chunks, c)
+		_, _ = w.Write(c)
+	}
+	require.NoError(t, w.Close())
+	r, err := Open(path)
+	require.NoError(t, err)
+	defer r.Close()
+	for i, want := range chunks {
+		at, b, err := r.Next()
+		require.NoError(t, err, "chunk %d", i)
+		require.Equal(t, time.Duration(i+1)*time.Microsecond, at, "chunk %d", i)
+		require.Equal(t, string(want), string(b), "chunk %d", i)
+	}
+	_, _, err = r.Next()
+	assert.Equal(t, io.EOF, err)
+}
+
+// A disk that is full: writing never fails the run, and Close says which
+// log could not be stored.
+func TestFullDiskIsReportedAtClose(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	w, err := Create("/dev/full", "sim://pathfinder", time.Now)
+	require.NoError(t, err)
+	for i := 0; i < 300; i++ {
+		n, err := w.Write(session())
+		require.NoError(t, err)
+		require.Equal(t, len(session()), n)
+	}
+	err = w.Close()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "/dev/full")
+}
+
+// Frames handed over as frames are logged as their bytes, in order with
+// chunks written as bytes, whatever the batch they fall in.
+func TestWriteFramesLogsTheirBytes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), Path(2))
+	clock := time.Unix(0, 0)
+	w, err := Create(path, "sim://pathfinder", func() time.Time { clock = clock.Add(time.Microsecond); return clock })
+	require.NoError(t, err)
+	var want [][]byte
+	for i := 0; i < 4000; i++ {
+		if i%5 == 0 {
+			c := wire.AppendAck(nil, uint32(i))
+			_, _ = w.Write(c)
+			want = append(want, c)
+			continue
+		}
+		var fs wire.Frames
+		for k := 0; k <= i%40; k++ {
+			ev := wire.Event{Seq: uint32(i), Time: uint64(k), Kind: wire.EvLock, Task: int32(k % 5), Arg: int64(i)}
+			fs.AddEvent(ev, wire.EventLen(ev))
+			if k%9 == 0 {
+				fs.AddLine(wire.AppendSummary(nil, wire.Summary{Seq: uint32(k), Time: uint64(i), Task: int32(k % 3), Jobs: 4, MaxResp: 77}))
+			}
+		}
+		c := fs.AppendWire(nil)
+		w.WriteFrames(&fs, len(c))
+		// The source may reuse its memory at once.
+		for k := range fs.List {
+			fs.List[k].Ev.Seq, fs.List[k].Off = 1e9, 0
+		}
+		for k := range fs.Bytes {
+			fs.Bytes[k] = 'x'
+		}
+		want = append(want, c)
+	}
+	require.NoError(t, w.Close())
+	r, err := Open(path)
+	require.NoError(t, err)
+	defer r.Close()
+	for i, c := range want {
+		at, b, err := r.Next()
+		require.NoError(t, err, "chunk %d", i)
+		require.Equal(t, time.Duration(i+1)*time.Microsecond, at, "chunk %d", i)
+		require.Equal(t, string(c), string(b), "chunk %d", i)
+	}
+	_, _, err = r.Next()
+	assert.Equal(t, io.EOF, err)
+}

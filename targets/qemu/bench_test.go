@@ -85,8 +85,9 @@ func runLoad(tb testing.TB, tg targets.Target, dur time.Duration) (time.Duration
 // its UART through the PTY, and the wire Reader decoding every frame, from
 // GO's run event to DN. Left out: QEMU's start and the boot, and the
 // harness's driver, analysis, scoring and trace store (`hilchaos run`
-// adds those; their cost per frame is measured on the sim by
-// BenchmarkOvernightSoak in harness).
+// adds those; BenchmarkIngestMemory in harness/drive measures them per
+// chunk of a real link's bytes, BenchmarkOvernightSoak in harness on the
+// sim, whose frames arrive decoded).
 func BenchmarkQEMUPathfinderFullTrace(b *testing.B) {
 	const dur = 10 * time.Second
 	elf := firmware(b, "inherit")
