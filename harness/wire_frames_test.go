@@ -31,10 +31,15 @@ func bytesURL(u string) string {
 // trace after the header line (which names the target).
 func storedRuns(t *testing.T, c *Campaign) (records []map[string]any, traces [][]byte) {
 	t.Helper()
+	return storedRunsParallel(t, c, 2)
+}
+
+func storedRunsParallel(t *testing.T, c *Campaign, parallel int) (records []map[string]any, traces [][]byte) {
+	t.Helper()
 	dir := t.TempDir()
 	st, err := OpenStore(dir)
 	require.NoError(t, err)
-	_, err = Execute(context.Background(), c, Options{Store: st, Parallel: 2})
+	_, err = Execute(context.Background(), c, Options{Store: st, Parallel: parallel})
 	require.NoError(t, err)
 	require.NoError(t, st.Close())
 	f, err := os.Open(filepath.Join(dir, "runs.jsonl"))
@@ -118,4 +123,26 @@ func mustLoad(t *testing.T, path string, o Overrides) *Campaign {
 	c, err := LoadCampaign(path, o)
 	require.NoError(t, err)
 	return c
+}
+
+// A simulated run repeats exactly even on a line too slow for its trace,
+// where answers are lost and the driver sends commands again: the same
+// records and traces twice, and with one run at a time.
+func TestLossySimRunRepeats(t *testing.T) {
+	c := mustLoad(t, "../campaigns/overnight-soak.yaml", Overrides{Repeat: 4, Duration: 30 * time.Second, Target: "sim://pathfinder?mutex=inherit&baud=19200"})
+	first, firstTraces := storedRuns(t, c)
+	retries := 0.0
+	for _, r := range first {
+		tel, _ := r["telemetry"].(map[string]any)
+		n, _ := tel["retries"].(float64)
+		retries += n
+	}
+	require.Positive(t, retries, "the slow line makes the driver send commands again")
+	for _, parallel := range []int{2, 1} {
+		again, againTraces := storedRunsParallel(t, c, parallel)
+		for i := range first {
+			assert.Equal(t, first[i], again[i], "--parallel %d: run %d's record", parallel, i)
+			assert.True(t, bytes.Equal(firstTraces[i], againTraces[i]), "--parallel %d: run %d's trace", parallel, i)
+		}
+	}
 }

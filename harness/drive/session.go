@@ -1,6 +1,7 @@
 package drive
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,13 +46,14 @@ type session struct {
 
 	// commands: pend holds the commands not answered yet; answers the
 	// answers not collected yet ("" AK, else the NK reason).
-	pend     map[uint32]*pending
-	resendAt time.Time // when the oldest pending command is due again
-	dirty    bool      // pend changed: resendAt is to be recomputed
-	resendOK bool      // pend was not empty when resendAt was computed
-	answers  map[uint32]string
-	deadline time.Time
-	retry    time.Duration
+	pend      map[uint32]*pending
+	resendAt  time.Time // when the oldest pending command is due again
+	dirty     bool      // pend changed: resendAt is to be recomputed
+	resendOK  bool      // pend was not empty when resendAt was computed
+	resendIDs []uint32  // resend's list of pending ids, kept for its memory
+	answers   map[uint32]string
+	deadline  time.Time
+	retry     time.Duration
 
 	// boot and table
 	booted       bool // a banner was seen (or inferred) for the board's current boot
@@ -329,7 +331,23 @@ func (s *session) nextResend() (time.Time, bool) {
 func (s *session) resend() error {
 	now := s.clk.Now()
 	s.dirty = true
-	for id, p := range s.pend {
+	// In the order they were first sent (ids break ties): a map's order
+	// changes from run to run, and what the board answers first and
+	// which command gives up first must not, or a simulated run on a
+	// lossy line would not repeat.
+	ids := s.resendIDs[:0]
+	for id := range s.pend {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b uint32) int {
+		if c := s.pend[a].first.Compare(s.pend[b].first); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	s.resendIDs = ids
+	for _, id := range ids {
+		p := s.pend[id]
 		if now.Sub(p.sent) < s.retry {
 			continue
 		}
