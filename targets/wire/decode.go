@@ -141,9 +141,15 @@ func (f *Frame) name(i int) string { return string(f.Fields[i]) }
 
 // Event decodes an EV or BX frame. It does not allocate unless it fails.
 func (f *Frame) Event() (Event, error) {
-	if f.evOK && f.Type == TypeEvent {
+	// Small enough to be inlined: an EV frame the Reader decoded (evOK
+	// is only ever set on one) costs its caller no call.
+	if f.evOK {
 		return f.ev, nil
 	}
+	return f.eventSlow()
+}
+
+func (f *Frame) eventSlow() (Event, error) {
 	if f.Type != TypeEvent && f.Type != TypeBlackBox {
 		return Event{}, fmt.Errorf("%w: %v frame, want EV or BX", ErrWrongType, f.Type)
 	}
