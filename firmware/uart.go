@@ -25,8 +25,9 @@ type uart struct {
 	// stay below head until the next read compacts them away: the last
 	// batch readFrames handed over is q itself, and the host may answer
 	// (and the board queue an AK) before it is done with it.
-	q    []wire.SourceFrame
+	q    []wire.SourceFrame // q[:n] are in use; len(q) is its capacity
 	at   []int64
+	n    int
 	head int
 	sent int
 	part int // bytes of q[head] a short Read has returned already
@@ -59,8 +60,8 @@ func (u *uart) init(baud, txBuf int) {
 	u.baud = int64(baud)
 	u.txBuf = int64(txBuf)
 	u.buf = (*txPool.Get().(*[]byte))[:0]
-	u.q = make([]wire.SourceFrame, 0, 256)
-	u.at = make([]int64, 0, 256)
+	u.q = make([]wire.SourceFrame, 256)
+	u.at = make([]int64, 256)
 	if baud > 0 {
 		if t, ok := lineTables.Load(baud); ok {
 			u.lineNS = t.([]int64)
@@ -89,7 +90,7 @@ func (u *uart) release() {
 		txPool.Put(&b)
 		u.buf = nil
 	}
-	u.q, u.at, u.head, u.sent, u.part = u.q[:0], u.at[:0], 0, 0, 0
+	u.n, u.head, u.sent, u.part = 0, 0, 0, 0
 	u.readPos, u.readyEnd = u.end, u.end
 }
 
@@ -118,8 +119,7 @@ func (u *uart) commit(now int64, start int) bool {
 		return false
 	}
 	at := u.sendTime(now, n)
-	u.q = append(u.q, wire.SourceFrame{Off: int32(start), N: int32(n)})
-	u.at = append(u.at, at)
+	u.push(wire.SourceFrame{Off: int32(start), N: int32(n)}, at)
 	return true
 }
 
@@ -137,8 +137,7 @@ func (u *uart) commitEvent(now int64, e wire.Event) bool {
 		return false
 	}
 	at := u.sendTime(now, n)
-	u.q = append(u.q, wire.SourceFrame{Ev: e, N: int32(n), Event: true})
-	u.at = append(u.at, at)
+	u.push(wire.SourceFrame{Ev: e, N: int32(n), Event: true}, at)
 	return true
 }
 
@@ -154,6 +153,22 @@ func digits(v uint64) (int, uint64) {
 		p *= 10
 	}
 	return n, p
+}
+
+// push queues frame f, whose last byte is sent at at. It stores into q
+// rather than appending to it: an append stores q's pointer back too, and
+// with a collection running that store pays a write barrier per frame.
+func (u *uart) push(f wire.SourceFrame, at int64) {
+	if u.n == len(u.q) {
+		q := make([]wire.SourceFrame, max(2*len(u.q), 256))
+		copy(q, u.q)
+		times := make([]int64, len(q))
+		copy(times, u.at)
+		u.q, u.at = q, times
+	}
+	u.q[u.n] = f
+	u.at[u.n] = at
+	u.n++
 }
 
 // sendTime queues n more bytes on the line at time now and returns when
@@ -192,16 +207,16 @@ func (u *uart) compact() {
 	if u.head == 0 {
 		return
 	}
-	if u.head == len(u.q) {
-		u.q, u.at, u.head, u.sent = u.q[:0], u.at[:0], 0, 0
+	if u.head == u.n {
+		u.n, u.head, u.sent = 0, 0, 0
 		u.buf = u.buf[:0]
 		return
 	}
-	if u.head < 256 && u.head < len(u.q)/2 {
+	if u.head < 256 && u.head < u.n/2 {
 		return
 	}
 	lo := len(u.buf) // the first byte a frame still queued needs
-	for i := u.head; i < len(u.q); i++ {
+	for i := u.head; i < u.n; i++ {
 		if !u.q[i].Event {
 			lo = int(u.q[i].Off)
 			break
@@ -209,20 +224,20 @@ func (u *uart) compact() {
 	}
 	if lo > 0 {
 		u.buf = u.buf[:copy(u.buf, u.buf[lo:])]
-		for i := u.head; i < len(u.q); i++ {
+		for i := u.head; i < u.n; i++ {
 			if !u.q[i].Event {
 				u.q[i].Off -= int32(lo)
 			}
 		}
 	}
-	n := copy(u.q, u.q[u.head:])
-	copy(u.at, u.at[u.head:])
-	u.q, u.at, u.sent, u.head = u.q[:n], u.at[:n], u.sent-u.head, 0
+	copy(u.q, u.q[u.head:u.n])
+	copy(u.at, u.at[u.head:u.n])
+	u.n, u.sent, u.head = u.n-u.head, u.sent-u.head, 0
 }
 
 // advance makes the frames sent by now readable.
 func (u *uart) advance(now int64) {
-	for u.sent < len(u.q) && u.at[u.sent] <= now {
+	for u.sent < u.n && u.at[u.sent] <= now {
 		u.readyEnd += int64(u.q[u.sent].N)
 		u.sent++
 	}
@@ -230,7 +245,7 @@ func (u *uart) advance(now int64) {
 
 // next returns when the next frame on the line becomes readable.
 func (u *uart) next() (int64, bool) {
-	if u.sent < len(u.q) {
+	if u.sent < u.n {
 		return u.at[u.sent], true
 	}
 	return 0, false
@@ -313,13 +328,13 @@ func (u *uart) readFrames(fs *wire.Frames, max int) int {
 // completely. What the host could already read stays readable.
 func (u *uart) cut(now int64) {
 	u.advance(now)
-	for i := u.sent; i < len(u.q); i++ {
+	for i := u.sent; i < u.n; i++ {
 		if !u.q[i].Event {
 			u.buf = u.buf[:u.q[i].Off]
 			break
 		}
 	}
-	u.q, u.at = u.q[:u.sent], u.at[:u.sent]
+	u.n = u.sent
 	u.end = u.readyEnd
 	if u.free > now {
 		u.free = now
