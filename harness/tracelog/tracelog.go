@@ -131,7 +131,9 @@ func Create(path, target string, now func() time.Time) (*Writer, error) {
 // compress encodes the batches and writes them to the compressor, in
 // order, and reports the first error when there are no more.
 func (w *Writer) compress() {
-	var err error
+	// The log's directory entry is made: sync it now, while the run goes
+	// on, rather than after the run when Close must have it on disk.
+	err := syncDir(filepath.Dir(w.f.Name()))
 	for b := range w.work {
 		if err == nil {
 			b.encode()
@@ -246,8 +248,9 @@ func writers(f *os.File) (*bufio.Writer, *gzip.Writer) {
 	return bw, gz
 }
 
-// Close flushes the log, syncs it (and its directory entry) to disk and
-// closes it: a record that points at a trace is stored after this returns.
+// Close flushes the log, syncs it to disk and closes it; its directory
+// entry was synced when it was created. A record that points at a trace
+// is stored after this returns.
 func (w *Writer) Close() error {
 	if w.gz == nil {
 		return fmt.Errorf("trace log %s: closed twice", w.f.Name())
@@ -265,7 +268,7 @@ func (w *Writer) Close() error {
 	for len(w.spare) > 0 {
 		batches.Put(<-w.spare)
 	}
-	err := errors.Join(w.err, w.gz.Close(), w.bw.Flush(), w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())))
+	err := errors.Join(w.err, w.gz.Close(), w.bw.Flush(), w.f.Sync(), w.f.Close())
 	w.bw.Reset(nil)
 	writerPool.Put(&pooled{bw: w.bw, gz: w.gz, level: w.level})
 	w.gz, w.bw = nil, nil
