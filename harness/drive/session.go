@@ -110,7 +110,10 @@ type session struct {
 	goAckHost            float64
 	goDur                int64
 	lastEvHost           float64 // host receive time of the latest event
-	probe                uint32  // id of the PG asking whether the run ended, 0 if none
+	hostAt               float64 // chunkHostUS's hostUS, at hostBytes read
+	hostBytes            uint64
+	hostOK               bool
+	probe                uint32 // id of the PG asking whether the run ended, 0 if none
 
 	// console: a ring of the last lines
 	console     [MaxConsoleKept]ConsoleLine
@@ -226,6 +229,19 @@ func (s *session) hostUS() float64 {
 		return float64(s.virt.VirtualNS()-s.virt0) / 1e3
 	}
 	return float64(s.clk.Now().Sub(s.start)) / 1e3
+}
+
+// chunkHostUS is hostUS for a frame just returned by the Reader. A
+// stamped link's receive time and the simulator's virtual time change
+// only when the Reader reads, so it is computed once per read there.
+func (s *session) chunkHostUS() float64 {
+	if s.stamp == nil && s.virt == nil {
+		return s.hostUS()
+	}
+	if n := s.r.BytesRead(); n != s.hostBytes || !s.hostOK {
+		s.hostBytes, s.hostOK, s.hostAt = n, true, s.hostUS()
+	}
+	return s.hostAt
 }
 
 // virtualClock is a targets.Clock that also tells its time as ns since
@@ -775,7 +791,7 @@ func (s *session) event(ev *wire.Event) {
 	}
 	t := s.base + int64(ev.Time) - s.origin
 	s.lastRun = t
-	s.lastEvHost = s.hostUS()
+	s.lastEvHost = s.chunkHostUS()
 	s.progress(false)
 	if ev.Kind == wire.EvDropped {
 		s.obs.Telemetry.Dropped += uint64(ev.Arg)

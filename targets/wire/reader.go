@@ -351,3 +351,7 @@ func (r *Reader) atError(err error) error {
 
 // Stats returns the counters so far.
 func (r *Reader) Stats() Stats { return r.stats }
+
+// BytesRead is Stats().Bytes: the bytes read from the source so far
+// (counted on the wire for a FrameSource), without copying every counter.
+func (r *Reader) BytesRead() uint64 { return r.stats.Bytes }
