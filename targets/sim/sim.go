@@ -173,7 +173,7 @@ func (t *Target) SetReadDeadline(d time.Time) error {
 
 // IntactSource returns t: the bytes t's Read returns are the model's
 // encoder output as is (its UART drops whole frames, never bytes inside
-// one), so a wire.Reader reading t itself need not verify EV frames' CRCs
+// one), so a wire.Reader reading t itself need not verify frames' CRCs
 // (wire.Intact). A wrapper embedding t is not t, and is not trusted.
 func (t *Target) IntactSource() io.Reader { return t }
 

@@ -1,7 +1,5 @@
 package wire
 
-import "strconv"
-
 // The Append functions append one complete frame, '$' to '\n', to dst and
 // return the extended slice. They do not allocate when dst has room
 // (MaxFrame bytes is always enough for a frame a receiver accepts).
@@ -27,19 +25,17 @@ func finish(dst []byte, start int) []byte {
 }
 
 func appendU(dst []byte, v uint64) []byte {
-	dst = append(dst, ',')
-	if v < 10 {
-		return append(dst, byte('0'+v))
-	}
-	return strconv.AppendUint(dst, v, 10)
+	n := len(dst)
+	dst = append(dst, ",01234567890123456789"...) // room: ',' and 20 digits
+	dst[n] = ','
+	return dst[:putUint(dst, n+1, v)]
 }
 
 func appendI(dst []byte, v int64) []byte {
-	dst = append(dst, ',')
-	if uint64(v) < 10 {
-		return append(dst, byte('0'+v))
-	}
-	return strconv.AppendInt(dst, v, 10)
+	n := len(dst)
+	dst = append(dst, ",-01234567890123456789"...)
+	dst[n] = ','
+	return dst[:putInt(dst, n+1, v)]
 }
 
 func appendName(dst []byte, s string) []byte {

@@ -138,8 +138,8 @@ func ParseFrame(line []byte, f *Frame) error {
 // parseFrame is ParseFrame for a line already stripped and length-checked.
 func parseFrame(line []byte, f *Frame) error { return parseFrameCheck(line, f, true) }
 
-// parseFrameCheck is parseFrame; check false skips the CRC of EV frames
-// (see parseEventLine).
+// parseFrameCheck is parseFrame; check false skips the CRC (a frame from
+// an Intact source: see parseEventLine).
 func parseFrameCheck(line []byte, f *Frame, check bool) error {
 	n := len(line)
 	if n == 0 || line[0] != '$' {
@@ -148,11 +148,15 @@ func parseFrameCheck(line []byte, f *Frame, check bool) error {
 	if n > 4 && line[1] == 'E' && line[2] == 'V' && line[3] == ',' && parseEventLine(line, f, check) {
 		return nil
 	}
-	return parseGeneral(line, f)
+	return parseGeneralCheck(line, f, check)
 }
 
 // parseGeneral is parseFrame for any frame type.
-func parseGeneral(line []byte, f *Frame) error {
+func parseGeneral(line []byte, f *Frame) error { return parseGeneralCheck(line, f, true) }
+
+// parseGeneralCheck is parseGeneral; check false skips the CRC, not the
+// check that there is one.
+func parseGeneralCheck(line []byte, f *Frame, check bool) error {
 	n := len(line)
 	f.evOK = false
 	if n < 6 || line[n-5] != '*' {
@@ -163,7 +167,7 @@ func parseGeneral(line []byte, f *Frame) error {
 		return ErrBadCRC
 	}
 	body := line[1 : n-5]
-	if CRC16(body) != want {
+	if check && CRC16(body) != want {
 		return ErrBadCRC
 	}
 	if len(body) < 2 {

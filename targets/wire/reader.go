@@ -65,7 +65,7 @@ type Reader struct {
 	conN       int
 	conReports bool // Next returns console lines as TypeConsole frames
 
-	intact bool // rd is Intact: EV frames' CRCs need no check
+	intact bool // rd is Intact: frames' CRCs need no check
 
 	src FrameSource // rd, when it hands over frames decoded
 	fq  Frames      // the batch src handed over last
@@ -75,7 +75,7 @@ type Reader struct {
 // Reader exactly as this package's encoders wrote it, in the same
 // process, with nothing between that could change, insert or drop a byte
 // inside a frame (the simulator: its UART drops whole frames only). A
-// Reader on an Intact source skips verifying the CRC of EV frames, which
+// Reader on an Intact source skips verifying frames' CRCs, which
 // could not fail: the frames it returns are the same.
 //
 // IntactSource returns the source itself. The Reader trusts its source
