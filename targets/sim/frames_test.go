@@ -170,3 +170,115 @@ func TestWireParameter(t *testing.T) {
 	_, err = targets.Open("sim://pathfinder?wire=morse", targets.Options{})
 	assert.ErrorContains(t, err, `wire "morse"`)
 }
+
+// scriptRun drives tg by script, a host's behaviour in bytes (see
+// FuzzFrameSourceMatchesBytes), and returns one line per frame or read
+// error, each with the board time it came at.
+func scriptRun(t *testing.T, tg *Target, r *wire.Reader, script []byte) []string {
+	t.Helper()
+	var out []string
+	clk := targets.ClockOf(tg)
+	next := func() byte {
+		if len(script) == 0 {
+			return 0
+		}
+		b := script[0]
+		script = script[1:]
+		return b
+	}
+	send := func(c wire.Command) {
+		_, err := tg.Write(wire.AppendCommand(nil, c))
+		require.NoError(t, err)
+	}
+	read := func(d time.Duration) {
+		require.NoError(t, tg.SetReadDeadline(clk.Now().Add(d)))
+		for {
+			f, err := r.Next()
+			if err != nil {
+				out = append(out, fmt.Sprintf("%d error %v", tg.board.Now(), errors.Is(err, os.ErrDeadlineExceeded)))
+				return
+			}
+			s := string(f.Line)
+			if f.Type == wire.TypeEvent {
+				ev, err := f.Event()
+				require.NoError(t, err)
+				s = fmt.Sprintf("%+v", ev)
+			}
+			out = append(out, fmt.Sprintf("%d %v %s", tg.board.Now(), f.Type, s))
+		}
+	}
+	read(100 * time.Millisecond)
+	for id := uint32(1); len(script) > 0 && id < 200; id++ {
+		switch op := next() % 14; op {
+		case 0:
+			read(time.Duration(next()) * 10 * time.Millisecond)
+		case 1:
+			send(wire.Command{Type: wire.TypeStart, ID: id, Duration: uint64(next()) * 100_000})
+		case 2:
+			send(wire.Command{Type: wire.TypeStop, ID: id})
+		case 3:
+			send(wire.Command{Type: wire.TypeSchedule, ID: id, At: uint64(next()) * 20_000, Fault: wire.FaultCmd{ID: id, Kind: wire.FaultLoadBurst, Priority: int(next() % 12), Length: uint64(next()) * 500}})
+		case 4:
+			send(wire.Command{Type: wire.TypeSchedule, ID: id, At: uint64(next()) * 20_000, Fault: wire.FaultCmd{ID: id, Kind: wire.FaultLockHold, Task: int(next() % 7), Lock: 0, Extra: uint64(next()) * 500}})
+		case 5:
+			send(wire.Command{Type: wire.TypeFire, ID: id, Fault: wire.FaultCmd{ID: id, Kind: wire.FaultLoadBurst, Priority: 5, Length: uint64(next()) * 500}})
+		case 6:
+			send(wire.Command{Type: wire.TypeIdentify, ID: id})
+		case 7:
+			send(wire.Command{Type: wire.TypeReset, ID: id})
+		case 8:
+			send(wire.Command{Type: wire.TypeDump, ID: id})
+		case 9:
+			_, err := tg.PowerCycle(t.Context(), time.Duration(next())*5*time.Millisecond)
+			require.NoError(t, err)
+		case 10:
+			send(wire.Command{Type: wire.TypeConfig, ID: id, Key: "trace", Value: fmt.Sprint(next() % 3)})
+		case 11:
+			send(wire.Command{Type: wire.TypeSchedule, ID: id, At: uint64(next()) * 20_000, Fault: wire.FaultCmd{ID: id, Kind: wire.FaultIRQStorm, Priority: 0, Period: 30 + uint64(next()), Length: uint64(next()) * 200}})
+		case 12:
+			send(wire.Command{Type: wire.TypePing, ID: id})
+		case 13:
+			// garbage and a cut command: the board's receiver, not the UART
+			_, err := tg.Write([]byte("$SF,1,2,3\n\x00junk$GO"))
+			require.NoError(t, err)
+		}
+	}
+	read(time.Second)
+	return out
+}
+
+// Any host behaviour gives the same frames at the same board times, and
+// the same bytes, whether the Reader takes the simulator's frames or
+// decodes its bytes: commands of every kind, resets, power cycles, trace
+// level changes, and lines and buffers of every size.
+func FuzzFrameSourceMatchesBytes(f *testing.F) {
+	f.Add([]byte{0, 1, 1, 50, 3, 10, 5, 60, 4, 20, 5, 100, 0, 200, 0, 200})
+	f.Add([]byte{7, 2, 1, 30, 11, 5, 10, 100, 0, 250, 9, 30, 0, 100, 6, 0, 50})
+	f.Add([]byte{12, 1, 10, 2, 1, 40, 0, 120, 8, 7, 0, 90, 1, 20, 0, 255})
+	f.Add([]byte{3, 0, 1, 255, 0, 255, 0, 255, 2, 0, 50, 13, 12, 0, 10})
+	f.Add([]byte{21, 2, 1, 80, 5, 200, 5, 200, 5, 200, 0, 255, 0, 255, 9, 0, 0, 100})
+	bauds := []string{"0", "4800", "19200", "115200", "921600"}
+	buffers := []string{"4096", "512", "1024", "65536"}
+	mutexes := []string{"none", "inherit", "ceiling"}
+	f.Fuzz(func(t *testing.T, script []byte) {
+		if len(script) < 2 || len(script) > 400 {
+			return
+		}
+		c := int(script[0])
+		url := fmt.Sprintf("sim://pathfinder?mutex=%s&baud=%s&buffer=%s", mutexes[c%3], bauds[c/3%5], buffers[c/15%4])
+		trace := int(script[1] % 3)
+		open := func() *Target {
+			tg, err := targets.Open(url, targets.Options{Seed: uint64(c), Trace: trace})
+			require.NoError(t, err)
+			t.Cleanup(func() { tg.Close() })
+			return tg.(*Target)
+		}
+		a := open()
+		var raw bytes.Buffer
+		byBytes := scriptRun(t, a, wire.NewReader(io.TeeReader(plain{a}, &raw)), script[2:])
+		b := &wireLog{Target: open()}
+		byFrames := scriptRun(t, b.Target, wire.NewReader(b), script[2:])
+		require.Equal(t, byBytes, byFrames, "%s trace %d", url, trace)
+		require.True(t, bytes.Equal(raw.Bytes(), b.log.Bytes()), "%s trace %d: the raw log", url, trace)
+	})
+}
