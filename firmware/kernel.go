@@ -202,16 +202,6 @@ func (b *Board) ev(kind wire.EventKind, task int32, arg int64) {
 	}
 }
 
-// numbered commits an SM frame: it takes a sequence number if it is
-// queued, and is counted for the next DR if it is dropped.
-func (b *Board) numbered(start int) {
-	if b.tx.commit(b.now, start) {
-		b.seq++
-	} else {
-		b.dropped++
-	}
-}
-
 // flushDropped sends a DR event with the drop count, if there is one and it fits.
 func (b *Board) flushDropped() {
 	if b.dropped == 0 {
@@ -702,11 +692,13 @@ func (b *Board) summaries() {
 		if b.quiet {
 			b.seq++
 		} else {
-			buf := b.out()
+			b.flushDropped()
 			s.Seq = b.seq
-			start := len(buf)
-			b.tx.buf = wire.AppendSummary(buf, s)
-			b.numbered(start)
+			if b.tx.commitSummary(b.now, s) {
+				b.seq++
+			} else {
+				b.dropped++
+			}
 		}
 	}
 	b.lastSM = b.now

@@ -11,11 +11,12 @@ import (
 // left the line (10 bit-times a byte, frames back to back), and a frame
 // that does not fit the transmit buffer when it is emitted is dropped.
 //
-// Most frames are EV frames, and the queue keeps those as their Event and
-// length: the bytes are made only if someone reads bytes (Read), and a
-// reader that takes frames (readFrames, the simulator's Reader) gets the
-// Event without it ever being encoded and parsed back. Other frames are
-// appended to buf by the wire encoders and committed with commit.
+// Most frames are EV and SM frames, and the queue keeps those decoded
+// (their Event or Summary) with their length: the bytes are made only if
+// someone reads bytes (Read), and a reader that takes frames (readFrames,
+// the simulator's Reader) gets them without their ever being encoded and
+// parsed back. Other frames are appended to buf by the wire encoders and
+// committed with commit.
 //
 // Stream offsets are absolute: the byte count since power-on of all the
 // frames ever queued.
@@ -141,6 +142,17 @@ func (u *uart) commitEvent(now int64, e wire.Event) bool {
 	return true
 }
 
+// commitSummary queues the SM frame of s at time now, or returns false
+// when it does not fit.
+func (u *uart) commitSummary(now int64, s wire.Summary) bool {
+	f := wire.SummaryFrame(s)
+	if !u.fits(now, int(f.N)) {
+		return false
+	}
+	u.push(f, u.sendTime(now, int(f.N)))
+	return true
+}
+
 // digits returns the number of decimal digits of v and the smallest
 // number with one more (0 when there is none).
 func digits(v uint64) (int, uint64) {
@@ -217,7 +229,7 @@ func (u *uart) compact() {
 	}
 	lo := len(u.buf) // the first byte a frame still queued needs
 	for i := u.head; i < u.n; i++ {
-		if !u.q[i].Event {
+		if u.q[i].IsLine() {
 			lo = int(u.q[i].Off)
 			break
 		}
@@ -225,7 +237,7 @@ func (u *uart) compact() {
 	if lo > 0 {
 		u.buf = u.buf[:copy(u.buf, u.buf[lo:])]
 		for i := u.head; i < u.n; i++ {
-			if !u.q[i].Event {
+			if u.q[i].IsLine() {
 				u.q[i].Off -= int32(lo)
 			}
 		}
@@ -251,6 +263,12 @@ func (u *uart) next() (int64, bool) {
 	return 0, false
 }
 
+// encode appends the bytes of a frame queued decoded.
+func (u *uart) encode(dst []byte, f *wire.SourceFrame) []byte {
+	fs := wire.Frames{List: []wire.SourceFrame{*f}}
+	return fs.AppendWire(dst)
+}
+
 // readable is the number of bytes sent and not read yet.
 func (u *uart) readable() int { return int(u.readyEnd - u.readPos) }
 
@@ -268,13 +286,13 @@ func (u *uart) read(p []byte) int {
 			}
 		}
 		var src []byte
-		if f.Event {
+		if f.IsLine() {
+			src = u.buf[f.Off : f.Off+f.N]
+		} else {
 			if u.part == 0 {
-				u.scratch = wire.AppendEvent(u.scratch[:0], f.Ev)
+				u.scratch = u.encode(u.scratch[:0], f)
 			}
 			src = u.scratch
-		} else {
-			src = u.buf[f.Off : f.Off+f.N]
 		}
 		m := copy(p[n:], src[u.part:])
 		n += m
@@ -300,7 +318,7 @@ func (u *uart) readFrames(fs *wire.Frames, max int) int {
 	if u.part > 0 {
 		f := &u.q[u.head]
 		src := u.scratch
-		if !f.Event {
+		if f.IsLine() {
 			src = u.buf[f.Off : f.Off+f.N]
 		}
 		fs.AddLine(src[u.part:])
@@ -329,7 +347,7 @@ func (u *uart) readFrames(fs *wire.Frames, max int) int {
 func (u *uart) cut(now int64) {
 	u.advance(now)
 	for i := u.sent; i < u.n; i++ {
-		if !u.q[i].Event {
+		if u.q[i].IsLine() {
 			u.buf = u.buf[:u.q[i].Off]
 			break
 		}

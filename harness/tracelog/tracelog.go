@@ -215,7 +215,7 @@ func (w *Writer) WriteFrames(fs *wire.Frames, n int) {
 	lo := len(b.frames)
 	b.frames = append(b.frames, fs.List...)
 	for i := lo; i < len(b.frames); i++ {
-		if f := &b.frames[i]; !f.Event {
+		if f := &b.frames[i]; f.IsLine() {
 			off := len(b.lines)
 			b.lines = append(b.lines, fs.Bytes[f.Off:f.Off+f.N]...)
 			f.Off = int32(off)

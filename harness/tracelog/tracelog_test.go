@@ -205,7 +205,10 @@ func TestWriteFramesLogsTheirBytes(t *testing.T) {
 			ev := wire.Event{Seq: uint32(i), Time: uint64(k), Kind: wire.EvLock, Task: int32(k % 5), Arg: int64(i)}
 			fs.AddEvent(ev, wire.EventLen(ev))
 			if k%9 == 0 {
-				fs.AddLine(wire.AppendSummary(nil, wire.Summary{Seq: uint32(k), Time: uint64(i), Task: int32(k % 3), Jobs: 4, MaxResp: 77}))
+				fs.AddLine(wire.AppendAck(nil, uint32(k)))
+			}
+			if k%11 == 3 {
+				fs.AddSummary(wire.Summary{Seq: uint32(k), Time: uint64(i), Task: int32(k % 3), Jobs: 4, MaxResp: 77})
 			}
 		}
 		c := fs.AppendWire(nil)

@@ -36,6 +36,22 @@ type plain struct{ r io.Reader }
 
 func (p plain) Read(b []byte) (int, error) { return p.r.Read(b) }
 
+// frameText is what a host makes of f: an EV or SM frame decoded (a
+// FrameSource hands those over with no line), any other its line.
+func frameText(t *testing.T, f *wire.Frame) string {
+	switch f.Type {
+	case wire.TypeEvent:
+		ev, err := f.Event()
+		require.NoError(t, err)
+		return fmt.Sprintf("%+v", ev)
+	case wire.TypeSummary:
+		sm, err := f.Summary()
+		require.NoError(t, err)
+		return fmt.Sprintf("%+v", sm)
+	}
+	return string(f.Line)
+}
+
 // hostScript drives one board the same way whatever it is read through:
 // the banner, faults scheduled, a run started, a power cycle 2 s into
 // the run, the banner again, and a second run. It returns one line per frame
@@ -56,15 +72,7 @@ func hostScript(t *testing.T, tg *Target, r *wire.Reader) []string {
 				return
 			}
 			require.NoError(t, err, "after %d frames", len(out))
-			var s string
-			switch f.Type {
-			case wire.TypeEvent:
-				ev, err := f.Event()
-				require.NoError(t, err)
-				s = fmt.Sprintf("%+v", ev)
-			default:
-				s = string(f.Line)
-			}
+			s := frameText(t, f)
 			out = append(out, fmt.Sprintf("%d %v %s", tg.board.Now(), f.Type, s))
 			if f.Type == until {
 				return
@@ -198,12 +206,7 @@ func scriptRun(t *testing.T, tg *Target, r *wire.Reader, script []byte) []string
 				out = append(out, fmt.Sprintf("%d error %v", tg.board.Now(), errors.Is(err, os.ErrDeadlineExceeded)))
 				return
 			}
-			s := string(f.Line)
-			if f.Type == wire.TypeEvent {
-				ev, err := f.Event()
-				require.NoError(t, err)
-				s = fmt.Sprintf("%+v", ev)
-			}
+			s := frameText(t, f)
 			out = append(out, fmt.Sprintf("%d %v %s", tg.board.Now(), f.Type, s))
 		}
 	}

@@ -234,6 +234,9 @@ func (f *Frame) Lock() (LockInfo, error) {
 
 // Summary decodes an SM frame. It does not allocate unless it fails.
 func (f *Frame) Summary() (Summary, error) {
+	if f.smOK {
+		return f.sm, nil
+	}
 	if err := f.want(TypeSummary); err != nil {
 		return Summary{}, err
 	}

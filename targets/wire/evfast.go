@@ -106,6 +106,6 @@ func parseEventLine(line []byte, f *Frame, check bool) bool {
 	f.Type = TypeEvent
 	f.NField = nf
 	f.Line = line[:n:n]
-	f.ev, f.evOK = ev, true
+	f.ev, f.evOK, f.smOK = ev, true, false
 	return true
 }

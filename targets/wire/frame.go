@@ -21,9 +21,13 @@ type Frame struct {
 	Fields [MaxFields][]byte
 	Line   []byte // the frame from '$' up to (not including) the line end
 
-	// ev is the decoded event of an EV frame parsed by parseEventLine.
+	// ev is the decoded event of an EV frame parsed by parseEventLine or
+	// taken from a FrameSource; sm the decoded summary of an SM frame
+	// taken from one.
 	ev   Event
 	evOK bool
+	sm   Summary
+	smOK bool
 }
 
 // Arity is the number of fields a frame of type t must have: between min
@@ -158,7 +162,7 @@ func parseGeneral(line []byte, f *Frame) error { return parseGeneralCheck(line, 
 // check that there is one.
 func parseGeneralCheck(line []byte, f *Frame, check bool) error {
 	n := len(line)
-	f.evOK = false
+	f.evOK, f.smOK = false, false
 	if n < 6 || line[n-5] != '*' {
 		return ErrBadCRC
 	}

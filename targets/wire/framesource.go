@@ -39,13 +39,38 @@ type Frames struct {
 	ownBytes []byte
 }
 
-// SourceFrame is one frame of a batch: an EV frame as its Event, or any
-// other frame as its line (with its line end) in Frames.Bytes[Off:Off+N].
+// SourceFrame is one frame of a batch: an EV frame as its Event, an SM
+// frame as its Summary, or any other frame as its line (with its line
+// end) in Frames.Bytes[Off:Off+N].
 type SourceFrame struct {
-	Ev    Event
-	Off   int32
-	N     int32 // the frame's length on the wire, line end included
-	Event bool
+	// Ev is an EV frame's event, or an SM frame's Seq, Time, Task and
+	// MaxResp (in Arg); Jobs and Misses are the rest of an SM frame.
+	Ev           Event
+	Off          int32
+	N            int32 // the frame's length on the wire, line end included
+	Jobs, Misses uint32
+	Event        bool
+	Summary      bool
+}
+
+// IsLine reports whether f is given as its line, not decoded.
+func (f *SourceFrame) IsLine() bool { return !f.Event && !f.Summary }
+
+// summary is the Summary of an SM frame f.
+func (f *SourceFrame) summary() Summary {
+	return Summary{Seq: f.Ev.Seq, Time: f.Ev.Time, Task: f.Ev.Task, Jobs: f.Jobs, MaxResp: f.Ev.Arg, Misses: f.Misses}
+}
+
+// SummaryFrame is the SourceFrame of the SM frame of s.
+func SummaryFrame(s Summary) SourceFrame {
+	return SourceFrame{Ev: Event{Seq: s.Seq, Time: s.Time, Task: s.Task, Arg: s.MaxResp}, N: int32(SummaryLen(s)), Jobs: s.Jobs, Misses: s.Misses, Summary: true}
+}
+
+// SummaryLen is the length on the wire of AppendSummary's frame for s,
+// line end included, without encoding it.
+func SummaryLen(s Summary) int {
+	return 3 + 6 + decLen(uint64(s.Seq)) + decLen(s.Time) + intLen(int64(s.Task)) + decLen(uint64(s.Jobs)) +
+		intLen(s.MaxResp) + decLen(uint64(s.Misses)) + 6 // "$SM", 6 commas, numbers, "*CRC\n"
 }
 
 // Reset empties the batch, keeping its own memory.
@@ -76,6 +101,13 @@ func (fs *Frames) AddEvent(ev Event, n int) {
 	fs.own = fs.List
 }
 
+// AddSummary appends the SM frame of s.
+func (fs *Frames) AddSummary(s Summary) {
+	fs.owned()
+	fs.List = append(fs.List, SummaryFrame(s))
+	fs.own = fs.List
+}
+
 // AddLine appends a frame given as its bytes on the wire.
 func (fs *Frames) AddLine(line []byte) {
 	fs.owned()
@@ -89,9 +121,12 @@ func (fs *Frames) AddLine(line []byte) {
 func (fs *Frames) AppendWire(dst []byte) []byte {
 	for i := range fs.List {
 		f := &fs.List[i]
-		if f.Event {
+		switch {
+		case f.Event:
 			dst = AppendEvent(dst, f.Ev)
-		} else {
+		case f.Summary:
+			dst = AppendSummary(dst, f.summary())
+		default:
 			dst = append(dst, fs.Bytes[f.Off:f.Off+f.N]...)
 		}
 	}
@@ -160,7 +195,15 @@ func (f *Frame) setEvent(ev Event) {
 	for k := 0; k < MaxFields && f.Fields[k] != nil; k++ {
 		f.Fields[k] = nil
 	}
-	f.Type, f.NField, f.Line, f.ev, f.evOK = TypeEvent, nf, nil, ev, true
+	f.Type, f.NField, f.Line, f.ev, f.evOK, f.smOK = TypeEvent, nf, nil, ev, true, false
+}
+
+// setSummary makes f the SM frame of s, with no Line or Fields.
+func (f *Frame) setSummary(s Summary) {
+	for k := 0; k < MaxFields && f.Fields[k] != nil; k++ {
+		f.Fields[k] = nil
+	}
+	f.Type, f.NField, f.Line, f.sm, f.smOK, f.evOK = TypeSummary, 6, nil, s, true, false
 }
 
 // nextFromSource is Next on a FrameSource.
@@ -172,6 +215,11 @@ func (r *Reader) nextFromSource() (*Frame, error) {
 			fq.head++
 			if sf.Event {
 				r.f.setEvent(sf.Ev)
+				r.stats.Frames++
+				return &r.f, nil
+			}
+			if sf.Summary {
+				r.f.setSummary(sf.summary())
 				r.stats.Frames++
 				return &r.f, nil
 			}

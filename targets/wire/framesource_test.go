@@ -42,6 +42,16 @@ func TestEventLenAndPutEvent(t *testing.T) {
 		require.Equal(t, string(want), string(p[:n]), "%+v", ev)
 	}
 	assert.Zero(t, PutEvent(make([]byte, maxEventLen-1), edges[0]), "no room for the longest frame: nothing written")
+
+	for i := 0; i < 20000; i++ {
+		s := Summary{Seq: rng.Uint32() >> rng.UintN(32), Time: rng.Uint64() >> rng.UintN(64), Task: int32(rng.Int64N(1<<33) - 1<<32),
+			Jobs: rng.Uint32() >> rng.UintN(32), MaxResp: int64(rng.Uint64()) >> rng.UintN(64), Misses: rng.Uint32() >> rng.UintN(32)}
+		want := AppendSummary(nil, s)
+		require.Equal(t, len(want), SummaryLen(s), "%+v", s)
+		sf := SummaryFrame(s)
+		fs := Frames{List: []SourceFrame{sf}}
+		require.Equal(t, string(want), string(fs.AppendWire(nil)), "%+v", s)
+	}
 }
 
 // script is a FrameSource that hands over prepared batches.
@@ -66,6 +76,7 @@ func (s *script) ReadFrames(fs *Frames, max int) (int, error) {
 func TestReaderOnAFrameSource(t *testing.T) {
 	ev := Event{Seq: 4, Time: 1000, Kind: EvLock, Task: 2, Arg: 0}
 	ack := AppendAck(nil, 7)
+	sum := Summary{Seq: 9, Time: 5000, Task: 3, Jobs: 12, MaxResp: -1, Misses: 2}
 	src := &script{batches: []func(fs *Frames) (int, error){
 		func(fs *Frames) (int, error) {
 			fs.AddEvent(ev, EventLen(ev))
@@ -74,6 +85,10 @@ func TestReaderOnAFrameSource(t *testing.T) {
 			return EventLen(ev) + len(ack) + 17, nil
 		},
 		func(fs *Frames) (int, error) { return 0, nil },
+		func(fs *Frames) (int, error) {
+			fs.AddSummary(sum)
+			return int(fs.List[0].N), nil
+		},
 		func(fs *Frames) (int, error) {
 			fs.AddEvent(Event{Seq: 5, Time: 1001, Kind: EvRun, Task: NoTask}, 20)
 			return 20, errors.New("link gone")
@@ -93,13 +108,21 @@ func TestReaderOnAFrameSource(t *testing.T) {
 	assert.Equal(t, uint32(7), id)
 	f, err = r.Next()
 	require.NoError(t, err, "the malformed line is skipped, an empty batch is waited out")
+	assert.Equal(t, TypeSummary, f.Type)
+	gotSum, err := f.Summary()
+	require.NoError(t, err)
+	assert.Equal(t, sum, gotSum)
+	_, err = f.Event()
+	assert.ErrorIs(t, err, ErrWrongType, "a summary is no event")
+	f, err = r.Next()
+	require.NoError(t, err)
 	assert.Equal(t, TypeEvent, f.Type)
 	_, err = r.Next()
 	assert.ErrorContains(t, err, "link gone")
 	st := r.Stats()
-	assert.Equal(t, uint64(3), st.Frames)
+	assert.Equal(t, uint64(4), st.Frames)
 	assert.Equal(t, uint64(1), st.Malformed)
-	assert.Equal(t, uint64(EventLen(ev)+len(ack)+17+20), st.Bytes)
+	assert.Equal(t, uint64(EventLen(ev)+len(ack)+17+SummaryLen(sum)+20), st.Bytes)
 
 	// A wrapper around a FrameSource is neither intact nor one.
 	w := struct{ *script }{&script{}}
