@@ -154,7 +154,7 @@ func (u *uart) commitSummary(now int64, s wire.Summary) bool {
 }
 
 // digits returns the number of decimal digits of v and the smallest
-// number with one more (0 when there is none).
+// number with one more (the largest uint64 when there is none).
 func digits(v uint64) (int, uint64) {
 	n, p := 1, uint64(10)
 	for v >= p {
@@ -272,7 +272,7 @@ func (u *uart) encode(dst []byte, f *wire.SourceFrame) []byte {
 // readable is the number of bytes sent and not read yet.
 func (u *uart) readable() int { return int(u.readyEnd - u.readPos) }
 
-// read copies sent bytes into p, encoding EV frames as it goes.
+// read copies sent bytes into p, encoding EV and SM frames as it goes.
 func (u *uart) read(p []byte) int {
 	u.compact()
 	n := 0

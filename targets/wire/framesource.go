@@ -2,9 +2,9 @@ package wire
 
 import "io"
 
-// A FrameSource hands its frames to a Reader already decoded, so an EV
-// frame it made from an Event is never encoded and parsed back in the
-// same process. Only the simulator is one: its frames are the model's
+// A FrameSource hands its frames to a Reader already decoded, so an EV or
+// SM frame it made from an Event or a Summary is never encoded and parsed
+// back in the same process. Only the simulator is one: its frames are the model's
 // own, and what it hands over is exactly what its bytes would decode to
 // (TestFrameSourceMatchesBytes in targets/sim checks both ways against
 // each other, and the campaign tests compare whole runs).
@@ -31,7 +31,7 @@ type FrameSource interface {
 // Frames is a batch of frames from a FrameSource, in line order.
 type Frames struct {
 	List  []SourceFrame
-	Bytes []byte // what SourceFrame.Off and N of frames that are not events index
+	Bytes []byte // what Off and N of the frames given as lines index
 	head  int
 
 	alias    bool // List and Bytes are the source's (Set)
