@@ -146,3 +146,21 @@ func TestLossySimRunRepeats(t *testing.T) {
 		}
 	}
 }
+
+// A board whose line is too slow for its trace drops its answers with its
+// events: the rig error says so, with the counts, instead of only that no
+// answer came.
+func TestAnswersLostOnASlowLineAreExplained(t *testing.T) {
+	c := mustLoad(t, "../campaigns/pathfinder.yaml", Overrides{Target: "sim://pathfinder?mutex=inherit&baud=57600"})
+	sum, _ := Execute(context.Background(), c, Options{Parallel: 1})
+	require.NotNil(t, sum)
+	found := false
+	for _, r := range sum.Runs {
+		if strings.Contains(r.Error, "no answer to") {
+			found = true
+			assert.Contains(t, r.Error, "while the board sent")
+			assert.Contains(t, r.Error, "may be too slow for the trace level")
+		}
+	}
+	require.True(t, found, "pathfinder at full trace on 57600 baud loses an answer")
+}

@@ -160,13 +160,15 @@ type session struct {
 
 // pending is a command sent and not answered yet.
 type pending struct {
-	frame []byte
-	typ   wire.Type
-	what  string
-	first time.Time
-	sent  time.Time
-	sends int  // copies sent
-	async bool // sent during the run: its NK ends the run
+	frame   []byte
+	typ     wire.Type
+	what    string
+	first   time.Time
+	sent    time.Time
+	sends   int    // copies sent
+	async   bool   // sent during the run: its NK ends the run
+	frames  uint64 // frames the Reader had returned when it was first sent
+	dropped uint64 // frames the board had reported dropped then
 }
 
 func newSession(t targets.Target, cfg *Config) *session {
@@ -306,7 +308,8 @@ func (s *session) command(c wire.Command, what string) (uint32, error) {
 	c.ID = s.ids.Next()
 	frame := wire.AppendCommand(nil, c)
 	now := s.clk.Now()
-	s.pend[c.ID] = &pending{frame: frame, typ: c.Type, what: what, first: now, sent: now, sends: 1}
+	s.pend[c.ID] = &pending{frame: frame, typ: c.Type, what: what, first: now, sent: now, sends: 1,
+		frames: s.r.Stats().Frames, dropped: s.obs.Telemetry.Dropped}
 	s.dirty = true
 	return c.ID, s.send(frame)
 }
@@ -370,8 +373,15 @@ func (s *session) resend() error {
 		if now.Sub(p.first) >= s.to.Boot {
 			delete(s.pend, id)
 			s.dirty = true
-			return s.infra("no answer to %s (id %d) within %v, sent %d times", p.what, id,
-				s.to.Boot, 1+int(now.Sub(p.first)/s.retry))
+			sends := 1 + int(now.Sub(p.first)/s.retry)
+			if got, lost := s.r.Stats().Frames-p.frames, s.obs.Telemetry.Dropped-p.dropped; got > 0 && lost > 0 {
+				// The board is there and talking; its answers are lost
+				// with the frames it drops for want of room on the line.
+				return s.infra("no answer to %s (id %d) within %v, sent %d times, while the board sent %d frames and dropped %d: "+
+					"with its transmit buffer full its answers are likely dropped too; the line may be too slow for the trace level (try a faster baud rate or a lower trace level)",
+					p.what, id, s.to.Boot, sends, got, lost)
+			}
+			return s.infra("no answer to %s (id %d) within %v, sent %d times", p.what, id, s.to.Boot, sends)
 		}
 		p.sent = now
 		p.sends++
