@@ -30,7 +30,15 @@ type diffRun struct {
 	Tasks map[string]struct {
 		MaxResponseUS int64 `json:"max_response_us"`
 	} `json:"tasks"`
-	Sweep *struct {
+	// Why a run failed, for the table of a failing test: the checks, the
+	// resets and the link.
+	Checks []struct {
+		Check string `json:"check"`
+		Value any    `json:"value"`
+		Pass  bool   `json:"pass"`
+	} `json:"checks"`
+	Telemetry map[string]any `json:"telemetry"`
+	Sweep     *struct {
 		Value string `json:"value"`
 	} `json:"sweep"`
 }
@@ -87,14 +95,35 @@ sweep:
 	_, fw := runDiff(t, camp, qemuURL(t, "none"), "--duration", "5s")
 	require.Len(t, sim, 13)
 	require.Len(t, fw, 13)
+	// A firmware run failing below one that passes breaks the monotone
+	// sweep. The emulated board does not always repeat (docs/AGENT.md,
+	// "Repeatability"; once in four CI runs a point below the edge failed
+	// on a deadline miss): such a point runs once more alone, and fails
+	// the test only if it fails again. The blip is logged either way.
+	lastPass := -1
+	for i := range fw {
+		if fw[i].Verdict == "pass" {
+			lastPass = i
+		}
+	}
+	for i := 0; i < lastPass; i++ {
+		if fw[i].Verdict == "pass" {
+			continue
+		}
+		_, again := runDiff(t, camp, qemuURL(t, "none"), "--duration", "5s", "--sweep-value", fw[i].Sweep.Value, "--run", "0")
+		require.Len(t, again, 1)
+		t.Logf("firmware at extra %s: %s%s; run again alone: %s%s", fw[i].Sweep.Value, fw[i].Verdict, whyNot(fw[i]), again[0].Verdict, whyNot(again[0]))
+		require.NotNil(t, again[0].Sweep)
+		fw[i] = again[0]
+	}
 	var table strings.Builder
 	var differ []int
 	for i := range sim {
 		require.NotNil(t, sim[i].Sweep)
 		require.NotNil(t, fw[i].Sweep)
 		require.Equal(t, sim[i].Sweep.Value, fw[i].Sweep.Value)
-		fmt.Fprintf(&table, "  extra %-5s model %-4s (%d resets)  firmware %-4s (%d resets)\n", sim[i].Sweep.Value,
-			sim[i].Verdict, sim[i].Resets.Watchdog, fw[i].Verdict, fw[i].Resets.Watchdog)
+		fmt.Fprintf(&table, "  extra %-5s model %-4s (%d resets)  firmware %-4s (%d resets)%s\n", sim[i].Sweep.Value,
+			sim[i].Verdict, sim[i].Resets.Watchdog, fw[i].Verdict, fw[i].Resets.Watchdog, whyNot(fw[i]))
 		if sim[i].Verdict != fw[i].Verdict {
 			differ = append(differ, i)
 		}
@@ -119,4 +148,20 @@ sweep:
 	t.Logf("first failing extra: model %s, firmware %s", sim[min(em, 12)].Sweep.Value, fw[min(ef, 12)].Sweep.Value)
 	assert.Equal(t, "pass", sim[0].Verdict, "no lengthening at all")
 	assert.Equal(t, "fail", sim[len(sim)-1].Verdict, "60 ms more")
+}
+
+// whyNot is, for a run that did not pass, its failed checks and what its
+// link saw: the table of a failing sweep then says what failed.
+func whyNot(r diffRun) string {
+	if r.Verdict == "pass" {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range r.Checks {
+		if !c.Pass {
+			fmt.Fprintf(&b, " [%s: %v]", c.Check, c.Value)
+		}
+	}
+	fmt.Fprintf(&b, " link %v", r.Telemetry)
+	return b.String()
 }
