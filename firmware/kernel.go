@@ -68,9 +68,18 @@ func (h *timerHeap) pop() timer {
 	top := s[0]
 	n := len(s) - 1
 	last := s[n]
-	s = s[:n]
-	// Sift the last timer down from the root with a hole: children move
-	// up, it is written once.
+	*h = s[:n]
+	if n > 0 {
+		h.siftDown(last)
+	}
+	return top
+}
+
+// siftDown puts t at the root of the non-empty heap h, whose old root is
+// dropped, and sifts it down with a hole: children move up, t is written
+// once.
+func (h timerHeap) siftDown(t timer) {
+	n := len(h)
 	i := 0
 	for {
 		l := 2*i + 1
@@ -78,20 +87,16 @@ func (h *timerHeap) pop() timer {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && s[r].less(&s[l]) {
+		if r := l + 1; r < n && h[r].less(&h[l]) {
 			m = r
 		}
-		if !s[m].less(&last) {
+		if !h[m].less(&t) {
 			break
 		}
-		s[i] = s[m]
+		h[i] = h[m]
 		i = m
 	}
-	if n > 0 {
-		s[i] = last
-	}
-	*h = s
-	return top
+	h[i] = t
 }
 
 // seg is a compiled body segment; times in µs.

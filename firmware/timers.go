@@ -8,27 +8,7 @@ const tmReleaseDue = tmStormEnd + 1
 
 // replaceTop replaces the root of a non-empty heap by t: a pop and a push
 // in one sift-down.
-func (h timerHeap) replaceTop(t timer) {
-	s := h
-	n := len(s)
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && s[r].less(&s[l]) {
-			m = r
-		}
-		if !s[m].less(&t) {
-			break
-		}
-		s[i] = s[m]
-		i = m
-	}
-	s[i] = t
-}
+func (h timerHeap) replaceTop(t timer) { h.siftDown(t) }
 
 // deadline checks job num of task ti at its deadline.
 func (b *Board) deadline(ti int32, num int64) {
