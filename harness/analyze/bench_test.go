@@ -25,23 +25,7 @@ func pathfinderTrace(tb testing.TB, seconds int) (*wire.Table, []wire.Event, []i
 		tb.Fatal(err)
 	}
 	var out bytes.Buffer
-	buf := make([]byte, 64<<10)
-	drain := func(until int64) {
-		for {
-			t, ok := b.NextEvent()
-			if !ok || t > until {
-				b.AdvanceTo(until)
-				break
-			}
-			b.AdvanceTo(t)
-			for n := b.Read(buf); n > 0; n = b.Read(buf) {
-				out.Write(buf[:n])
-			}
-		}
-		for n := b.Read(buf); n > 0; n = b.Read(buf) {
-			out.Write(buf[:n])
-		}
-	}
+	drain := drainer(b, &out)
 	drain(100e6) // boot
 	var cmd []byte
 	id := uint32(0)
@@ -167,5 +151,28 @@ func TestAnalyzerMemoryFlat(t *testing.T) {
 	}
 	if float64(long) > 1.25*float64(short)+1<<20 {
 		t.Fatalf("analyzer memory grows with run length: %d B after 10 min, %d B after 8 h", short, long)
+	}
+}
+
+// drainer returns a function that runs b up to board time until (ns),
+// appending everything it sends to out.
+func drainer(b *firmware.Board, out *bytes.Buffer) func(until int64) {
+	buf := make([]byte, 64<<10)
+	read := func() {
+		for n := b.Read(buf); n > 0; n = b.Read(buf) {
+			out.Write(buf[:n])
+		}
+	}
+	return func(until int64) {
+		for {
+			t, ok := b.NextEvent()
+			if !ok || t > until {
+				b.AdvanceTo(until)
+				break
+			}
+			b.AdvanceTo(t)
+			read()
+		}
+		read()
 	}
 }

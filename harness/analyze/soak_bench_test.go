@@ -31,23 +31,7 @@ func soakTrace(tb testing.TB, seconds int) (*wire.Table, []wire.Event, []int64, 
 		tb.Fatal(err)
 	}
 	var out bytes.Buffer
-	buf := make([]byte, 64<<10)
-	drain := func(until int64) {
-		for {
-			t, ok := b.NextEvent()
-			if !ok || t > until {
-				b.AdvanceTo(until)
-				break
-			}
-			b.AdvanceTo(t)
-			for n := b.Read(buf); n > 0; n = b.Read(buf) {
-				out.Write(buf[:n])
-			}
-		}
-		for n := b.Read(buf); n > 0; n = b.Read(buf) {
-			out.Write(buf[:n])
-		}
-	}
+	drain := drainer(b, &out)
 	drain(100e6) // boot
 	var plan []soakFault
 	x := uint64(0x9e3779b97f4a7c15)
