@@ -105,12 +105,16 @@ func hostScript(t *testing.T, tg *Target, r *wire.Reader) []string {
 // frames it decodes from the simulator's bytes, at the same board times,
 // and the bytes a raw log keeps of them are the bytes: across a power
 // cycle, with frames dropped by a small transmit buffer, on an unlimited
-// line, and at the full and the default trace level.
+// line, on other task sets, and at the full and the default trace level.
 func TestFrameSourceMatchesBytes(t *testing.T) {
 	for _, url := range []string{
 		"sim://pathfinder?mutex=none",
 		"sim://pathfinder?mutex=inherit&baud=19200&buffer=1024",
 		"sim://pathfinder?mutex=ceiling&baud=0",
+		// Task sets other than Pathfinder: a small one, and one whose
+		// full trace fills most of 921600 baud.
+		"sim://" + mustAbs(t, "../../firmware/testdata/demo.yaml") + "?mutex=inherit&baud=115200",
+		"sim://" + mustAbs(t, "../../cmd/hilchaos/testdata/heavy.yaml") + "?mutex=none",
 	} {
 		for _, trace := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/trace=%d", url, trace), func(t *testing.T) {
