@@ -33,6 +33,10 @@ type Observation struct {
 	Faults        []PlannedFault // the first MaxFaultLog firings planned on this board
 	FaultsPlanned int            // every firing planned on this board
 	Crashes       []Crash        // crash frames, symbolized when the target knows its ELF
+
+	// traceStored, when the run has a trace, waits until it is on disk
+	// and returns why not (observe closes the trace without waiting).
+	traceStored func() error
 }
 
 // newIDs is a command id source starting at a random id. Every id it gives

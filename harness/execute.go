@@ -137,20 +137,29 @@ type job struct {
 }
 
 type outcome struct {
-	job  *job
-	rig  int
-	name string
-	rec  *RunRecord
-	err  error
-	cyc  *farm.Command
+	job    *job
+	rig    int
+	name   string
+	rec    *RunRecord
+	stored func() error // see executeOn
+	err    error
+	cyc    *farm.Command
 }
 
-// runPlans executes plans over the pool and hands each record to commit in
-// plan order, whatever the order the runs end in; the next record is
-// committed as soon as it and all before it are in. It returns the first
-// error that ends the campaign (a non-rig error, a rig error under
-// "abort", a failed commit, ctx), or ErrInterrupted.
-func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, commit func(rec *RunRecord) error) error {
+// runPlans executes plans over the pool and stores each record in
+// opt.Store (unless it is from opt.Done), in plan order, whatever the
+// order the runs end in, then hands it to committed. The next record is
+// stored as soon as it and all before it are in, once its trace is on
+// disk. It returns the first error that ends the campaign (a non-rig
+// error, a rig error under "abort", a trace or record that could not be
+// stored, ctx), or ErrInterrupted.
+//
+// Records are stored on a goroutine of their own: a rig (or a core, on
+// the simulator) starts its next run while the last record and its trace
+// are synced to disk. A crash in that time loses what a crash just before
+// the sync would: runs whose records are not on disk, never reported as
+// done, which --resume runs again.
+func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, committed func(rec *RunRecord)) error {
 	pool := opt.pool(c)
 	if err := checkPower(c, pool.Rigs()); err != nil {
 		return err
@@ -161,6 +170,7 @@ func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, 
 	}
 	n := len(plans)
 	results := make([]*RunRecord, n)
+	stored := make([]func() error, n)
 	var pending []*job
 	for i, p := range plans {
 		if r, ok := opt.Done[KeyOf(c, p)]; ok {
@@ -174,11 +184,10 @@ func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, 
 	var fatal error
 	stop := opt.Stop
 	interrupted := false
+	toCommit, commitFailed, commitsDone := opt.committer(committed)
 	for {
 		for next < limit && results[next] != nil {
-			if err := commit(results[next]); err != nil && fatal == nil {
-				fatal, limit = err, next+1
-			}
+			toCommit <- ready{results[next], stored[next]}
 			next++
 		}
 		if next >= limit && inflight == 0 {
@@ -225,9 +234,24 @@ func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, 
 		select {
 		case o := <-done:
 			inflight--
-			opt.settle(ctx, c, policy, o, results, &pending, &fatal, &limit)
+			opt.settle(ctx, c, policy, o, results, stored, &pending, &fatal, &limit)
+		case err := <-commitFailed:
+			// Nothing more is committed: no more runs start.
+			if fatal == nil {
+				fatal = err
+			}
+			limit = next
 		case <-stop:
 		}
+	}
+	close(toCommit)
+	<-commitsDone
+	select {
+	case err := <-commitFailed:
+		if fatal == nil {
+			fatal = err
+		}
+	default:
 	}
 	switch {
 	case fatal != nil:
@@ -240,8 +264,97 @@ func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, 
 	return nil
 }
 
+// ready is a record for the committer, and the wait for its trace.
+type ready struct {
+	rec    *RunRecord
+	stored func() error
+}
+
+// maxGroup is how many records one sync of the run log may cover: those
+// that are ready when the last sync ends (group commit).
+const maxGroup = 64
+
+// committer stores the records sent to it, in order, each once its trace
+// is on disk, and hands each to committed once it is stored. The records
+// that are ready together are written with one sync of the run log.
+// After the first failure, which it sends on failed, it stores nothing
+// more. done is closed once the channel it reads is closed and all is
+// done.
+func (opt *Options) committer(committed func(rec *RunRecord)) (records chan<- ready, failed <-chan error, done <-chan struct{}) {
+	in, fail, end := make(chan ready, maxGroup), make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(end)
+		var err error
+		group := make([]ready, 0, maxGroup)
+		for r := range in {
+			group = append(group[:0], r)
+		more:
+			for len(group) < maxGroup {
+				select {
+				case r, ok := <-in:
+					if !ok {
+						break more
+					}
+					group = append(group, r)
+				default:
+					break more
+				}
+			}
+			if err == nil {
+				var n int
+				n, err = opt.store(group)
+				for _, r := range group[:n] {
+					committed(r.rec)
+				}
+				if err != nil {
+					fail <- err
+				}
+			}
+			if err != nil {
+				// Nothing more is stored; the files of the traces
+				// are closed all the same.
+				for _, r := range group {
+					if r.stored != nil {
+						_ = r.stored()
+					}
+				}
+			}
+		}
+	}()
+	return in, fail, end
+}
+
+// store writes the records of group that are new to opt.Store, each once
+// its trace is on disk, and syncs the run log once for all. It returns how
+// many of them are stored, and why not all: the records before a trace
+// that could not be stored are.
+func (opt *Options) store(group []ready) (int, error) {
+	var err error
+	n, wrote := 0, false
+	for _, r := range group {
+		if r.stored != nil {
+			if err = r.stored(); err != nil {
+				break
+			}
+		}
+		if _, resumed := opt.Done[r.rec.Key()]; !resumed && opt.Store != nil {
+			if err = opt.Store.Write(r.rec); err != nil {
+				break
+			}
+			wrote = true
+		}
+		n++
+	}
+	if wrote {
+		if serr := opt.Store.Sync(); serr != nil {
+			return 0, serr
+		}
+	}
+	return n, err
+}
+
 // settle decides what an ended try leads to: a record, or another try.
-func (opt *Options) settle(ctx context.Context, c *Campaign, policy RigErrorPolicy, o outcome, results []*RunRecord, pending *[]*job, fatal *error, limit *int) {
+func (opt *Options) settle(ctx context.Context, c *Campaign, policy RigErrorPolicy, o outcome, results []*RunRecord, stored []func() error, pending *[]*job, fatal *error, limit *int) {
 	j := o.job
 	if o.rec == nil {
 		// Cancelled (ctx): nothing to store.
@@ -277,7 +390,7 @@ func (opt *Options) settle(ctx context.Context, c *Campaign, policy RigErrorPoli
 		return
 	}
 	o.rec.Attempts = j.attempts
-	results[j.pos] = o.rec
+	results[j.pos], stored[j.pos] = o.rec, o.stored
 	if o.err != nil && *fatal == nil {
 		*fatal, *limit = o.err, min(*limit, j.pos+1)
 	}
@@ -302,7 +415,7 @@ func (opt *Options) tryOn(ctx context.Context, c *Campaign, j *job, slot int, ri
 		}
 	}
 	if o.err == nil {
-		o.rec, o.err = executeOn(ctx, c, j.plan, *opt, rig)
+		o.rec, o.stored, o.err = executeOn(ctx, c, j.plan, *opt, rig)
 		if o.rec != nil && o.rec.Rig != nil {
 			o.rec.Rig.Flash = flash
 		}

@@ -281,3 +281,39 @@ func TestFlashOncePerRigAndBuildID(t *testing.T) {
 	assert.Contains(t, sum.Runs[0].Error, `the board reports build id "go-ref-1"`)
 	assert.Contains(t, sum.Runs[0].Error, `has build id "deadbeef01"`)
 }
+
+// Records are stored on a goroutine of their own while the next runs go
+// on. A trace that cannot be written (here a full disk: the run's log is
+// /dev/full) stops the campaign with an error naming the file: the runs
+// before it are stored and reported, in order, and nothing after it is,
+// whatever ran meanwhile.
+func TestFullDiskStopsTheCampaign(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Fatalf("this test needs /dev/full: %v", err)
+	}
+	c, err := LoadCampaign("../campaigns/overnight-soak.yaml", Overrides{Repeat: 8, Duration: 10 * time.Second})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	full := filepath.Join(dir, TracePath(c, PlanRun(c, 3)))
+	require.NoError(t, os.MkdirAll(filepath.Dir(full), 0o755))
+	require.NoError(t, os.Symlink("/dev/full", full))
+	st, err := OpenStore(dir)
+	require.NoError(t, err)
+	defer st.Close()
+	var reported []int
+	_, err = Execute(context.Background(), c, Options{Store: st, Parallel: 2, Progress: func(done, total int, r *RunRecord) {
+		assert.Equal(t, len(reported)+1, done)
+		reported = append(reported, r.Index)
+	}})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), full)
+	assert.Contains(t, err.Error(), "no space left on device")
+	recs, _, err := ReadRuns(dir)
+	require.NoError(t, err)
+	var stored []int
+	for _, r := range recs {
+		stored = append(stored, r.Index)
+	}
+	assert.Equal(t, []int{0, 1, 2}, stored)
+	assert.Equal(t, []int{0, 1, 2}, reported)
+}

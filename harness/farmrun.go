@@ -195,6 +195,7 @@ func RunOnRig(ctx context.Context, c *Campaign, p RunPlan, opt Options, pool *fa
 		}
 		return nil, false, o.err
 	}
+	o.err = traceOnDisk(o.rec, o.stored, o.err, rig.Target)
 	return o.rec, o.err != nil && isRigError(o.err), nil
 }
 

@@ -27,9 +27,13 @@ var Version = "0.1.0-dev"
 
 // Options steer a campaign's execution.
 type Options struct {
-	// Store, if not nil, receives every record before the next run starts.
+	// Store, if not nil, receives every record, in plan order, once the
+	// run's trace is on disk. The next run on the same rig may start
+	// meanwhile (see runPlans).
 	Store *Store
-	// Progress, if not nil, is told about each finished run.
+	// Progress, if not nil, is told about each finished run once its
+	// record is stored, in plan order, on a goroutine of the campaign's
+	// (not the caller's), which may call it while Started is called.
 	Progress func(done, total int, r *RunRecord)
 	// Started, if not nil, is told when a run starts.
 	Started func(p RunPlan)
@@ -89,13 +93,7 @@ func (opt *Options) one(ctx context.Context, c *Campaign, p RunPlan) (*RunRecord
 	if opt.IDs == nil {
 		opt.IDs = newIDs()
 	}
-	err := opt.runPlans(ctx, c, []RunPlan{p}, func(rec *RunRecord) error {
-		got = rec
-		if _, resumed := opt.Done[rec.Key()]; !resumed && opt.Store != nil {
-			return opt.Store.Append(rec)
-		}
-		return nil
-	})
+	err := opt.runPlans(ctx, c, []RunPlan{p}, func(rec *RunRecord) { got = rec })
 	if err == nil && got != nil && got.Verdict == Error {
 		err = &StayedInError{Runs: rigErrors([]RunRecord{*got})[len(got.Attempts):]}
 	}
@@ -180,17 +178,11 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 	if opt.IDs == nil {
 		opt.IDs = newIDs()
 	}
-	err := opt.runPlans(ctx, c, plans, func(rec *RunRecord) error {
-		if _, resumed := opt.Done[rec.Key()]; !resumed && opt.Store != nil {
-			if err := opt.Store.Append(rec); err != nil {
-				return err
-			}
-		}
+	err := opt.runPlans(ctx, c, plans, func(rec *RunRecord) {
 		sum.Runs = append(sum.Runs, *rec)
 		if opt.Progress != nil {
 			opt.Progress(len(sum.Runs), len(plans), rec)
 		}
-		return nil
 	})
 	if opt.Rigs != nil {
 		sum.Rigs = opt.Rigs.Health()
@@ -208,7 +200,23 @@ func ExecuteRuns(ctx context.Context, c *Campaign, indices []int, opt Options) (
 // and returns its scored record. An infrastructure failure gives a record
 // with verdict "error" and the error.
 func ExecuteRun(ctx context.Context, c *Campaign, p RunPlan, opt Options) (*RunRecord, error) {
-	return executeOn(ctx, c, p, opt, farm.Rig{Target: c.Target})
+	rec, stored, err := executeOn(ctx, c, p, opt, farm.Rig{Target: c.Target})
+	return rec, traceOnDisk(rec, stored, err, c.Target)
+}
+
+// traceOnDisk waits for the trace of a run that executeOn gave back
+// without an error: one that could not be stored makes the run a rig
+// error, as a run with no record of its wire stream.
+func traceOnDisk(rec *RunRecord, stored func() error, err error, target string) error {
+	if err != nil || stored == nil {
+		return err
+	}
+	if werr := stored(); werr != nil {
+		err = &InfraError{Target: target, Err: werr}
+		rec.Verdict, rec.Error = Error, err.Error()
+		return err
+	}
+	return nil
 }
 
 // newRecord is run p's record before it runs.
@@ -227,12 +235,18 @@ func newRecord(c *Campaign, p RunPlan, opt Options) *RunRecord {
 
 // executeOn is ExecuteRun on rig: its target instead of the campaign's,
 // and, for a named rig, the rig and its identity in the record.
-func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig farm.Rig) (*RunRecord, error) {
+//
+// A run that ends without an error may still be writing its trace:
+// stored, if not nil, waits until the trace is on disk and says why not,
+// and its record may be stored only after that. A run that ends in an
+// error has its trace closed before executeOn returns, as another try
+// writes the same file.
+func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig farm.Rig) (rec *RunRecord, stored func() error, err error) {
 	now := opt.Now
 	if now == nil {
 		now = time.Now
 	}
-	rec := newRecord(c, p, opt)
+	rec = newRecord(c, p, opt)
 	trace := ""
 	if dir := opt.TraceDir; opt.Store != nil || dir != "" {
 		if opt.Store != nil {
@@ -270,6 +284,16 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 	}
 	var ident targets.Identity
 	obs, err := observe(ctx, rig.Target, c, p, trace, ids, true, &ident, &rig)
+	if obs != nil {
+		stored = obs.traceStored
+	}
+	defer func() {
+		if err != nil && stored != nil {
+			// The run's error is what it ended in, whatever the trace's.
+			_ = stored()
+			stored = nil
+		}
+	}()
 	rec.Host.End = now().UTC().Format(time.RFC3339Nano)
 	fill(rec, obs, c)
 	if rig.Name != "" {
@@ -302,17 +326,17 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 			// happened), claim no verdict.
 			rec.Verdict = record.Interrupted
 			rec.Error = fmt.Sprintf("interrupted at board time %s of %s", time.Duration(endUS(obs))*time.Microsecond, p.Duration)
-			return rec, ctx.Err()
+			return rec, stored, ctx.Err()
 		}
-		return rec, err
+		return rec, stored, err
 	}
 	refWG.Wait()
 	if err := refErr; err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, stored, ctx.Err()
 		}
 		rec.Verdict, rec.Error = Error, "reference: "+err.Error()
-		return rec, err
+		return rec, stored, err
 	}
 	var ref *RunRecord
 	if c.Scored() {
@@ -328,7 +352,7 @@ func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig far
 			ob.Analyzer.Release()
 		}
 	}
-	return rec, nil
+	return rec, stored, nil
 }
 
 // observe opens url afresh and drives plan on it; with a trace path, the
@@ -360,7 +384,13 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 			return nil, &InfraError{Target: url, Err: fmt.Errorf("trace log: %w", err)}
 		}
 		defer func() {
-			if cerr := tw.Close(); cerr != nil && err == nil {
+			wait := tw.CloseAsync()
+			if err == nil && obs != nil {
+				// The trace reaches the disk while the caller goes on.
+				obs.traceStored = wait
+				return
+			}
+			if cerr := wait(); cerr != nil && err == nil {
 				err = &InfraError{Target: url, Err: cerr}
 			}
 		}()

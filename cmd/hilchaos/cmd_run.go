@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -376,6 +377,9 @@ type progressReporter struct {
 	start   time.Time
 	ran     int
 	live    *liveProgress // inside a run on a real-time board (progress_live.go)
+	// mu orders the lines of runs that start and runs that end: records
+	// are committed on a goroutine of their own (harness.Options).
+	mu sync.Mutex
 }
 
 func (a *app) progress(c *harness.Campaign, skipped int) *progressReporter {
@@ -398,6 +402,8 @@ func (a *app) progress(c *harness.Campaign, skipped int) *progressReporter {
 }
 
 func (p *progressReporter) update(done, total int, r *harness.RunRecord) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.live.finished(done, total, r)
 	p.ran++
 	if p.bar != nil {
@@ -426,6 +432,8 @@ func (p *progressReporter) started(plan harness.RunPlan) {
 	if p.bar != nil {
 		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	sweep := ""
 	if plan.Sweep != nil {
 		sweep = fmt.Sprintf(" %s=%s", plan.Sweep.Param, plan.Sweep.Value)

@@ -91,6 +91,15 @@ func (s *Store) Dir() string { return s.dir }
 
 // Append writes one record as one line and syncs it.
 func (s *Store) Append(r *RunRecord) error {
+	if err := s.Write(r); err != nil {
+		return err
+	}
+	return s.Sync()
+}
+
+// Write writes one record as one line, without a sync: records written
+// together are made durable by one Sync (group commit).
+func (s *Store) Write(r *RunRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -99,6 +108,11 @@ func (s *Store) Append(r *RunRecord) error {
 	if _, err := s.f.Write(b); err != nil {
 		return fmt.Errorf("%s: %w", s.f.Name(), err)
 	}
+	return nil
+}
+
+// Sync makes the records written so far durable.
+func (s *Store) Sync() error {
 	if err := s.f.Sync(); err != nil {
 		return fmt.Errorf("%s: sync: %w", s.f.Name(), err)
 	}

@@ -54,17 +54,17 @@ var Level = gzip.HuffmanOnly
 // the chunk to a batch and hand full batches over, so the run that
 // produces the stream (on the simulator, as fast as a core goes) does not
 // also wait for its encoding and compression, and the two share the
-// machine's cores. Close waits for the last batch.
+// machine's cores. Close waits for the last batch and the file's sync;
+// CloseAsync lets the caller go on meanwhile.
 type Writer struct {
 	f     *os.File
 	bw    *bufio.Writer
-	gz    *gzip.Writer // nil once closed
+	gz    *gzip.Writer
 	level int
 	now   func() time.Time
 	start time.Time
-	err   error // the first error (the compressor's once Close has it)
 
-	batch *batch      // chunks not handed over yet
+	batch *batch      // chunks not handed over yet; nil once closed
 	work  chan *batch // full batches, in order, to the compressor
 	spare chan *batch // batches the compressor is done with
 	done  chan error  // the compressor's first error, once work is closed
@@ -129,11 +129,10 @@ func Create(path, target string, now func() time.Time) (*Writer, error) {
 }
 
 // compress encodes the batches and writes them to the compressor, in
-// order, and reports the first error when there are no more.
+// order; when there are no more it flushes, syncs and closes the file and
+// reports the first error.
 func (w *Writer) compress() {
-	// The log's directory entry is made: sync it now, while the run goes
-	// on, rather than after the run when Close must have it on disk.
-	err := syncDir(filepath.Dir(w.f.Name()))
+	var err error
 	for b := range w.work {
 		if err == nil {
 			b.encode()
@@ -145,6 +144,18 @@ func (w *Writer) compress() {
 		default:
 			batches.Put(b)
 		}
+	}
+	for len(w.spare) > 0 {
+		batches.Put(<-w.spare)
+	}
+	// The log's directory entry is synced last: a sync holds this
+	// goroutine up for a journal commit, and while it does, a run on the
+	// simulator fills the batches it may hand over and waits.
+	err = errors.Join(err, w.gz.Close(), w.bw.Flush(), w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())))
+	w.bw.Reset(nil)
+	writerPool.Put(&pooled{bw: w.bw, gz: w.gz, level: w.level})
+	if err != nil {
+		err = fmt.Errorf("trace log %s: %w", w.f.Name(), err)
 	}
 	w.done <- err
 }
@@ -193,7 +204,7 @@ func (w *Writer) added(n int) {
 // Write logs p as one chunk received now. It never fails the caller's read
 // path: the first error is kept and returned by Close.
 func (w *Writer) Write(p []byte) (int, error) {
-	if w.err != nil || len(p) == 0 || w.gz == nil {
+	if len(p) == 0 || w.batch == nil {
 		return len(p), nil
 	}
 	b := w.batch
@@ -208,7 +219,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 // received now: what Write of their bytes (fs.AppendWire) would log, but
 // encoded on the compressor's goroutine. fs may change once it returns.
 func (w *Writer) WriteFrames(fs *wire.Frames, n int) {
-	if w.err != nil || len(fs.List) == 0 || w.gz == nil {
+	if len(fs.List) == 0 || w.batch == nil {
 		return
 	}
 	b := w.batch
@@ -248,12 +259,20 @@ func writers(f *os.File) (*bufio.Writer, *gzip.Writer) {
 	return bw, gz
 }
 
-// Close flushes the log, syncs it to disk and closes it; its directory
-// entry was synced when it was created. A record that points at a trace
-// is stored after this returns.
-func (w *Writer) Close() error {
-	if w.gz == nil {
-		return fmt.Errorf("trace log %s: closed twice", w.f.Name())
+// Close flushes the log, syncs it to disk, closes it and syncs its
+// directory entry. A record that points at a trace is stored after this
+// returns.
+func (w *Writer) Close() error { return w.CloseAsync()() }
+
+// CloseAsync is Close without the wait: the log's goroutine compresses
+// what is left, flushes, syncs and closes the file while the caller goes
+// on (a campaign on the simulator starts its next run), and the returned
+// function waits for that and returns what Close would. A record that
+// points at the trace is stored after it returns nil.
+func (w *Writer) CloseAsync() (wait func() error) {
+	if w.batch == nil {
+		err := fmt.Errorf("trace log %s: closed twice", w.f.Name())
+		return func() error { return err }
 	}
 	if len(w.batch.chunks) > 0 {
 		w.work <- w.batch
@@ -262,20 +281,7 @@ func (w *Writer) Close() error {
 	}
 	w.batch = nil
 	close(w.work)
-	if err := <-w.done; w.err == nil {
-		w.err = err
-	}
-	for len(w.spare) > 0 {
-		batches.Put(<-w.spare)
-	}
-	err := errors.Join(w.err, w.gz.Close(), w.bw.Flush(), w.f.Sync(), w.f.Close())
-	w.bw.Reset(nil)
-	writerPool.Put(&pooled{bw: w.bw, gz: w.gz, level: w.level})
-	w.gz, w.bw = nil, nil
-	if err != nil {
-		return fmt.Errorf("trace log %s: %w", w.f.Name(), err)
-	}
-	return nil
+	return sync.OnceValue(func() error { return <-w.done })
 }
 
 // Reader reads a log's chunks.

@@ -235,3 +235,47 @@ func TestWriteFramesLogsTheirBytes(t *testing.T) {
 	_, _, err = r.Next()
 	assert.Equal(t, io.EOF, err)
 }
+
+// CloseAsync lets the next log be written while the last one is synced:
+// each wait returns once its own log is complete on disk, a write after
+// the close is not logged, and a full disk is reported by the wait.
+func TestCloseAsync(t *testing.T) {
+	dir := t.TempDir()
+	data := session()
+	var waits []func() error
+	for i := range 3 {
+		w, err := Create(filepath.Join(dir, Path(i)), "sim://pathfinder", time.Now)
+		require.NoError(t, err)
+		for k := 0; k <= 400*i; k++ {
+			_, _ = w.Write(data)
+		}
+		waits = append(waits, w.CloseAsync())
+		_, _ = w.Write([]byte("after the close\n"))
+		assert.ErrorContains(t, w.CloseAsync()(), "closed twice")
+	}
+	for i, wait := range waits {
+		require.NoError(t, wait(), "log %d", i)
+		require.NoError(t, wait(), "log %d, asked again", i)
+		r, err := Open(filepath.Join(dir, Path(i)))
+		require.NoError(t, err)
+		chunks := 0
+		for {
+			_, b, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			require.NoError(t, err, "log %d", i)
+			require.Equal(t, string(data), string(b), "log %d chunk %d", i, chunks)
+			chunks++
+		}
+		r.Close()
+		assert.Equal(t, 400*i+1, chunks, "log %d", i)
+	}
+
+	w, err := Create("/dev/full", "sim://pathfinder", time.Now)
+	require.NoError(t, err)
+	for range 300 {
+		_, _ = w.Write(data)
+	}
+	assert.ErrorContains(t, w.CloseAsync()(), "/dev/full")
+}
