@@ -3,8 +3,8 @@ package harness
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"os"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hilchaos/hilchaos/harness/tracelog"
 )
 
 // bytesURL is a sim URL with wire=bytes: the same board, its frames
@@ -52,16 +54,7 @@ func storedRunsParallel(t *testing.T, c *Campaign, parallel int) (records []map[
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &rec))
 		trace, _ := rec["trace"].(string)
 		require.NotEmpty(t, trace, "run %v stores a trace", rec["index"])
-		gz, err := os.Open(filepath.Join(dir, trace))
-		require.NoError(t, err)
-		zr, err := gzip.NewReader(gz)
-		require.NoError(t, err)
-		raw, err := io.ReadAll(zr)
-		gz.Close()
-		require.NoError(t, err)
-		nl := bytes.IndexByte(raw, '\n')
-		require.Positive(t, nl)
-		traces = append(traces, raw[nl+1:])
+		traces = append(traces, chunksOf(t, filepath.Join(dir, trace)))
 		for _, k := range []string{"host", "target", "reference", "trace"} {
 			delete(rec, k)
 		}
@@ -69,6 +62,27 @@ func storedRunsParallel(t *testing.T, c *Campaign, parallel int) (records []map[
 	}
 	require.NoError(t, sc.Err())
 	return records, traces
+}
+
+// chunksOf is what the log at path reads back as: every chunk's host time
+// and bytes, as format 1 stored them. A log whose chunks were stored as
+// frames reads the same as one whose chunks were stored as bytes.
+func chunksOf(t *testing.T, path string) []byte {
+	t.Helper()
+	r, err := tracelog.Open(path)
+	require.NoError(t, err)
+	defer r.Close()
+	var out []byte
+	for {
+		at, b, err := r.Next()
+		if err == io.EOF {
+			return out
+		}
+		require.NoError(t, err, path)
+		out = binary.AppendUvarint(out, uint64(at))
+		out = binary.AppendUvarint(out, uint64(len(b)))
+		out = append(out, b...)
+	}
 }
 
 // The simulator hands the host its frames decoded (wire.FrameSource), not

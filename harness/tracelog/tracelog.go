@@ -7,11 +7,15 @@
 //
 // A gzip stream whose content is a header line
 //
-//	HILCHAOS-WIRE 1 <target name>\n
+//	HILCHAOS-WIRE 2 <target name>\n
 //
 // followed by chunks, each uvarint(host ns since the log was opened),
-// uvarint(length), then length bytes exactly as read from the target. A log
-// cut short by a crash replays up to its last complete chunk.
+// uvarint(length<<1 | frames), then length bytes: with frames 0, bytes
+// exactly as read from the target; with frames 1, frames a source handed
+// over decoded, in the compact form frames.go describes, read back as the
+// bytes the source would have sent. A log cut short by a crash replays up
+// to its last complete chunk. Logs of format 1 (HILCHAOS-WIRE 1, whose
+// chunks are uvarint(length) and bytes) are read too.
 package tracelog
 
 import (
@@ -32,8 +36,12 @@ import (
 	"github.com/hilchaos/hilchaos/targets/wire"
 )
 
-// Magic starts every log.
-const Magic = "HILCHAOS-WIRE 1"
+// Magic starts every log this package writes; MagicV1 starts logs of
+// format 1, which it reads.
+const (
+	Magic   = "HILCHAOS-WIRE 2"
+	MagicV1 = "HILCHAOS-WIRE 1"
+)
 
 // Dir is the directory, inside a results directory, that holds the logs.
 const Dir = "traces"
@@ -65,6 +73,7 @@ type Writer struct {
 	start time.Time
 
 	batch *batch      // chunks not handed over yet; nil once closed
+	codec frameCodec  // the compressor's
 	work  chan *batch // full batches, in order, to the compressor
 	spare chan *batch // batches the compressor is done with
 	done  chan error  // the compressor's first error, once work is closed
@@ -135,7 +144,7 @@ func (w *Writer) compress() {
 	var err error
 	for b := range w.work {
 		if err == nil {
-			b.encode()
+			b.encode(&w.codec)
 			_, err = w.gz.Write(b.out)
 		}
 		b.reset()
@@ -161,25 +170,24 @@ func (w *Writer) compress() {
 }
 
 // encode puts the batch's chunks in b.out as the log stores them.
-func (b *batch) encode() {
+func (b *batch) encode(codec *frameCodec) {
 	var hdr [2 * binary.MaxVarintLen64]byte
 	out := b.out[:0]
 	for _, c := range b.chunks {
 		if !c.frames {
 			data := b.raw[c.lo:c.hi]
 			n := binary.PutUvarint(hdr[:], c.at)
-			n += binary.PutUvarint(hdr[n:], uint64(len(data)))
+			n += binary.PutUvarint(hdr[n:], uint64(len(data))<<1)
 			out = append(append(out, hdr[:n]...), data...)
 			continue
 		}
 		// The length comes before the data and is known after it:
 		// encode, then move the data up by the header's length.
 		start := len(out)
-		fs := wire.Frames{List: b.frames[c.lo:c.hi], Bytes: b.lines}
-		out = fs.AppendWire(out)
+		out = codec.append(out, b.frames[c.lo:c.hi], b.lines)
 		size := len(out) - start
 		n := binary.PutUvarint(hdr[:], c.at)
-		n += binary.PutUvarint(hdr[n:], uint64(size))
+		n += binary.PutUvarint(hdr[n:], uint64(size)<<1|1)
 		out = append(out, hdr[:n]...)
 		copy(out[start+n:], out[start:start+size])
 		copy(out[start:], hdr[:n])
@@ -216,8 +224,9 @@ func (w *Writer) Write(p []byte) (int, error) {
 }
 
 // WriteFrames logs the frames of fs, n bytes on the wire, as one chunk
-// received now: what Write of their bytes (fs.AppendWire) would log, but
-// encoded on the compressor's goroutine. fs may change once it returns.
+// received now, which reads back as Write of their bytes (fs.AppendWire)
+// would: it is stored as a frame chunk, some five times smaller, encoded
+// on the compressor's goroutine. fs may change once it returns.
 func (w *Writer) WriteFrames(fs *wire.Frames, n int) {
 	if len(fs.List) == 0 || w.batch == nil {
 		return
@@ -289,8 +298,11 @@ type Reader struct {
 	Target string
 	f      *os.File
 	br     *bufio.Reader
-	buf    []byte // the chunk Next returned
-	rest   []byte // what Read has not handed out of it
+	v1     bool       // format 1: no frame chunks
+	codec  frameCodec // for frame chunks
+	buf    []byte     // the chunk as stored
+	out    []byte     // the bytes of a frame chunk
+	rest   []byte     // what Read has not handed out of the last chunk
 }
 
 // Open opens the log at path and reads its header.
@@ -308,12 +320,13 @@ func Open(path string) (*Reader, error) {
 	// ReadSlice, not ReadString: the header must fit the buffer, so a
 	// file with no line end is not decompressed whole into memory.
 	line, err := br.ReadSlice('\n')
-	if err != nil || !bytes.HasPrefix(line, []byte(Magic+" ")) {
+	v1 := bytes.HasPrefix(line, []byte(MagicV1+" "))
+	if err != nil || !(v1 || bytes.HasPrefix(line, []byte(Magic+" "))) {
 		f.Close()
 		return nil, fmt.Errorf("%s: not a hilchaos wire log", path)
 	}
 	target := string(line[len(Magic)+1 : len(line)-1])
-	return &Reader{Target: target, f: f, br: br}, nil
+	return &Reader{Target: target, f: f, br: br, v1: v1}, nil
 }
 
 // Next returns the next chunk: its host receive time (since the log was
@@ -328,6 +341,10 @@ func (r *Reader) Next() (time.Duration, []byte, error) {
 	if err != nil {
 		return 0, nil, r.fail(err)
 	}
+	frames := false
+	if !r.v1 {
+		frames, n = n&1 == 1, n>>1
+	}
 	if n > 1<<24 {
 		return 0, nil, fmt.Errorf("%s: chunk of %d bytes: damaged log", r.f.Name(), n)
 	}
@@ -337,6 +354,12 @@ func (r *Reader) Next() (time.Duration, []byte, error) {
 	b := r.buf[:n]
 	if _, err := io.ReadFull(r.br, b); err != nil {
 		return 0, nil, r.fail(err)
+	}
+	if frames {
+		if r.out, err = r.codec.decode(r.out[:0], b); err != nil {
+			return 0, nil, fmt.Errorf("%s: %w: damaged log", r.f.Name(), err)
+		}
+		b = r.out
 	}
 	return time.Duration(ns), b, nil
 }

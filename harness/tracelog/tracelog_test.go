@@ -1,7 +1,9 @@
 package tracelog
 
 import (
+	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
@@ -278,4 +280,78 @@ func TestCloseAsync(t *testing.T) {
 		_, _ = w.Write(data)
 	}
 	assert.ErrorContains(t, w.CloseAsync()(), "/dev/full")
+}
+
+// A log of format 1 (every chunk its bytes, no frame chunks), as results
+// directories written before format 2 hold them, reads and replays as it
+// did.
+func TestFormat1LogsStillRead(t *testing.T) {
+	data := session()
+	var body []byte
+	body = append(body, MagicV1+" sim://pathfinder?mutex=none\n"...)
+	for i, at := 0, uint64(0); i < len(data); i += 11 {
+		at += 1000
+		chunk := data[i:min(i+11, len(data))]
+		body = binary.AppendUvarint(body, at)
+		body = binary.AppendUvarint(body, uint64(len(chunk)))
+		body = append(body, chunk...)
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, err := zw.Write(body)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	path := filepath.Join(t.TempDir(), "old.wire.gz")
+	require.NoError(t, os.WriteFile(path, gz.Bytes(), 0o644))
+
+	r, err := Open(path)
+	require.NoError(t, err)
+	assert.Equal(t, "sim://pathfinder?mutex=none", r.Target)
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	r.Close()
+	assert.Equal(t, string(data), string(got))
+	var h rec
+	require.NoError(t, Replay(path, &h))
+	assert.Equal(t, []int64{0, 0, 500, 560, 570}, h.events)
+}
+
+// The frames a source hands over decoded are stored in a fraction of
+// their bytes' room, and read back as those bytes.
+func TestFrameChunksAreSmall(t *testing.T) {
+	dir := t.TempDir()
+	evs := eventList(1 << 20)
+	var fs wire.Frames
+	var raw []byte
+	for _, ev := range evs {
+		fs.AddEvent(ev, wire.EventLen(ev))
+		raw = wire.AppendEvent(raw, ev)
+	}
+	frames, bytesLog := filepath.Join(dir, "frames.wire.gz"), filepath.Join(dir, "bytes.wire.gz")
+	clock := time.Unix(0, 0)
+	now := func() time.Time { return clock }
+	w, err := Create(frames, "sim://pathfinder", now)
+	require.NoError(t, err)
+	w.WriteFrames(&fs, len(raw))
+	require.NoError(t, w.Close())
+	w, err = Create(bytesLog, "sim://pathfinder", now)
+	require.NoError(t, err)
+	_, _ = w.Write(raw)
+	require.NoError(t, w.Close())
+
+	for _, p := range []string{frames, bytesLog} {
+		r, err := Open(p)
+		require.NoError(t, err)
+		got, err := io.ReadAll(r)
+		require.NoError(t, err)
+		r.Close()
+		require.Equal(t, len(raw), len(got), p)
+		require.True(t, bytes.Equal(raw, got), p)
+	}
+	fi, err := os.Stat(frames)
+	require.NoError(t, err)
+	bi, err := os.Stat(bytesLog)
+	require.NoError(t, err)
+	t.Logf("%d events, %d bytes on the wire: %d bytes stored as frames, %d as bytes", len(evs), len(raw), fi.Size(), bi.Size())
+	assert.Less(t, fi.Size()*3, bi.Size(), "frames store in a third of the bytes' room or less")
 }
