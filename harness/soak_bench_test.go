@@ -23,11 +23,13 @@ func cpuTime() time.Duration {
 // (sim://pathfinder), each run also driven on the reference board (a
 // second simulated board, same plan) and scored against it. Everything on
 // that path is measured: the simulated firmware and its UART, the Reader
-// and driver, fault upload, analysis, scoring, and with "out" the wire
-// encoding of every frame of the board under test, the record store
-// (runs.jsonl, synced per run) and the trace store (one gzip log per run,
-// synced). Left out: loading the campaign file (once, before timing),
-// printing progress and the summary, and the process's start.
+// and driver, fault upload, analysis, scoring, and with "out" the trace
+// store (one gzip log per run, every frame of the board under test
+// encoded in it, synced with its directory entry) and the record store
+// (runs.jsonl, each record synced after its trace, the records ready
+// together with one sync). Left out: loading the campaign file (once,
+// before timing), printing progress and the summary, and the process's
+// start.
 //
 // The simulator hands its frames to the Reader decoded (wire.FrameSource,
 // as `hilchaos run` does); "out,wire=bytes" is "out" with both boards at
