@@ -282,15 +282,29 @@ func (f *Farm) FetchTrace(ctx context.Context, name, path string) error {
 		return err
 	}
 	// Retried across a server restart, for a while: a trace that is not
-	// there at all is an error, not a wait.
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// there at all is an error, not a wait. Each try has a deadline of
+	// its own, from the trace's size at no less than 1 MB/s: a transfer
+	// cut by the restart can stall rather than fail, and would otherwise
+	// use up the time of the tries after it.
+	parent := ctx
+	ctx, cancel := context.WithTimeout(parent, 30*time.Second)
 	defer cancel()
+	try := func(size uint64) time.Duration { return 5*time.Second + time.Duration(size)*time.Second/(1<<20) }
 	return retry(ctx, func() error {
-		obs, err := f.js.ObjectStore(ctx, TraceBucket)
+		tctx, tcancel := context.WithTimeout(ctx, try(0))
+		defer tcancel()
+		obs, err := f.js.ObjectStore(tctx, TraceBucket)
 		if err != nil {
 			return err
 		}
-		return obs.GetFile(ctx, name, path)
+		info, err := obs.GetInfo(tctx, name)
+		if err != nil {
+			return err
+		}
+		// A large trace may take longer than the time for retries.
+		gctx, gcancel := context.WithTimeout(parent, try(info.Size))
+		defer gcancel()
+		return obs.GetFile(gctx, name, path)
 	})
 }
 
