@@ -34,8 +34,9 @@ type Observation struct {
 	FaultsPlanned int            // every firing planned on this board
 	Crashes       []Crash        // crash frames, symbolized when the target knows its ELF
 
-	// traceStored, when the run has a trace, waits until it is on disk
-	// and returns why not (observe closes the trace without waiting).
+	// traceStored, when the run has a trace, syncs and closes it once
+	// its log is written, and returns why it is not on disk (observe
+	// hands the trace over without waiting: tracelog's CloseAsync).
 	traceStored func() error
 }
 

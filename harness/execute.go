@@ -246,6 +246,13 @@ func (opt *Options) runPlans(ctx context.Context, c *Campaign, plans []RunPlan, 
 	}
 	close(toCommit)
 	<-commitsDone
+	// Runs that ended after the campaign stopped are not stored, but
+	// their traces' files are closed.
+	for _, wait := range stored[next:] {
+		if wait != nil {
+			_ = wait()
+		}
+	}
 	select {
 	case err := <-commitFailed:
 		if fatal == nil {

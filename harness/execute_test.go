@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -291,7 +292,8 @@ func TestFullDiskStopsTheCampaign(t *testing.T) {
 	if _, err := os.Stat("/dev/full"); err != nil {
 		t.Fatalf("this test needs /dev/full: %v", err)
 	}
-	c, err := LoadCampaign("../campaigns/overnight-soak.yaml", Overrides{Repeat: 8, Duration: 10 * time.Second})
+	// Enough runs that some are still going when the failure is seen.
+	c, err := LoadCampaign("../campaigns/overnight-soak.yaml", Overrides{Repeat: 40, Duration: 10 * time.Second})
 	require.NoError(t, err)
 	dir := t.TempDir()
 	full := filepath.Join(dir, TracePath(c, PlanRun(c, 3)))
@@ -300,6 +302,7 @@ func TestFullDiskStopsTheCampaign(t *testing.T) {
 	st, err := OpenStore(dir)
 	require.NoError(t, err)
 	defer st.Close()
+	fds := openFiles(t)
 	var reported []int
 	_, err = Execute(context.Background(), c, Options{Store: st, Parallel: 2, Progress: func(done, total int, r *RunRecord) {
 		assert.Equal(t, len(reported)+1, done)
@@ -316,4 +319,20 @@ func TestFullDiskStopsTheCampaign(t *testing.T) {
 	}
 	assert.Equal(t, []int{0, 1, 2}, stored)
 	assert.Equal(t, []int{0, 1, 2}, reported)
+	// The traces of the runs that ended after the failure are closed too.
+	assert.Equal(t, fds, openFiles(t), "files open before the campaign and after it")
+}
+
+// openFiles lists the trace logs this process has open, by descriptor.
+func openFiles(t *testing.T) map[string]string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	open := map[string]string{}
+	for _, e := range ents {
+		if to, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && strings.Contains(to, ".wire.gz") {
+			open[e.Name()] = to
+		}
+	}
+	return open
 }

@@ -190,6 +190,9 @@ func RunOnRig(ctx context.Context, c *Campaign, p RunPlan, opt Options, pool *fa
 	}
 	o := opt.tryOn(ctx, c, &job{plan: p, avoid: map[int]bool{}}, i, rig, pool)
 	if o.rec == nil || ctx.Err() != nil {
+		if o.stored != nil {
+			_ = o.stored() // closes the trace's file
+		}
 		if o.err == nil {
 			o.err = ctx.Err()
 		}

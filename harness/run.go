@@ -237,8 +237,9 @@ func newRecord(c *Campaign, p RunPlan, opt Options) *RunRecord {
 // and, for a named rig, the rig and its identity in the record.
 //
 // A run that ends without an error may still be writing its trace:
-// stored, if not nil, waits until the trace is on disk and says why not,
-// and its record may be stored only after that. A run that ends in an
+// stored, if not nil, syncs and closes the trace and says why it is not
+// on disk, and its record may be stored only after that; it must be
+// called, as the trace's file is open until then. A run that ends in an
 // error has its trace closed before executeOn returns, as another try
 // writes the same file.
 func executeOn(ctx context.Context, c *Campaign, p RunPlan, opt Options, rig farm.Rig) (rec *RunRecord, stored func() error, err error) {

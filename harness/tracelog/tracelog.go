@@ -138,8 +138,8 @@ func Create(path, target string, now func() time.Time) (*Writer, error) {
 }
 
 // compress encodes the batches and writes them to the compressor, in
-// order; when there are no more it flushes, syncs and closes the file and
-// reports the first error.
+// order; when there are no more it flushes the compressor and reports the
+// first error. The file's sync and close are the waiter's (CloseAsync).
 func (w *Writer) compress() {
 	var err error
 	for b := range w.work {
@@ -157,15 +157,9 @@ func (w *Writer) compress() {
 	for len(w.spare) > 0 {
 		batches.Put(<-w.spare)
 	}
-	// The log's directory entry is synced last: a sync holds this
-	// goroutine up for a journal commit, and while it does, a run on the
-	// simulator fills the batches it may hand over and waits.
-	err = errors.Join(err, w.gz.Close(), w.bw.Flush(), w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())))
+	err = errors.Join(err, w.gz.Close(), w.bw.Flush())
 	w.bw.Reset(nil)
 	writerPool.Put(&pooled{bw: w.bw, gz: w.gz, level: w.level})
-	if err != nil {
-		err = fmt.Errorf("trace log %s: %w", w.f.Name(), err)
-	}
 	w.done <- err
 }
 
@@ -273,11 +267,19 @@ func writers(f *os.File) (*bufio.Writer, *gzip.Writer) {
 // returns.
 func (w *Writer) Close() error { return w.CloseAsync()() }
 
-// CloseAsync is Close without the wait: the log's goroutine compresses
-// what is left, flushes, syncs and closes the file while the caller goes
-// on (a campaign on the simulator starts its next run), and the returned
-// function waits for that and returns what Close would. A record that
-// points at the trace is stored after it returns nil.
+// CloseAsync is Close in two halves: the log's goroutine compresses what
+// is left and flushes it while the caller goes on (a campaign on the
+// simulator starts its next run), and the returned function waits for
+// that, then syncs and closes the file and syncs its directory entry, and
+// returns what Close would. A record that points at the trace is stored
+// after it returns nil. It must be called: the file is open until then.
+//
+// The syncs are the waiter's so that one goroutine can do them all, one
+// after another (the campaign's committer). A goroutine in a system call
+// keeps its scheduler slot until the runtime takes it back, which can
+// take milliseconds in a busy program: with the logs' goroutines syncing
+// on their own, both slots of a 2-core machine were often held by syncs
+// while runs were ready to go on.
 func (w *Writer) CloseAsync() (wait func() error) {
 	if w.batch == nil {
 		err := fmt.Errorf("trace log %s: closed twice", w.f.Name())
@@ -290,7 +292,13 @@ func (w *Writer) CloseAsync() (wait func() error) {
 	}
 	w.batch = nil
 	close(w.work)
-	return sync.OnceValue(func() error { return <-w.done })
+	return sync.OnceValue(func() error {
+		err := errors.Join(<-w.done, w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())))
+		if err != nil {
+			return fmt.Errorf("trace log %s: %w", w.f.Name(), err)
+		}
+		return nil
+	})
 }
 
 // Reader reads a log's chunks.
