@@ -380,7 +380,12 @@ func observe(ctx context.Context, url string, c *Campaign, p RunPlan, trace stri
 	}
 	var raw io.Writer
 	if trace != "" {
-		tw, err := tracelog.Create(trace, url, targets.ClockOf(t).Now)
+		create := tracelog.CreateLive
+		if _, owns := t.(targets.Clock); owns {
+			// The simulator waits for its trace, in virtual time.
+			create = tracelog.Create
+		}
+		tw, err := create(trace, url, targets.ClockOf(t).Now)
 		if err != nil {
 			return nil, &InfraError{Target: url, Err: fmt.Errorf("trace log: %w", err)}
 		}

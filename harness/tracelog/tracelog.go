@@ -77,7 +77,22 @@ type Writer struct {
 	work  chan *batch // full batches, in order, to the compressor
 	spare chan *batch // batches the compressor is done with
 	done  chan error  // the compressor's first error, once work is closed
+
+	// A live log (CreateLive) never waits for the compressor: full
+	// batches it cannot take yet wait in queue.
+	live   bool
+	queue  []*batch
+	queued int // bytes of the stream in queue
+	// behind is set when the queue outgrew MaxQueued: the log stops
+	// there, at host time behindAt since it was opened.
+	behind   bool
+	behindAt time.Duration
 }
+
+// MaxQueued is how many bytes of a live stream a log keeps in memory
+// while its file system is too slow to take them (about 3 minutes of USB
+// full speed). Beyond it the log stops, and Close says so.
+var MaxQueued = 256 << 20
 
 // batch is a run of chunks for the compressor: chunks given as bytes
 // (Write) and chunks given as frames (WriteFrames), which the compressor
@@ -109,8 +124,22 @@ const batchSize = 64 << 10
 // batches keeps the batches of closed Writers.
 var batches = sync.Pool{New: func() any { return new(batch) }}
 
+// CreateLive is Create for a stream read in real time (a serial port, a
+// socket, an emulator): handing a batch to the compressor never waits, so
+// a slow or stalled file system never holds up the reads, and the board
+// loses nothing to it. Batches wait in memory meanwhile, up to MaxQueued.
+func CreateLive(path, target string, now func() time.Time) (*Writer, error) {
+	w, err := Create(path, target, now)
+	if w != nil {
+		w.live = true
+	}
+	return w, err
+}
+
 // Create creates (or truncates) the log at path. now is the host clock the
-// receive times come from (the target's: virtual for the sim).
+// receive times come from (the target's: virtual for the sim). A full
+// batch waits for the compressor to take it: the right thing for a source
+// that waits in turn (the simulator); see CreateLive for the others.
 func Create(path, target string, now func() time.Time) (*Writer, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
@@ -193,7 +222,9 @@ func (b *batch) encode(codec *frameCodec) {
 func (w *Writer) added(n int) {
 	w.batch.size += n
 	if w.batch.size >= batchSize {
-		w.work <- w.batch
+		if !w.handOver(w.batch) {
+			return
+		}
 		select {
 		case w.batch = <-w.spare:
 		default:
@@ -203,10 +234,38 @@ func (w *Writer) added(n int) {
 	}
 }
 
+// handOver gives b to the compressor, in order after those in queue:
+// waiting for it, or, for a live log, queueing b when it is busy. It
+// reports false when the log stopped instead (queue full).
+func (w *Writer) handOver(b *batch) bool {
+	if !w.live {
+		w.work <- b
+		return true
+	}
+	if w.queued+b.size > MaxQueued {
+		w.behind, w.behindAt = true, time.Duration(b.chunks[0].at)
+		b.reset()
+		return false
+	}
+	w.queue = append(w.queue, b)
+	w.queued += b.size
+	for len(w.queue) > 0 {
+		select {
+		case w.work <- w.queue[0]:
+			w.queued -= w.queue[0].size
+			w.queue[0] = nil
+			w.queue = w.queue[1:]
+		default:
+			return true
+		}
+	}
+	return true
+}
+
 // Write logs p as one chunk received now. It never fails the caller's read
 // path: the first error is kept and returned by Close.
 func (w *Writer) Write(p []byte) (int, error) {
-	if len(p) == 0 || w.batch == nil {
+	if len(p) == 0 || w.batch == nil || w.behind {
 		return len(p), nil
 	}
 	b := w.batch
@@ -222,7 +281,7 @@ func (w *Writer) Write(p []byte) (int, error) {
 // would: it is stored as a frame chunk, some five times smaller, encoded
 // on the compressor's goroutine. fs may change once it returns.
 func (w *Writer) WriteFrames(fs *wire.Frames, n int) {
-	if len(fs.List) == 0 || w.batch == nil {
+	if len(fs.List) == 0 || w.batch == nil || w.behind {
 		return
 	}
 	b := w.batch
@@ -285,6 +344,12 @@ func (w *Writer) CloseAsync() (wait func() error) {
 		err := fmt.Errorf("trace log %s: closed twice", w.f.Name())
 		return func() error { return err }
 	}
+	// The stream has ended: what waits in queue may wait for the
+	// compressor now.
+	for _, b := range w.queue {
+		w.work <- b
+	}
+	w.queue = nil
 	if len(w.batch.chunks) > 0 {
 		w.work <- w.batch
 	} else {
@@ -292,8 +357,12 @@ func (w *Writer) CloseAsync() (wait func() error) {
 	}
 	w.batch = nil
 	close(w.work)
+	var behind error
+	if w.behind {
+		behind = fmt.Errorf("the file system fell more than %.1f MB behind the stream: the log stops at host time %s of the run", float64(MaxQueued)/(1<<20), w.behindAt.Round(time.Millisecond))
+	}
 	return sync.OnceValue(func() error {
-		err := errors.Join(<-w.done, w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())))
+		err := errors.Join(<-w.done, w.f.Sync(), w.f.Close(), syncDir(filepath.Dir(w.f.Name())), behind)
 		if err != nil {
 			return fmt.Errorf("trace log %s: %w", w.f.Name(), err)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -354,4 +355,83 @@ func TestFrameChunksAreSmall(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("%d events, %d bytes on the wire: %d bytes stored as frames, %d as bytes", len(evs), len(raw), fi.Size(), bi.Size())
 	assert.Less(t, fi.Size()*3, bi.Size(), "frames store in a third of the bytes' room or less")
+}
+
+// A live log never holds up the reads of its stream: with its file a pipe
+// that nobody reads (a stalled file system), megabytes of writes return,
+// waiting in memory, and once the pipe is read the log is whole. Beyond
+// MaxQueued it stops, and Close says where.
+func TestLiveLogNeverWaits(t *testing.T) {
+	data := session()
+	for _, tc := range []struct {
+		name   string
+		max    int
+		chunks int
+	}{{"whole", 256 << 20, 20000}, {"fell behind", 256 << 10, 20000}} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(old int) { MaxQueued = old }(MaxQueued)
+			MaxQueued = tc.max
+			path := filepath.Join(t.TempDir(), "stalled.wire.gz")
+			require.NoError(t, syscall.Mkfifo(path, 0o644))
+			opened := make(chan *os.File, 1)
+			go func() {
+				f, err := os.Open(path) // blocks until the log opens it
+				if err == nil {
+					opened <- f
+				}
+			}()
+			clock := time.Unix(0, 0)
+			w, err := CreateLive(path, "serial:///dev/ttyACM0", func() time.Time { clock = clock.Add(time.Millisecond); return clock })
+			require.NoError(t, err)
+			pipe := <-opened
+			defer pipe.Close()
+
+			wrote := make(chan struct{})
+			go func() {
+				for range tc.chunks {
+					_, _ = w.Write(data)
+				}
+				close(wrote)
+			}()
+			// Nothing reads the pipe yet: the writes end all the same.
+			select {
+			case <-wrote:
+			case <-time.After(time.Minute):
+				t.Fatal("writing to a live log waited for its file")
+			}
+			stored := make(chan []byte)
+			go func() {
+				b, _ := io.ReadAll(pipe)
+				stored <- b
+			}()
+			err = w.Close()
+			copyPath := filepath.Join(t.TempDir(), "copy.wire.gz")
+			require.NoError(t, os.WriteFile(copyPath, <-stored, 0o644))
+			r, rerr := Open(copyPath)
+			require.NoError(t, rerr)
+			defer r.Close()
+			n := 0
+			for {
+				_, b, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				require.NoError(t, err)
+				require.Equal(t, string(data), string(b), "chunk %d", n)
+				n++
+			}
+			if tc.max > tc.chunks*len(data) {
+				// Nothing went wrong but the sync: a pipe cannot be synced.
+				require.ErrorIs(t, err, syscall.EINVAL)
+				require.NotContains(t, err.Error(), "behind")
+				assert.Equal(t, tc.chunks, n, "every chunk is in the log")
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "fell more than 0.2 MB behind the stream")
+			assert.Contains(t, err.Error(), path)
+			assert.Less(t, n, tc.chunks, "the log stops where it fell behind")
+			assert.Positive(t, n)
+		})
+	}
 }
