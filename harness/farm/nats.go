@@ -276,6 +276,12 @@ func (f *Farm) Results(ctx context.Context, campaign string, fn func(*Result) (d
 	return ctx.Err()
 }
 
+// tryTime is how long one try at moving a trace of size bytes to or from
+// the object store may take: 5 s, and a second per MB.
+func tryTime(size uint64) time.Duration {
+	return 5*time.Second + time.Duration(size)*time.Second/(1<<20)
+}
+
 // FetchTrace copies a result's trace from the object store to path.
 func (f *Farm) FetchTrace(ctx context.Context, name, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -283,15 +289,14 @@ func (f *Farm) FetchTrace(ctx context.Context, name, path string) error {
 	}
 	// Retried across a server restart, for a while: a trace that is not
 	// there at all is an error, not a wait. Each try has a deadline of
-	// its own, from the trace's size at no less than 1 MB/s: a transfer
-	// cut by the restart can stall rather than fail, and would otherwise
-	// use up the time of the tries after it.
+	// its own (tryTime, from the trace's size): a transfer cut by the
+	// restart can stall rather than fail, and would otherwise use up the
+	// time of the tries after it.
 	parent := ctx
 	ctx, cancel := context.WithTimeout(parent, 30*time.Second)
 	defer cancel()
-	try := func(size uint64) time.Duration { return 5*time.Second + time.Duration(size)*time.Second/(1<<20) }
 	return retry(ctx, func() error {
-		tctx, tcancel := context.WithTimeout(ctx, try(0))
+		tctx, tcancel := context.WithTimeout(ctx, tryTime(0))
 		defer tcancel()
 		obs, err := f.js.ObjectStore(tctx, TraceBucket)
 		if err != nil {
@@ -302,7 +307,7 @@ func (f *Farm) FetchTrace(ctx context.Context, name, path string) error {
 			return err
 		}
 		// A large trace may take longer than the time for retries.
-		gctx, gcancel := context.WithTimeout(parent, try(info.Size))
+		gctx, gcancel := context.WithTimeout(parent, tryTime(info.Size))
 		defer gcancel()
 		return obs.GetFile(gctx, name, path)
 	})
@@ -450,19 +455,26 @@ func (a *Agent) handle(ctx context.Context, i int, msg jetstream.Msg) {
 	res := Result{Campaign: job.Campaign, Key: job.Key, Attempt: job.Attempt, Index: job.Index, RigError: rigErr, Agent: a.Name, Record: rec}
 	if trace != "" {
 		// Across a server restart too: the bucket lookup is retried with
-		// the upload, for a while.
+		// the upload, for a while. Each try has a deadline of its own,
+		// as in FetchTrace: an upload cut by a restart can stall.
 		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 		err := retry(tctx, func() error {
-			obs, err := a.Farm.js.ObjectStore(tctx, TraceBucket)
-			if err != nil {
-				return err
-			}
 			f, err := os.Open(trace)
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			_, err = obs.Put(tctx, jetstream.ObjectMeta{Name: job.TraceName()}, f)
+			st, err := f.Stat()
+			if err != nil {
+				return err
+			}
+			pctx, pcancel := context.WithTimeout(ctx, tryTime(uint64(st.Size())))
+			defer pcancel()
+			obs, err := a.Farm.js.ObjectStore(pctx, TraceBucket)
+			if err != nil {
+				return err
+			}
+			_, err = obs.Put(pctx, jetstream.ObjectMeta{Name: job.TraceName()}, f)
 			return err
 		})
 		cancel()
