@@ -44,6 +44,23 @@ func session() []byte {
 	return b
 }
 
+// readLog reads the log at path to its end: each chunk's host time and
+// bytes.
+func readLog(t *testing.T, path string) (ats []time.Duration, chunks []string) {
+	t.Helper()
+	r, err := Open(path)
+	require.NoError(t, err)
+	defer r.Close()
+	for {
+		at, b, err := r.Next()
+		if err == io.EOF {
+			return ats, chunks
+		}
+		require.NoError(t, err, "%s, chunk %d", path, len(chunks))
+		ats, chunks = append(ats, at), append(chunks, string(b))
+	}
+}
+
 func TestRoundTripAndReplay(t *testing.T) {
 	path := filepath.Join(t.TempDir(), Path(3))
 	clock := time.Unix(0, 0)
@@ -157,17 +174,12 @@ func TestLongStreamRoundTrip(t *testing.T) {
 		_, _ = w.Write(c)
 	}
 	require.NoError(t, w.Close())
-	r, err := Open(path)
-	require.NoError(t, err)
-	defer r.Close()
+	ats, got := readLog(t, path)
+	require.Len(t, got, len(chunks))
 	for i, want := range chunks {
-		at, b, err := r.Next()
-		require.NoError(t, err, "chunk %d", i)
-		require.Equal(t, time.Duration(i+1)*time.Microsecond, at, "chunk %d", i)
-		require.Equal(t, string(want), string(b), "chunk %d", i)
+		require.Equal(t, time.Duration(i+1)*time.Microsecond, ats[i], "chunk %d", i)
+		require.Equal(t, string(want), got[i], "chunk %d", i)
 	}
-	_, _, err = r.Next()
-	assert.Equal(t, io.EOF, err)
 }
 
 // A disk that is full: writing never fails the run, and Close says which
@@ -226,17 +238,12 @@ func TestWriteFramesLogsTheirBytes(t *testing.T) {
 		want = append(want, c)
 	}
 	require.NoError(t, w.Close())
-	r, err := Open(path)
-	require.NoError(t, err)
-	defer r.Close()
+	ats, got := readLog(t, path)
+	require.Len(t, got, len(want))
 	for i, c := range want {
-		at, b, err := r.Next()
-		require.NoError(t, err, "chunk %d", i)
-		require.Equal(t, time.Duration(i+1)*time.Microsecond, at, "chunk %d", i)
-		require.Equal(t, string(c), string(b), "chunk %d", i)
+		require.Equal(t, time.Duration(i+1)*time.Microsecond, ats[i], "chunk %d", i)
+		require.Equal(t, string(c), got[i], "chunk %d", i)
 	}
-	_, _, err = r.Next()
-	assert.Equal(t, io.EOF, err)
 }
 
 // CloseAsync lets the next log be written while the last one is synced:
@@ -259,20 +266,11 @@ func TestCloseAsync(t *testing.T) {
 	for i, wait := range waits {
 		require.NoError(t, wait(), "log %d", i)
 		require.NoError(t, wait(), "log %d, asked again", i)
-		r, err := Open(filepath.Join(dir, Path(i)))
-		require.NoError(t, err)
-		chunks := 0
-		for {
-			_, b, err := r.Next()
-			if err == io.EOF {
-				break
-			}
-			require.NoError(t, err, "log %d", i)
-			require.Equal(t, string(data), string(b), "log %d chunk %d", i, chunks)
-			chunks++
+		_, chunks := readLog(t, filepath.Join(dir, Path(i)))
+		for k, c := range chunks {
+			require.Equal(t, string(data), c, "log %d chunk %d", i, k)
 		}
-		r.Close()
-		assert.Equal(t, 400*i+1, chunks, "log %d", i)
+		assert.Len(t, chunks, 400*i+1, "log %d", i)
 	}
 
 	w, err := Create("/dev/full", "sim://pathfinder", time.Now)
@@ -407,19 +405,11 @@ func TestLiveLogNeverWaits(t *testing.T) {
 			err = w.Close()
 			copyPath := filepath.Join(t.TempDir(), "copy.wire.gz")
 			require.NoError(t, os.WriteFile(copyPath, <-stored, 0o644))
-			r, rerr := Open(copyPath)
-			require.NoError(t, rerr)
-			defer r.Close()
-			n := 0
-			for {
-				_, b, err := r.Next()
-				if err == io.EOF {
-					break
-				}
-				require.NoError(t, err)
-				require.Equal(t, string(data), string(b), "chunk %d", n)
-				n++
+			_, chunks := readLog(t, copyPath)
+			for k, c := range chunks {
+				require.Equal(t, string(data), c, "chunk %d", k)
 			}
+			n := len(chunks)
 			if tc.max > tc.chunks*len(data) {
 				// Nothing went wrong but the sync: a pipe cannot be synced.
 				require.ErrorIs(t, err, syscall.EINVAL)
