@@ -236,19 +236,16 @@ func (w *Writer) added(n int) {
 
 // handOver gives b to the compressor, in order after those in queue:
 // waiting for it, or, for a live log, queueing b when it is busy. It
-// reports false when the log stopped instead (queue full).
+// reports false when the log stopped instead (the queue would outgrow
+// MaxQueued).
 func (w *Writer) handOver(b *batch) bool {
 	if !w.live {
 		w.work <- b
 		return true
 	}
-	if w.queued+b.size > MaxQueued {
-		w.behind, w.behindAt = true, time.Duration(b.chunks[0].at)
-		b.reset()
-		return false
-	}
 	w.queue = append(w.queue, b)
 	w.queued += b.size
+drain:
 	for len(w.queue) > 0 {
 		select {
 		case w.work <- w.queue[0]:
@@ -256,8 +253,16 @@ func (w *Writer) handOver(b *batch) bool {
 			w.queue[0] = nil
 			w.queue = w.queue[1:]
 		default:
-			return true
+			break drain
 		}
+	}
+	if w.queued > MaxQueued {
+		// b is the last in queue: the log stops where it starts.
+		w.queue = w.queue[:len(w.queue)-1]
+		w.queued -= b.size
+		w.behind, w.behindAt = true, time.Duration(b.chunks[0].at)
+		b.reset()
+		return false
 	}
 	return true
 }
